@@ -1,0 +1,413 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/colecommune/trolyso/bot/privacy"
+	"github.com/colecommune/trolyso/knowledge"
+	"github.com/colecommune/trolyso/storage"
+)
+
+// DefaultMaxLen is the longest message (in characters) the engine accepts.
+const DefaultMaxLen = 1000
+
+// Config holds the engine's dependencies.
+type Config struct {
+	Store  *storage.DB
+	Logger *slog.Logger
+	// Now returns the current time; tests inject a clock.
+	Now func() time.Time
+	// MaxLen is the longest accepted message in characters.
+	MaxLen int
+	// Observer, if set, receives monitoring events (bot/metrics).
+	Observer Observer
+}
+
+// Engine answers messages from any channel. It is safe for concurrent use.
+type Engine struct {
+	store  *storage.DB
+	log    *slog.Logger
+	now    func() time.Time
+	maxLen int
+	obs    Observer
+	kb     atomic.Pointer[kbState]
+
+	commands map[string]Command
+	payloads map[string]PayloadHandler
+	// interceptors see free text before the knowledge base does (for
+	// example a comment the engine asked for); the first that handles the
+	// message wins.
+	interceptors []Interceptor
+}
+
+type kbState struct {
+	base  *knowledge.Base
+	index *knowledge.Index
+}
+
+// Command handles a slash command; args is the text after the command.
+type Command struct {
+	Handle func(ctx context.Context, m Message, args string) Reply
+	// Admin commands are refused, exactly like unknown commands, for
+	// everyone who is not an admin.
+	Admin bool
+	// Help is a one-line description shown by /help for admins.
+	Help string
+}
+
+// PayloadHandler handles a button tap; args are the payload's fields after
+// the prefix ("r:12:+" → prefix "r", args ["12", "+"]).
+type PayloadHandler func(ctx context.Context, m Message, args []string) Reply
+
+// Interceptor may handle free text before it is treated as a question.
+type Interceptor func(ctx context.Context, m Message) (Reply, bool)
+
+// New returns an engine answering from base.
+func New(cfg Config, base *knowledge.Base) *Engine {
+	e := &Engine{
+		store:    cfg.Store,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		maxLen:   cfg.MaxLen,
+		obs:      cfg.Observer,
+		commands: map[string]Command{},
+		payloads: map[string]PayloadHandler{},
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.maxLen <= 0 {
+		e.maxLen = DefaultMaxLen
+	}
+	if e.obs == nil {
+		e.obs = NopObserver{}
+	}
+	e.SetBase(base)
+	e.registerCore()
+	return e
+}
+
+// SetBase swaps in a new knowledge base (hot reload); messages being
+// answered keep the base they started with.
+func (e *Engine) SetBase(b *knowledge.Base) {
+	e.kb.Store(&kbState{base: b, index: knowledge.NewIndex(b.Entries)})
+}
+
+// Base returns the knowledge base in use.
+func (e *Engine) Base() *knowledge.Base { return e.kb.Load().base }
+
+// HandleCommand registers a slash command (name without the slash).
+func (e *Engine) HandleCommand(name string, c Command) { e.commands[name] = c }
+
+// HandlePayload registers the handler of payloads starting with prefix+":".
+func (e *Engine) HandlePayload(prefix string, h PayloadHandler) { e.payloads[prefix] = h }
+
+// Intercept registers an interceptor for free text.
+func (e *Engine) Intercept(i Interceptor) { e.interceptors = append(e.interceptors, i) }
+
+func (e *Engine) registerCore() {
+	e.HandleCommand("start", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Welcome() }})
+	e.HandleCommand("help", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.help(m) }})
+	e.HandleCommand("menu", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Menu() }})
+	e.HandlePayload("m", func(ctx context.Context, m Message, _ []string) Reply { return e.Menu() })
+	e.HandlePayload("c", func(ctx context.Context, m Message, args []string) Reply {
+		if len(args) != 1 {
+			return e.unknownButton()
+		}
+		return e.Topic(args[0])
+	})
+	e.HandlePayload("e", func(ctx context.Context, m Message, args []string) Reply {
+		if len(args) != 1 {
+			return e.unknownButton()
+		}
+		return e.answerEntry(ctx, m, args[0])
+	})
+}
+
+// Handle answers one message. It never fails: problems become polite replies
+// and are logged.
+func (e *Engine) Handle(ctx context.Context, m Message) (reply Reply) {
+	start := time.Now()
+	defer func() { e.obs.Handled(m, reply, time.Since(start)) }()
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("panic while handling message", "channel", m.Channel, "panic", fmt.Sprint(r))
+			reply = Reply{Band: BandRefused, Text: textError}
+		}
+	}()
+	if m.Time.IsZero() {
+		m.Time = e.now()
+	}
+	if m.Payload != "" {
+		return e.handlePayload(ctx, m)
+	}
+	text := cleanText(m.Text)
+	if text == "" {
+		return Reply{Band: BandRefused, Text: textEmpty, Buttons: menuRow()}
+	}
+	if n := utf8.RuneCountInString(text); n > e.maxLen {
+		return Reply{Band: BandRefused, Text: fmt.Sprintf(textTooLong, e.maxLen)}
+	}
+	m.Text = text
+	if strings.HasPrefix(text, "/") {
+		return e.handleCommand(ctx, m)
+	}
+	for _, i := range e.interceptors {
+		if r, ok := i(ctx, m); ok {
+			return r
+		}
+	}
+	return e.Ask(ctx, m)
+}
+
+// cleanText makes arbitrary input safe to process: valid UTF-8, no control
+// characters except newlines, trimmed.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+func (e *Engine) handleCommand(ctx context.Context, m Message) Reply {
+	word, args, _ := strings.Cut(m.Text[1:], " ")
+	word, _, _ = strings.Cut(word, "@") // "/start@trolyso_bot"
+	c, ok := e.commands[strings.ToLower(word)]
+	if !ok || (c.Admin && !m.Admin) {
+		return Reply{Band: BandCommand, Text: textUnknownCmd, Buttons: menuRow()}
+	}
+	return c.Handle(ctx, m, strings.TrimSpace(args))
+}
+
+func (e *Engine) handlePayload(ctx context.Context, m Message) Reply {
+	p := cleanText(m.Payload)
+	if len(p) > MaxPayloadLen {
+		return e.unknownButton()
+	}
+	parts := strings.Split(p, ":")
+	h, ok := e.payloads[parts[0]]
+	if !ok {
+		return e.unknownButton()
+	}
+	return h(ctx, m, parts[1:])
+}
+
+func (e *Engine) unknownButton() Reply {
+	return Reply{Band: BandCommand, Text: textUnknownButton, Buttons: menuRow()}
+}
+
+// Welcome is the greeting with the topic menu (/start, follow events).
+func (e *Engine) Welcome() Reply {
+	return Reply{Band: BandMenu, Text: e.render(textWelcome), Buttons: e.categoryButtons()}
+}
+
+// Menu is the topic menu.
+func (e *Engine) Menu() Reply {
+	return Reply{Band: BandMenu, Text: textMenu, Buttons: e.categoryButtons()}
+}
+
+func (e *Engine) help(m Message) Reply {
+	text := textHelp
+	if m.Admin {
+		var b strings.Builder
+		for name, c := range e.commands {
+			if c.Admin {
+				fmt.Fprintf(&b, "\n- /%s – %s", name, c.Help)
+			}
+		}
+		if b.Len() > 0 {
+			text += "\n\nLệnh quản trị:" + b.String()
+		}
+	}
+	return Reply{Band: BandMenu, Text: text, Buttons: menuRow()}
+}
+
+func (e *Engine) categoryButtons() [][]Button {
+	base := e.Base()
+	var rows [][]Button
+	var row []Button
+	for _, c := range knowledge.Categories {
+		if len(base.InCategory(c.ID)) == 0 {
+			continue
+		}
+		row = append(row, Button{Label: c.Label, Payload: "c:" + c.ID})
+		if len(row) == 2 {
+			rows = append(rows, row)
+			row = nil
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// Topic lists the questions of one menu category as buttons.
+func (e *Engine) Topic(cat string) Reply {
+	c, ok := knowledge.CategoryByID(cat)
+	if !ok {
+		return e.unknownButton()
+	}
+	entries := e.Base().InCategory(cat)
+	if len(entries) == 0 {
+		return Reply{Band: BandMenu, Text: textTopicEmpty, Buttons: menuRow()}
+	}
+	rows := make([][]Button, 0, len(entries)+1)
+	for _, en := range entries {
+		rows = append(rows, []Button{{Label: en.Title, Payload: "e:" + en.ID}})
+	}
+	rows = append(rows, menuRow()...)
+	return Reply{Band: BandMenu, Text: fmt.Sprintf(textTopic, c.Label), Buttons: rows}
+}
+
+func menuRow() [][]Button { return [][]Button{{{Label: labelMenu, Payload: "m"}}} }
+
+// render fills commune-profile placeholders in an engine text.
+func (e *Engine) render(tmpl string) string {
+	out, err := knowledge.Render(tmpl, e.Base().Profile)
+	if err != nil {
+		e.log.Error("render text", "err", err)
+		return tmpl
+	}
+	return out
+}
+
+// Ask answers free text from the knowledge base, recording the exchange.
+func (e *Engine) Ask(ctx context.Context, m Message) Reply {
+	st := e.kb.Load()
+	d := st.index.Decide(privacy.Strip(m.Text))
+	ex := &storage.Exchange{
+		UserKey:    m.UserKey,
+		Channel:    m.Channel,
+		Question:   privacy.Redact(m.Text),
+		Normalized: privacy.Redact(d.Normalized),
+		Band:       string(d.Band),
+		CreatedAt:  m.Time,
+	}
+	if len(d.Matches) > 0 {
+		ex.Score = d.Matches[0].Score
+		if d.Band == knowledge.BandAnswer {
+			ex.EntryID = d.Matches[0].Entry.ID
+		}
+	}
+	var reply Reply
+	switch d.Band {
+	case knowledge.BandAnswer:
+		reply = e.answerReply(d.Matches[0].Entry)
+	case knowledge.BandClarify:
+		reply = Reply{Band: BandClarify, Text: textClarify}
+		for _, mt := range d.Matches {
+			ex.Candidates = append(ex.Candidates, mt.Entry.ID)
+			reply.Buttons = append(reply.Buttons, []Button{{Label: mt.Entry.Title, Payload: "e:" + mt.Entry.ID}})
+		}
+		reply.Buttons = append(reply.Buttons, menuRow()...)
+	case knowledge.BandSmallTalk:
+		reply = e.smallTalk(d.SmallTalk)
+		ex.Score = 0
+	default:
+		reply = Reply{Band: BandDecline, Text: e.render(textDecline), Buttons: menuRow()}
+		if len(d.Matches) > 0 {
+			// Keep the closest entry for the unanswered-question review.
+			ex.Candidates = []string{d.Matches[0].Entry.ID}
+		}
+	}
+	if len(d.Matches) > 0 && reply.Band == BandAnswer {
+		reply.Score = d.Matches[0].Score
+	}
+	e.record(ctx, ex, &reply)
+	e.log.Info("answered", "channel", m.Channel, "band", ex.Band, "entry", ex.EntryID, "score", ex.Score)
+	return reply
+}
+
+// answerEntry shows one entry chosen from a menu or a clarify question.
+func (e *Engine) answerEntry(ctx context.Context, m Message, id string) Reply {
+	en, ok := e.Base().Entry(id)
+	if !ok {
+		return e.unknownButton()
+	}
+	reply := e.answerReply(en)
+	ex := &storage.Exchange{
+		UserKey:    m.UserKey,
+		Channel:    m.Channel,
+		Question:   en.Title,
+		Normalized: "e:" + en.ID,
+		Band:       string(BandAnswer),
+		EntryID:    en.ID,
+		Score:      1,
+		CreatedAt:  m.Time,
+	}
+	e.record(ctx, ex, &reply)
+	return reply
+}
+
+func (e *Engine) answerReply(en *knowledge.Entry) Reply {
+	return Reply{
+		Band:    BandAnswer,
+		Text:    "**" + en.Title + "**\n\n" + en.Answer,
+		EntryID: en.ID,
+	}
+}
+
+// record stores the exchange and adds the buttons that refer to it. A
+// storage failure is logged, never shown: the resident still gets the answer.
+func (e *Engine) record(ctx context.Context, ex *storage.Exchange, reply *Reply) {
+	if e.store == nil || ex.UserKey == "" {
+		reply.Buttons = append(reply.Buttons, e.answerButtons(reply)...)
+		return
+	}
+	id, err := e.store.RecordExchange(ctx, ex)
+	if err != nil {
+		e.log.Error("record exchange", "err", err)
+	} else {
+		reply.ExchangeID = id
+	}
+	if reply.Band == BandAnswer {
+		reply.Buttons = append(reply.Buttons, e.answerButtons(reply)...)
+	}
+}
+
+// answerButtons are the buttons under an answer.
+func (e *Engine) answerButtons(reply *Reply) [][]Button {
+	if reply.Band != BandAnswer {
+		return nil
+	}
+	return menuRow()
+}
+
+func (e *Engine) smallTalk(kind knowledge.SmallTalk) Reply {
+	var t string
+	switch kind {
+	case "thanks":
+		t = textThanks
+	case "who":
+		t = textWho
+	case "help":
+		return Reply{Band: BandSmallTalk, Text: textHelp, Buttons: e.categoryButtons()}
+	case "bye":
+		t = textBye
+	default:
+		t = textGreeting
+	}
+	return Reply{Band: BandSmallTalk, Text: e.render(t), Buttons: e.categoryButtons()}
+}
+
+// FormatID renders an id for payloads.
+func FormatID(id int64) string { return strconv.FormatInt(id, 10) }

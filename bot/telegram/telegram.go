@@ -1,0 +1,505 @@
+// Package telegram is trolyso's Telegram channel: it turns Bot API updates
+// into bot.Message values for the engine and renders bot.Reply values as
+// Telegram messages (HTML parse mode, inline keyboards), over
+// github.com/go-telegram/bot.
+//
+// Updates arrive by long polling (the default; any webhook is deleted
+// first, since the library does not do it) or by webhook (Config.WebhookURL
+// set; our own handler checks the secret token, which the library's handler
+// does not enforce). Either way every update goes through one per-chat
+// queue, so one resident's messages are answered in the order sent while
+// other chats proceed in parallel.
+package telegram
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+	"golang.org/x/time/rate"
+
+	"github.com/colecommune/trolyso/bot"
+	"github.com/colecommune/trolyso/storage"
+)
+
+// Defaults.
+const (
+	// DefaultPollTimeout is how long one getUpdates call may wait.
+	DefaultPollTimeout = 50 * time.Second
+	// DefaultFloodLimit is how many updates a user may send per minute.
+	DefaultFloodLimit = 20
+	// DefaultWebhookPath is used when the webhook URL has no path.
+	DefaultWebhookPath = "/telegram/webhook"
+
+	// maxQueue bounds the updates waiting for one chat; beyond it updates
+	// are dropped (the flood limit normally stops a user long before).
+	maxQueue = 64
+	// processTimeout bounds the handling of one update, retries included.
+	processTimeout = 2 * time.Minute
+	// shutdownGrace is how long queued updates may still be answered after
+	// Run's context ends.
+	shutdownGrace = 15 * time.Second
+	// maxWebhookBody bounds a webhook request body.
+	maxWebhookBody = 1 << 20
+)
+
+// allowedUpdates are the update types the bot asks Telegram for.
+var allowedUpdates = []string{"message", "callback_query", "my_chat_member"}
+
+// Config holds the adapter's settings and dependencies.
+type Config struct {
+	Token string
+	// APIURL is the Bot API server (default https://api.telegram.org).
+	APIURL string
+	// WebhookURL and WebhookSecret switch to webhook mode.
+	WebhookURL    string
+	WebhookSecret string
+	// AdminIDs are the Telegram user ids of the commune's admins.
+	AdminIDs []int64
+
+	Engine *bot.Engine
+	Store  *storage.DB
+	Logger *slog.Logger
+	// Now returns the current time (flood limiter); tests inject a clock.
+	Now func() time.Time
+	// HTTPClient talks to the Bot API; its Timeout must exceed
+	// PollTimeout. Default: a client with PollTimeout + 15 s.
+	HTTPClient *http.Client
+	// PollTimeout is the long-polling wait (default DefaultPollTimeout).
+	PollTimeout time.Duration
+	// FloodLimit is the number of updates a user may send per minute
+	// (default DefaultFloodLimit).
+	FloodLimit int
+	// Voice, when set, transcribes voice notes into text questions. When
+	// nil, voice notes get the same "please type" reply as other media.
+	Voice VoiceHandler
+}
+
+// Adapter is the Telegram channel. It implements bot.Sender.
+type Adapter struct {
+	cfg    Config
+	b      *tgbot.Bot
+	eng    *bot.Engine
+	store  *storage.DB
+	log    *slog.Logger
+	now    func() time.Time
+	client *http.Client
+	admins map[int64]bool
+	botID  int64
+	voice  VoiceHandler
+
+	// base is the parent of every update's context; it is cancelled
+	// shutdownGrace after Run's context ends.
+	base     context.Context
+	stopBase context.CancelFunc
+
+	mu       sync.Mutex
+	username string // the bot's @username, lower case, from getMe
+	queues   map[int64]*chatQueue
+	closed   bool
+	wg       sync.WaitGroup
+
+	flood *floodLimiter
+	rates *sendLimiter
+}
+
+type chatQueue struct {
+	pending []*models.Update
+}
+
+var _ bot.Sender = (*Adapter)(nil)
+
+// New creates the adapter. It does not contact Telegram; Run does.
+func New(cfg Config) (*Adapter, error) {
+	if strings.TrimSpace(cfg.Token) == "" {
+		return nil, errors.New("telegram: empty bot token")
+	}
+	if cfg.Engine == nil || cfg.Store == nil {
+		return nil, errors.New("telegram: engine and store are required")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = "https://api.telegram.org"
+	}
+	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = DefaultPollTimeout
+	}
+	if cfg.PollTimeout < 2*time.Second {
+		cfg.PollTimeout = 2 * time.Second // getUpdates timeout is PollTimeout-1s
+	}
+	if cfg.FloodLimit <= 0 {
+		cfg.FloodLimit = DefaultFloodLimit
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: cfg.PollTimeout + 15*time.Second}
+	}
+	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
+		return nil, errors.New("telegram: webhook mode needs a secret token")
+	}
+	a := &Adapter{
+		cfg:    cfg,
+		eng:    cfg.Engine,
+		store:  cfg.Store,
+		log:    cfg.Logger.With("channel", bot.ChannelTelegram),
+		now:    cfg.Now,
+		client: cfg.HTTPClient,
+		admins: map[int64]bool{},
+		voice:  cfg.Voice,
+		queues: map[int64]*chatQueue{},
+		flood:  newFloodLimiter(cfg.FloodLimit, time.Minute),
+		rates:  newSendLimiter(),
+	}
+	for _, id := range cfg.AdminIDs {
+		a.admins[id] = true
+	}
+	a.base, a.stopBase = context.WithCancel(context.Background())
+	b, err := tgbot.New(cfg.Token,
+		tgbot.WithServerURL(cfg.APIURL),
+		tgbot.WithSkipGetMe(), // Run calls getMe itself, with retries
+		tgbot.WithHTTPClient(cfg.PollTimeout, cfg.HTTPClient),
+		// The library's single worker calls onUpdate synchronously and in
+		// update order; onUpdate only enqueues, so polling never waits.
+		tgbot.WithNotAsyncHandlers(),
+		tgbot.WithDefaultHandler(a.onUpdate),
+		tgbot.WithAllowedUpdates(allowedUpdates),
+		tgbot.WithErrorsHandler(func(err error) {
+			a.log.Warn("telegram library error", "err", a.scrub(err))
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("telegram: create client: %w", err)
+	}
+	a.b = b
+	a.botID = b.ID()
+	return a, nil
+}
+
+// Webhook reports whether the adapter runs in webhook mode.
+func (a *Adapter) Webhook() bool { return a.cfg.WebhookURL != "" }
+
+// WebhookPath is the local HTTP path for a webhook URL: its path, or
+// DefaultWebhookPath when it has none.
+func WebhookPath(webhookURL string) string {
+	u, err := url.Parse(webhookURL)
+	if err != nil || u.Path == "" || u.Path == "/" {
+		return DefaultWebhookPath
+	}
+	return u.Path
+}
+
+// Run connects to Telegram and receives updates until ctx ends: long
+// polling (after deleting any webhook) or, in webhook mode, registering the
+// webhook and waiting while WebhookHandler receives updates. It returns nil
+// when ctx ends, after the replies in flight are sent (bounded), and an
+// error when the token is refused.
+func (a *Adapter) Run(ctx context.Context) error {
+	defer a.shutdown()
+	me, err := retryStartup(ctx, a, "getMe", func(ctx context.Context) (*models.User, error) {
+		return a.b.GetMe(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.username = strings.ToLower(me.Username)
+	a.mu.Unlock()
+	if me.ID != 0 {
+		a.botID = me.ID
+	}
+	if a.Webhook() {
+		_, err := retryStartup(ctx, a, "setWebhook", func(ctx context.Context) (bool, error) {
+			return a.b.SetWebhook(ctx, &tgbot.SetWebhookParams{
+				URL:            a.cfg.WebhookURL,
+				SecretToken:    a.cfg.WebhookSecret,
+				AllowedUpdates: allowedUpdates,
+			})
+		})
+		if err != nil {
+			return err
+		}
+		a.log.Info("telegram bot started (webhook)", "bot", me.Username, "path", WebhookPath(a.cfg.WebhookURL))
+		<-ctx.Done()
+		return nil
+	}
+	// The library never deletes a webhook, and getUpdates fails with 409
+	// while one is set.
+	if _, err := retryStartup(ctx, a, "deleteWebhook", func(ctx context.Context) (bool, error) {
+		return a.b.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{})
+	}); err != nil {
+		return err
+	}
+	a.log.Info("telegram bot started (long polling)", "bot", me.Username)
+	a.b.Start(ctx)
+	return nil
+}
+
+// shutdown stops accepting updates and waits for the queued ones, giving
+// them shutdownGrace before their contexts are cancelled.
+func (a *Adapter) shutdown() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		a.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(shutdownGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		a.log.Warn("telegram: replies still in flight at shutdown; cancelling them")
+		a.stopBase()
+		<-done
+	}
+	a.stopBase()
+}
+
+// retryStartup runs a start-up call with bounded exponential backoff on
+// network and server errors; a refused token is fatal.
+func retryStartup[T any](ctx context.Context, a *Adapter, what string, fn func(context.Context) (T, error)) (T, error) {
+	delay := time.Second
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		v, err := fn(cctx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		if errors.Is(err, tgbot.ErrorUnauthorized) || errors.Is(err, tgbot.ErrorNotFound) {
+			return v, fmt.Errorf("telegram %s: bot token refused: %s", what, a.scrub(err))
+		}
+		if ctx.Err() != nil {
+			return v, ctx.Err()
+		}
+		var tooMany *tgbot.TooManyRequestsError
+		wait := delay
+		if errors.As(err, &tooMany) && tooMany.RetryAfter > 0 {
+			wait = time.Duration(tooMany.RetryAfter) * time.Second
+		}
+		a.log.Warn("telegram start-up call failed; retrying", "call", what, "in", wait, "err", a.scrub(err))
+		if err := sleep(ctx, wait); err != nil {
+			return v, err
+		}
+		delay = min(delay*2, time.Minute)
+	}
+}
+
+// WebhookHandler receives updates in webhook mode. Unlike the library's
+// handler it answers 401 to a request without the right secret token, 400
+// to a body that is not an update, 503 while shutting down, and 200 once
+// the update is queued.
+func (a *Adapter) WebhookHandler() http.Handler {
+	want := sha256.Sum256([]byte(a.cfg.WebhookSecret))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		// Compare digests so that the comparison takes the same time
+		// whatever the length of the presented token.
+		got := sha256.Sum256([]byte(r.Header.Get("X-Telegram-Bot-Api-Secret-Token")))
+		if a.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			a.log.Warn("telegram webhook: wrong or missing secret token", "remote", r.RemoteAddr)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		var u models.Update
+		if err := json.Unmarshal(body, &u); err != nil || u.ID == 0 {
+			a.log.Warn("telegram webhook: malformed update", "bytes", len(body))
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if !a.enqueue(&u) {
+			// Telegram retries later; the update is not lost.
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// onUpdate is the library's handler for every polled update.
+func (a *Adapter) onUpdate(_ context.Context, _ *tgbot.Bot, u *models.Update) {
+	if !a.enqueue(u) {
+		a.log.Warn("telegram: update dropped during shutdown", "update", u.ID)
+	}
+}
+
+// enqueue adds an update to its chat's queue, starting the chat's worker
+// if it has none. Workers exit when their queue is empty, so idle chats hold
+// no goroutine. It returns false when the adapter is shutting down.
+func (a *Adapter) enqueue(u *models.Update) bool {
+	chatID, ok := chatOf(u)
+	if !ok {
+		return true // nothing we handle; acknowledged and ignored
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return false
+	}
+	q := a.queues[chatID]
+	if q == nil {
+		q = &chatQueue{}
+		a.queues[chatID] = q
+		a.wg.Add(1)
+		go a.drain(chatID, q)
+	}
+	if len(q.pending) >= maxQueue {
+		a.log.Warn("telegram: chat queue full; update dropped", "update", u.ID)
+		return true
+	}
+	q.pending = append(q.pending, u)
+	return true
+}
+
+func (a *Adapter) drain(chatID int64, q *chatQueue) {
+	defer a.wg.Done()
+	for {
+		a.mu.Lock()
+		if len(q.pending) == 0 {
+			delete(a.queues, chatID)
+			a.mu.Unlock()
+			return
+		}
+		u := q.pending[0]
+		q.pending[0] = nil
+		q.pending = q.pending[1:]
+		a.mu.Unlock()
+		a.process(u)
+	}
+}
+
+// process handles one update; nothing a user sends may crash the process.
+func (a *Adapter) process(u *models.Update) {
+	ctx, cancel := context.WithTimeout(a.base, processTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("telegram: panic while handling update", "update", u.ID, "panic", fmt.Sprint(r))
+		}
+	}()
+	switch {
+	case u.Message != nil:
+		a.handleMessage(ctx, u.Message)
+	case u.CallbackQuery != nil:
+		a.handleCallback(ctx, u.CallbackQuery)
+	case u.MyChatMember != nil:
+		a.handleMemberUpdate(ctx, u.MyChatMember)
+	}
+}
+
+// chatOf returns the chat an update belongs to (its ordering key).
+func chatOf(u *models.Update) (int64, bool) {
+	switch {
+	case u.Message != nil:
+		return u.Message.Chat.ID, true
+	case u.CallbackQuery != nil:
+		cq := u.CallbackQuery
+		switch {
+		case cq.Message.Type == models.MaybeInaccessibleMessageTypeMessage && cq.Message.Message != nil:
+			return cq.Message.Message.Chat.ID, true
+		case cq.Message.Type == models.MaybeInaccessibleMessageTypeInaccessibleMessage && cq.Message.InaccessibleMessage != nil:
+			return cq.Message.InaccessibleMessage.Chat.ID, true
+		}
+		return cq.From.ID, cq.From.ID != 0 // private chat id == user id
+	case u.MyChatMember != nil:
+		return u.MyChatMember.Chat.ID, true
+	}
+	return 0, false
+}
+
+// scrub removes the bot token from an error text before it is logged.
+func (a *Adapter) scrub(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.ReplaceAll(err.Error(), a.cfg.Token, "***")
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// floodLimiter allows each user limit updates per window; the first
+// refused update gets a notice, the following ones silence.
+type floodLimiter struct {
+	limit  int
+	window time.Duration
+	mu     sync.Mutex
+	users  map[int64]*floodState
+	sweep  time.Time
+}
+
+type floodState struct {
+	lim        *rate.Limiter
+	mutedUntil time.Time
+	last       time.Time
+}
+
+func newFloodLimiter(limit int, window time.Duration) *floodLimiter {
+	return &floodLimiter{limit: limit, window: window, users: map[int64]*floodState{}}
+}
+
+// allow reports whether the user may be answered now, and whether they
+// must be told that they are going too fast. After the notice the user is
+// ignored for a whole window, so a flood gets exactly one notice.
+func (f *floodLimiter) allow(user int64, now time.Time) (ok, notify bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if now.Sub(f.sweep) > f.window {
+		for id, st := range f.users {
+			if now.Sub(st.last) > 2*f.window && now.After(st.mutedUntil) {
+				delete(f.users, id)
+			}
+		}
+		f.sweep = now
+	}
+	st := f.users[user]
+	if st == nil {
+		st = &floodState{lim: rate.NewLimiter(rate.Every(f.window/time.Duration(f.limit)), f.limit)}
+		f.users[user] = st
+	}
+	st.last = now
+	if now.Before(st.mutedUntil) {
+		return false, false
+	}
+	if st.lim.AllowN(now, 1) {
+		return true, false
+	}
+	st.mutedUntil = now.Add(f.window)
+	return false, true
+}

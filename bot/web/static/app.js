@@ -1,0 +1,111 @@
+// trolyso web chat. Replies arrive as HTML already escaped by the server;
+// everything the user types is shown with textContent.
+"use strict";
+(function () {
+  const log = document.getElementById("log");
+  const form = document.getElementById("ask");
+  const input = document.getElementById("q");
+  const send = document.getElementById("send");
+
+  function addUser(text) {
+    const div = document.createElement("div");
+    div.className = "msg user";
+    div.textContent = text;
+    log.appendChild(div);
+    scroll();
+  }
+
+  function addBot(reply) {
+    const div = document.createElement("div");
+    div.className = "msg bot band-" + (reply.band || "");
+    const body = document.createElement("div");
+    body.className = "body";
+    body.innerHTML = reply.html; // server-rendered, escaped Markdown
+    div.appendChild(body);
+    (reply.buttons || []).forEach(function (row) {
+      const r = document.createElement("div");
+      r.className = "row";
+      row.forEach(function (b) {
+        let el;
+        if (b.url) {
+          el = document.createElement("a");
+          el.href = b.url;
+          el.target = "_blank";
+          el.rel = "noopener noreferrer";
+        } else {
+          el = document.createElement("button");
+          el.type = "button";
+          el.addEventListener("click", function () {
+            addUser(b.label);
+            post({ payload: b.payload });
+          });
+        }
+        el.className = "choice";
+        el.textContent = b.label;
+        if (b.payload) el.dataset.payload = b.payload;
+        r.appendChild(el);
+      });
+      div.appendChild(r);
+    });
+    log.appendChild(div);
+    scroll();
+  }
+
+  function addError(text) {
+    const div = document.createElement("div");
+    div.className = "msg bot error";
+    div.textContent = text;
+    log.appendChild(div);
+    scroll();
+  }
+
+  function scroll() { window.scrollTo(0, document.body.scrollHeight); }
+
+  let busy = false;
+  async function post(body) {
+    if (busy) return;
+    busy = true;
+    send.disabled = true;
+    try {
+      const res = await fetch("/api/message", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+      });
+      const data = await res.json().catch(function () { return null; });
+      if (!res.ok || !data) {
+        addError((data && data.error) || "Xin lỗi, hệ thống đang bận. Bạn thử lại sau nhé.");
+      } else {
+        addBot(data);
+      }
+    } catch (e) {
+      addError("Không kết nối được. Bạn kiểm tra mạng rồi thử lại nhé.");
+    } finally {
+      busy = false;
+      send.disabled = false;
+    }
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    addUser(text);
+    input.value = "";
+    post({ text: text });
+  });
+  input.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && !ev.shiftKey) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  document.getElementById("menu").addEventListener("click", function () { post({ payload: "m" }); });
+  document.getElementById("survey").addEventListener("click", function () { post({ text: "/danhgia" }); });
+
+  fetch("/api/welcome", { credentials: "same-origin" })
+    .then(function (r) { return r.json(); })
+    .then(addBot)
+    .catch(function () { addError("Không tải được lời chào. Bạn vẫn có thể gõ câu hỏi."); });
+})();

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is trolyso's whole configuration, read from environment variables
+// (mirrored by flags where useful) and validated in one place.
+type Config struct {
+	Addr        string // TROLYSO_ADDR
+	DB          string // TROLYSO_DB
+	KBDir       string // TROLYSO_KB
+	CommunePath string // TROLYSO_COMMUNE
+	MaxLen      int    // TROLYSO_MAX_MESSAGE_LEN
+
+	Telegram TelegramConfig
+	Zalo     ZaloConfig
+	LLM      LLMConfig
+
+	AdminPassword     string // TROLYSO_ADMIN_PASSWORD
+	AdminPasswordHash string // TROLYSO_ADMIN_PASSWORD_HASH (bcrypt)
+
+	ReminderGrace time.Duration // TROLYSO_REMINDER_GRACE
+}
+
+// TelegramConfig enables the Telegram channel when Token is set.
+type TelegramConfig struct {
+	Token         string  // TELEGRAM_BOT_TOKEN
+	APIURL        string  // TELEGRAM_API_URL
+	WebhookURL    string  // TELEGRAM_WEBHOOK_URL
+	WebhookSecret string  // TELEGRAM_WEBHOOK_SECRET
+	AdminIDs      []int64 // TROLYSO_ADMIN_TELEGRAM_IDS
+}
+
+// Enabled reports whether the channel is configured.
+func (c TelegramConfig) Enabled() bool { return c.Token != "" }
+
+// ZaloConfig enables the Zalo OA channel when the app id, OA secret key and
+// a token are set.
+type ZaloConfig struct {
+	AppID        string // ZALO_APP_ID
+	AppSecret    string // ZALO_APP_SECRET
+	OASecretKey  string // ZALO_OA_SECRET_KEY
+	AccessToken  string // ZALO_ACCESS_TOKEN
+	RefreshToken string // ZALO_REFRESH_TOKEN
+	APIURL       string // ZALO_API_URL
+	OAuthURL     string // ZALO_OAUTH_URL
+}
+
+// Enabled reports whether the channel is configured.
+func (c ZaloConfig) Enabled() bool { return c.AppID != "" && c.OASecretKey != "" }
+
+// LLMConfig enables composed answers when BaseURL, APIKey and Model are set.
+type LLMConfig struct {
+	BaseURL     string        // OPENAI_BASE_URL
+	APIKey      string        // OPENAI_API_KEY
+	Model       string        // TROLYSO_LLM_MODEL
+	Timeout     time.Duration // TROLYSO_LLM_TIMEOUT
+	STTModel    string        // TROLYSO_STT_MODEL
+	DailyTokens int           // TROLYSO_LLM_DAILY_TOKENS
+	PromptsDir  string        // TROLYSO_PROMPTS
+}
+
+// Enabled reports whether composed answers are configured.
+func (c LLMConfig) Enabled() bool { return c.BaseURL != "" && c.APIKey != "" && c.Model != "" }
+
+// Defaults.
+const (
+	DefaultAddr          = "127.0.0.1:8080"
+	DefaultDB            = "./data/trolyso.db"
+	DefaultTelegramAPI   = "https://api.telegram.org"
+	DefaultZaloAPI       = "https://openapi.zalo.me"
+	DefaultZaloOAuth     = "https://oauth.zaloapp.com"
+	DefaultLLMTimeout    = 12 * time.Second
+	DefaultReminderGrace = 6 * time.Hour
+)
+
+// loadConfig reads the environment. Call validate after flags are parsed.
+func (a *app) loadConfig() (*Config, error) {
+	env := func(k string) string { return strings.TrimSpace(a.getenv(k)) }
+	def := func(k, d string) string {
+		if v := env(k); v != "" {
+			return v
+		}
+		return d
+	}
+	c := &Config{
+		Addr:        def("TROLYSO_ADDR", DefaultAddr),
+		DB:          def("TROLYSO_DB", DefaultDB),
+		KBDir:       env("TROLYSO_KB"),
+		CommunePath: env("TROLYSO_COMMUNE"),
+		Telegram: TelegramConfig{
+			Token:         env("TELEGRAM_BOT_TOKEN"),
+			APIURL:        strings.TrimRight(def("TELEGRAM_API_URL", DefaultTelegramAPI), "/"),
+			WebhookURL:    env("TELEGRAM_WEBHOOK_URL"),
+			WebhookSecret: env("TELEGRAM_WEBHOOK_SECRET"),
+		},
+		Zalo: ZaloConfig{
+			AppID:        env("ZALO_APP_ID"),
+			AppSecret:    env("ZALO_APP_SECRET"),
+			OASecretKey:  env("ZALO_OA_SECRET_KEY"),
+			AccessToken:  env("ZALO_ACCESS_TOKEN"),
+			RefreshToken: env("ZALO_REFRESH_TOKEN"),
+			APIURL:       strings.TrimRight(def("ZALO_API_URL", DefaultZaloAPI), "/"),
+			OAuthURL:     strings.TrimRight(def("ZALO_OAUTH_URL", DefaultZaloOAuth), "/"),
+		},
+		LLM: LLMConfig{
+			BaseURL:    env("OPENAI_BASE_URL"),
+			APIKey:     env("OPENAI_API_KEY"),
+			Model:      env("TROLYSO_LLM_MODEL"),
+			STTModel:   env("TROLYSO_STT_MODEL"),
+			PromptsDir: env("TROLYSO_PROMPTS"),
+		},
+		AdminPassword:     a.getenv("TROLYSO_ADMIN_PASSWORD"),
+		AdminPasswordHash: env("TROLYSO_ADMIN_PASSWORD_HASH"),
+	}
+	var errs []error
+	var err error
+	if c.MaxLen, err = envInt(env, "TROLYSO_MAX_MESSAGE_LEN", 1000); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LLM.DailyTokens, err = envInt(env, "TROLYSO_LLM_DAILY_TOKENS", 0); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LLM.Timeout, err = envDuration(env, "TROLYSO_LLM_TIMEOUT", DefaultLLMTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ReminderGrace, err = envDuration(env, "TROLYSO_REMINDER_GRACE", DefaultReminderGrace); err != nil {
+		errs = append(errs, err)
+	}
+	if ids := env("TROLYSO_ADMIN_TELEGRAM_IDS"); ids != "" {
+		for _, f := range strings.Split(ids, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("TROLYSO_ADMIN_TELEGRAM_IDS: %q is not a Telegram user id", f))
+				continue
+			}
+			c.Telegram.AdminIDs = append(c.Telegram.AdminIDs, id)
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// storageFlags adds the flags shared by commands that open the database and
+// the knowledge base.
+func (c *Config) storageFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DB, "db", c.DB, "SQLite database file (TROLYSO_DB)")
+	fs.StringVar(&c.KBDir, "kb", c.KBDir, "knowledge-base folder replacing the embedded one (TROLYSO_KB)")
+	fs.StringVar(&c.CommunePath, "commune", c.CommunePath, "commune profile YAML file (TROLYSO_COMMUNE)")
+}
+
+// validate checks the configuration as a whole, reporting every problem.
+func (c *Config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("TROLYSO_ADDR %q: want host:port", c.Addr))
+	}
+	if c.DB == "" {
+		errs = append(errs, errors.New("TROLYSO_DB is empty"))
+	}
+	if c.MaxLen < 10 {
+		errs = append(errs, errors.New("TROLYSO_MAX_MESSAGE_LEN must be at least 10"))
+	}
+	checkURL := func(name, v string) {
+		if v == "" {
+			return
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q: want an http(s) URL", name, v))
+		}
+	}
+	checkURL("TELEGRAM_API_URL", c.Telegram.APIURL)
+	checkURL("TELEGRAM_WEBHOOK_URL", c.Telegram.WebhookURL)
+	checkURL("ZALO_API_URL", c.Zalo.APIURL)
+	checkURL("ZALO_OAUTH_URL", c.Zalo.OAuthURL)
+	checkURL("OPENAI_BASE_URL", c.LLM.BaseURL)
+	if c.Telegram.WebhookURL != "" && c.Telegram.WebhookSecret == "" {
+		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET (webhook requests are checked against it)"))
+	}
+	if c.Telegram.WebhookSecret != "" && !validWebhookSecret(c.Telegram.WebhookSecret) {
+		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: 1–256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"))
+	}
+	if c.Zalo.Enabled() && c.Zalo.AccessToken == "" && c.Zalo.RefreshToken == "" {
+		errs = append(errs, errors.New("Zalo: set ZALO_ACCESS_TOKEN or ZALO_REFRESH_TOKEN"))
+	}
+	if c.LLM.Timeout <= 0 {
+		errs = append(errs, errors.New("TROLYSO_LLM_TIMEOUT must be positive"))
+	}
+	if c.LLM.DailyTokens < 0 {
+		errs = append(errs, errors.New("TROLYSO_LLM_DAILY_TOKENS must not be negative"))
+	}
+	if c.ReminderGrace < 0 {
+		errs = append(errs, errors.New("TROLYSO_REMINDER_GRACE must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func validWebhookSecret(s string) bool {
+	if len(s) == 0 || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func envInt(env func(string) string, key string, def int) (int, error) {
+	v := env(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def, fmt.Errorf("%s %q: not a whole number", key, v)
+	}
+	return n, nil
+}
+
+func envDuration(env func(string) string, key string, def time.Duration) (time.Duration, error) {
+	v := env(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return def, fmt.Errorf("%s %q: not a duration (like 12s or 6h)", key, v)
+	}
+	return d, nil
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/colecommune/trolyso/knowledge"
+)
+
+// runKB implements "trolyso kb check [DIR]" and "trolyso kb export --json".
+func runKB(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: kb check [DIR] | kb export --json", errUsage)
+	}
+	switch args[0] {
+	case "check":
+		return a.kbCheck(args[1:])
+	case "export":
+		return a.kbExport(args[1:])
+	default:
+		return fmt.Errorf("%w: unknown kb command %q (want check or export)", errUsage, args[0])
+	}
+}
+
+func (a *app) kbCheck(args []string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	fs := a.newFlags("kb check")
+	fs.StringVar(&cfg.CommunePath, "commune", cfg.CommunePath, "commune profile YAML file (TROLYSO_COMMUNE)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dir := cfg.KBDir
+	if fs.NArg() > 1 {
+		return fmt.Errorf("%w: kb check takes at most one folder", errUsage)
+	}
+	if fs.NArg() == 1 {
+		dir = fs.Arg(0)
+	}
+	profile, err := knowledge.LoadProfile(cfg.CommunePath)
+	if err != nil {
+		return err
+	}
+	fsys := knowledge.EmbeddedBase()
+	where := "embedded knowledge base"
+	if dir != "" {
+		if fsys, err = knowledge.DirBase(dir); err != nil {
+			return err
+		}
+		where = dir
+	}
+	problems := knowledge.Check(fsys, profile, a.now())
+	for _, p := range problems {
+		fmt.Fprintln(a.stdout, p.String())
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %d problem(s)", where, len(problems))
+	}
+	if profile.Placeholder {
+		fmt.Fprintln(a.stdout, "note: the commune profile still has placeholder values")
+	}
+	fmt.Fprintf(a.stdout, "%s: ok\n", where)
+	return nil
+}
+
+// exported is one entry in "kb export --json".
+type exported struct {
+	ID        string   `json:"id"`
+	Title     string   `json:"title"`
+	Category  string   `json:"category"`
+	Questions []string `json:"questions"`
+	Body      string   `json:"body"`
+	Tags      []string `json:"tags"`
+	Sources   []string `json:"sources"`
+}
+
+func (a *app) kbExport(args []string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	fs := a.newFlags("kb export")
+	cfg.storageFlags(fs)
+	asJSON := fs.Bool("json", false, "print every entry as one JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if !*asJSON {
+		return errors.Join(errUsage, errors.New("kb export needs --json (the only format)"))
+	}
+	b, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
+	if err != nil {
+		return err
+	}
+	out := make([]exported, 0, len(b.Entries))
+	for _, e := range b.Entries {
+		out = append(out, exported{
+			ID: e.ID, Title: e.Title, Category: e.Category, Questions: nonNil(e.Questions),
+			Body: e.Body, Tags: nonNil(e.Tags), Sources: nonNil(e.Sources),
+		})
+	}
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

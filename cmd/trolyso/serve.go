@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/colecommune/trolyso/bot"
+	"github.com/colecommune/trolyso/bot/web"
+	"github.com/colecommune/trolyso/storage"
+)
+
+// server holds what the optional components (channels, reminders, admin)
+// are wired into.
+type server struct {
+	a   *app
+	cfg *Config
+	log *slog.Logger
+	db  *storage.DB
+	eng *bot.Engine
+	mux *http.ServeMux
+	// senders deliver reminders, by channel name.
+	senders map[string]bot.Sender
+	wg      sync.WaitGroup
+	errc    chan error
+	// ready is closed once the HTTP listener is up (tests wait on it).
+	ready chan string
+}
+
+// background runs fn until ctx ends; an error from fn stops the server.
+func (s *server) background(ctx context.Context, name string, fn func(ctx context.Context) error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			select {
+			case s.errc <- fmt.Errorf("%s: %w", name, err):
+			default:
+			}
+		}
+	}()
+}
+
+func runServe(ctx context.Context, a *app, args []string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	fs := a.newFlags("serve")
+	cfg.storageFlags(fs)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "web chat listen address (TROLYSO_ADDR)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	return serve(ctx, a, cfg, nil)
+}
+
+// serve runs the server until ctx is cancelled. ready, if not nil, receives
+// the listening address.
+func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error {
+	log := a.log
+	base, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
+	if err != nil {
+		return err
+	}
+	for _, w := range base.Warnings {
+		log.Warn("knowledge base", "problem", w.String())
+	}
+	if base.Profile.Placeholder {
+		log.Warn("the commune profile still has placeholder values; set TROLYSO_COMMUNE to your edited copy of knowledge/commune.yaml")
+	}
+	db, err := storage.Open(ctx, cfg.DB, storage.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	s := &server{
+		a:       a,
+		cfg:     cfg,
+		log:     log,
+		db:      db,
+		mux:     http.NewServeMux(),
+		senders: map[string]bot.Sender{},
+		errc:    make(chan error, 1),
+	}
+	s.eng = bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen}, base)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	web.New(web.Config{Engine: s.eng, Store: db, Logger: log}).Routes(s.mux)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	for _, step := range []struct {
+		name string
+		fn   func(context.Context, *server) error
+	}{
+		{"llm", configureLLM},
+		{"admin", mountAdmin},
+		{"telegram", startTelegram},
+		{"zalo", startZalo},
+		{"reminders", startReminders},
+	} {
+		if err := step.fn(ctx, s); err != nil {
+			return fmt.Errorf("start %s: %w", step.name, err)
+		}
+	}
+	s.background(ctx, "reload", s.watchReload)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log.Info("web chat listening", "url", "http://"+ln.Addr().String()+"/", "entries", len(base.Entries))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-httpErr:
+	case err = <-s.errc:
+	}
+	log.Info("shutting down: finishing replies in flight")
+	shutCtx, shutCancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer shutCancel()
+	if e := srv.Shutdown(shutCtx); e != nil {
+		log.Error("http shutdown", "err", e)
+	}
+	cancel()
+	s.wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// watchReload reloads the knowledge base on SIGHUP and, when it comes from
+// a folder, when that folder (or the commune profile) changes. A broken base
+// is refused with its errors logged; the previous one stays live.
+func (s *server) watchReload(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	last := s.sourceStamp()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			s.reload("SIGHUP")
+			last = s.sourceStamp()
+		case <-tick.C:
+			if st := s.sourceStamp(); st != last {
+				last = st
+				s.reload("files changed")
+			}
+		}
+	}
+}
+
+func (s *server) reload(why string) {
+	b, err := s.a.loadBase(s.cfg.KBDir, s.cfg.CommunePath)
+	if err != nil {
+		s.log.Error("knowledge base reload refused; keeping the previous base", "why", why, "err", err)
+		return
+	}
+	s.eng.SetBase(b)
+	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))
+}
+
+// sourceStamp summarises the modification times and sizes of the base
+// folder and the commune profile, so that a change can be noticed.
+func (s *server) sourceStamp() string {
+	var stamp string
+	add := func(path string, info fs.FileInfo) {
+		stamp += fmt.Sprintf("%s:%d:%d;", path, info.Size(), info.ModTime().UnixNano())
+	}
+	if s.cfg.KBDir != "" {
+		filepath.WalkDir(s.cfg.KBDir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if info, err := d.Info(); err == nil {
+				add(path, info)
+			}
+			return nil
+		})
+	}
+	if s.cfg.CommunePath != "" {
+		if info, err := os.Stat(s.cfg.CommunePath); err == nil {
+			add(s.cfg.CommunePath, info)
+		}
+	}
+	return stamp
+}

@@ -1,0 +1,269 @@
+package knowledge
+
+import (
+	"math"
+
+	"github.com/colecommune/trolyso/knowledge/vi"
+)
+
+// Band is the kind of reply the bot gives to a message.
+type Band string
+
+// Bands of the three-band decision, plus small talk.
+const (
+	BandAnswer    Band = "answer"
+	BandClarify   Band = "clarify"
+	BandDecline   Band = "decline"
+	BandSmallTalk Band = "smalltalk"
+)
+
+// SmallTalk is the kind of a small-talk message.
+type SmallTalk string
+
+// Small-talk kinds.
+const (
+	SmallTalkGreeting SmallTalk = "greeting"
+	SmallTalkThanks   SmallTalk = "thanks"
+	SmallTalkWho      SmallTalk = "who"
+	SmallTalkHelp     SmallTalk = "help"
+	SmallTalkBye      SmallTalk = "bye"
+)
+
+// Decision is what the bot should do with a message.
+type Decision struct {
+	Band      Band
+	SmallTalk SmallTalk // set when Band == BandSmallTalk
+	// Matches: for answer, Matches[0] is the answer; for clarify, the 2–3
+	// candidates; for decline, whatever was closest (for logging).
+	Matches []Match
+	// Normalized is the folded query text without greetings, used to group
+	// unanswered questions.
+	Normalized string
+	// Reason is a short machine reason for declines: "empty",
+	// "out_of_scope", "unknown_words", "low_score", "low_coverage".
+	Reason string
+	// Features are the confidence features the band was chosen from.
+	Features Features
+}
+
+// Features are the confidence features of a decision, for logging and
+// calibration.
+type Features struct {
+	Top      float64 `json:"top"`      // top-1 score ÷ the query's self score
+	Second   float64 `json:"second"`   // top-2 score ÷ the query's self score
+	Coverage float64 `json:"coverage"` // IDF share of query words found in the top entry
+	Unknown  float64 `json:"unknown"`  // IDF share of query words unknown to the base
+	Segment  int     `json:"segment"`  // 0 = whole message, i = i-th sentence
+}
+
+// Calibrated thresholds (see decide_test.go and the eval subcommand; tuned
+// on the development question set).
+const (
+	// answer: normalised top score, coverage and margin
+	answerTop      = 0.42
+	answerCoverage = 0.62
+	// ratio second/top above which the top entry is not clearly ahead
+	ambiguousRatio = 0.90
+	// an ambiguous top is still answered when it is this strong
+	strongTop = 0.75
+
+	// clarify: lower floor
+	clarifyTop      = 0.28
+	clarifyCoverage = 0.50
+	// candidates offered must score at least this share of the top
+	clarifyKeep = 0.70
+
+	// decline when this share of the query (IDF-weighted) is unknown to
+	// the base
+	maxUnknown = 0.40
+)
+
+// Decide chooses how to reply to a resident's message.
+func (ix *Index) Decide(query string) Decision {
+	clean := vi.Clean(query)
+	toks := vi.Tokenize(clean)
+	if len(toks) == 0 {
+		return Decision{Band: BandDecline, Reason: "empty"}
+	}
+	if kind := smallTalkKind(toks); kind != "" {
+		return Decision{Band: BandSmallTalk, SmallTalk: kind, Normalized: foldJoin(toks)}
+	}
+	if injection.Contains(toks) {
+		return Decision{Band: BandDecline, Reason: "out_of_scope", Normalized: foldJoin(toks)}
+	}
+	c := ix.bestSegment(clean, toks)
+	if c == nil {
+		return Decision{Band: BandDecline, Reason: "empty", Normalized: foldJoin(toks)}
+	}
+	d := Decision{Normalized: c.q.norm, Features: c.f}
+	top := ix.matches(c.ranked, 3)
+	if len(top) == 0 {
+		d.Band, d.Reason = BandDecline, "low_score"
+		return d
+	}
+	f := c.f
+	switch {
+	case c.oos:
+		d.Band, d.Reason, d.Matches = BandDecline, "out_of_scope", top[:1]
+	case f.Unknown >= maxUnknown:
+		d.Band, d.Reason, d.Matches = BandDecline, "unknown_words", top[:1]
+	case f.Top >= answerTop && f.Coverage >= answerCoverage &&
+		(f.Second < ambiguousRatio*f.Top || f.Top >= strongTop):
+		d.Band, d.Matches = BandAnswer, top[:1]
+	case f.Top >= clarifyTop && f.Coverage >= clarifyCoverage:
+		d.Band = BandClarify
+		keep := top[:1]
+		for _, m := range top[1:] {
+			if m.Score >= clarifyKeep*top[0].Score {
+				keep = append(keep, m)
+			}
+		}
+		if len(keep) < 2 && len(top) >= 2 {
+			keep = top[:2]
+		}
+		d.Matches = keep
+	default:
+		d.Band, d.Matches = BandDecline, top[:1]
+		d.Reason = "low_score"
+		if f.Top >= clarifyTop {
+			d.Reason = "low_coverage"
+		}
+	}
+	return d
+}
+
+// Search returns the top k distinct entries for query, best first.
+func (ix *Index) Search(query string, k int) []Match {
+	clean := vi.Clean(query)
+	toks := vi.Tokenize(clean)
+	if len(toks) == 0 || k <= 0 {
+		return nil
+	}
+	c := ix.bestSegment(clean, toks)
+	if c == nil {
+		return nil
+	}
+	return ix.matches(c.ranked, k)
+}
+
+func (ix *Index) matches(r []scored, k int) []Match {
+	if k > len(r) {
+		k = len(r)
+	}
+	out := make([]Match, k)
+	for i := 0; i < k; i++ {
+		out[i] = Match{Entry: ix.entries[r[i].entry], Score: r[i].score}
+	}
+	return out
+}
+
+// segment is one scored part of a message.
+type segment struct {
+	q      *query
+	ranked []scored
+	f      Features
+	oos    bool
+	conf   float64
+}
+
+// bestSegment scores the whole message and, for messages of several
+// sentences, each sentence, and returns the most confident one.
+func (ix *Index) bestSegment(clean string, toks []vi.Token) *segment {
+	var best *segment
+	try := func(ts []vi.Token, idx int) {
+		ts, _ = vi.StripPoliteness(ts)
+		if len(ts) == 0 {
+			return
+		}
+		s := ix.scoreSegment(ts)
+		s.f.Segment = idx
+		if best == nil || s.conf > best.conf+1e-9 {
+			best = s
+		}
+	}
+	try(toks, 0)
+	sents := vi.Sentences(clean)
+	if len(sents) > 1 {
+		for i, s := range sents {
+			ts := vi.Tokenize(s)
+			if len(ts) < 2 {
+				continue
+			}
+			try(ts, i+1)
+		}
+	}
+	return best
+}
+
+func (ix *Index) scoreSegment(ts []vi.Token) *segment {
+	q := ix.analyse(ts)
+	r := ix.rank(q)
+	s := &segment{q: q, ranked: r}
+	s.f.Unknown = ix.unknownShare(q)
+	if len(r) > 0 && q.self > 0 {
+		s.f.Top = r[0].score / q.self
+		if len(r) > 1 {
+			s.f.Second = r[1].score / q.self
+		}
+		s.f.Coverage = ix.coverage(q, r[0].entry)
+	}
+	s.oos = ix.outOfScope(ts, r)
+	s.conf = math.Min(s.f.Top, 1) * s.f.Coverage * (1 - s.f.Unknown)
+	if s.oos {
+		s.conf *= 0.5
+	}
+	return s
+}
+
+// outOfScope reports whether the segment contains an out-of-scope cue
+// that the best entry does not share.
+func (ix *Index) outOfScope(ts []vi.Token, r []scored) bool {
+	ms := oosCues.FindAll(ts)
+	if len(ms) == 0 {
+		return false
+	}
+	var ev map[string]struct{}
+	if len(r) > 0 {
+		ev = ix.entryVocab[r[0].entry]
+	}
+	for _, m := range ms {
+		if m.Value && !strictMatch(ts[m.Start:m.End], m.Phrase) {
+			continue
+		}
+		all := ev != nil
+		for _, t := range ts[m.Start:m.End] {
+			if _, ok := ev[t.Fold]; !ok {
+				all = false
+			}
+		}
+		if !all {
+			return true
+		}
+	}
+	return false
+}
+
+// strictMatch reports whether tokens match phrase with identical
+// diacritics.
+func strictMatch(ts []vi.Token, p vi.Phrase) bool {
+	if len(p.Toks) != len(ts) {
+		return false
+	}
+	for i, t := range ts {
+		if t.Tone != p.Toks[i].Tone {
+			return false
+		}
+	}
+	return true
+}
+
+func foldJoin(toks []vi.Token) string {
+	b := make([]byte, 0, 8*len(toks))
+	for i, t := range toks {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, t.Fold...)
+	}
+	return string(b)
+}

@@ -1,0 +1,404 @@
+package knowledge
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/unicode/norm"
+)
+
+//go:embed base/*.md
+var embeddedBase embed.FS
+
+//go:embed commune.yaml
+var embeddedProfile []byte
+
+// EmbeddedBase returns the knowledge base shipped inside the binary.
+func EmbeddedBase() fs.FS {
+	sub, err := fs.Sub(embeddedBase, "base")
+	if err != nil {
+		panic(err) // cannot happen: the directory is embedded at build time
+	}
+	return sub
+}
+
+// EmbeddedProfile returns the shipped commune profile (placeholder values).
+func EmbeddedProfile() []byte { return bytes.Clone(embeddedProfile) }
+
+// DirBase returns the knowledge base in a folder on disk.
+func DirBase(dir string) (fs.FS, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open knowledge base: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("open knowledge base: %s is not a folder", dir)
+	}
+	return os.DirFS(dir), nil
+}
+
+// MinQuestions is the least number of paraphrases an entry must have.
+const MinQuestions = 4
+
+// Problem is one thing wrong with a knowledge base, located by file and line.
+type Problem struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Msg  string `json:"message"`
+	// Warning problems (a passed review date) do not stop a base loading.
+	Warning bool `json:"warning,omitempty"`
+}
+
+func (p Problem) String() string {
+	kind := "error"
+	if p.Warning {
+		kind = "warning"
+	}
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s: %s", p.File, p.Line, kind, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", p.File, kind, p.Msg)
+}
+
+// Problems is the error returned when a base cannot be loaded.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	var b strings.Builder
+	n := 0
+	for _, p := range ps {
+		if p.Warning {
+			continue
+		}
+		if n > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+		n++
+	}
+	return fmt.Sprintf("knowledge base has %d error(s): %s", n, b.String())
+}
+
+// Errors reports whether any problem is an error rather than a warning.
+func (ps Problems) Errors() bool {
+	for _, p := range ps {
+		if !p.Warning {
+			return true
+		}
+	}
+	return false
+}
+
+// Base is a loaded, validated knowledge base.
+type Base struct {
+	Entries []*Entry
+	Profile *Profile
+	byID    map[string]*Entry
+	// Warnings are problems that did not stop the base loading.
+	Warnings Problems
+}
+
+// Entry returns the entry with the given id.
+func (b *Base) Entry(id string) (*Entry, bool) {
+	e, ok := b.byID[id]
+	return e, ok
+}
+
+// InCategory returns the entries of a menu category, in id order.
+func (b *Base) InCategory(cat string) []*Entry {
+	var out []*Entry
+	for _, e := range b.Entries {
+		if e.Category == cat {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Load parses and validates every *.md file of fsys, rendering answers with
+// profile. It returns the base, or Problems listing every error found.
+// Warnings (such as a passed review date) are kept in Base.Warnings.
+func Load(fsys fs.FS, profile *Profile, now time.Time) (*Base, error) {
+	entries, problems := parseAll(fsys, profile, now)
+	if problems.Errors() {
+		return nil, problems
+	}
+	b := &Base{Entries: entries, Profile: profile, byID: make(map[string]*Entry, len(entries)), Warnings: problems}
+	for _, e := range entries {
+		b.byID[e.ID] = e
+	}
+	return b, nil
+}
+
+// Check validates a base and returns every problem, errors and warnings.
+func Check(fsys fs.FS, profile *Profile, now time.Time) Problems {
+	_, problems := parseAll(fsys, profile, now)
+	return problems
+}
+
+func parseAll(fsys fs.FS, profile *Profile, now time.Time) ([]*Entry, Problems) {
+	var problems Problems
+	names, err := fs.Glob(fsys, "*.md")
+	if err != nil {
+		return nil, Problems{{File: ".", Msg: fmt.Sprintf("list entries: %v", err)}}
+	}
+	sub, _ := fs.Glob(fsys, "*/*.md")
+	names = append(names, sub...)
+	sort.Strings(names)
+	if len(names) == 0 {
+		return nil, Problems{{File: ".", Msg: "no entries (*.md files) found"}}
+	}
+	var entries []*Entry
+	seen := map[string]string{}
+	for _, name := range names {
+		if strings.EqualFold(path.Base(name), "README.md") {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("read: %v", err)})
+			continue
+		}
+		e, ps := ParseEntry(name, data, profile, now)
+		problems = append(problems, ps...)
+		if e == nil {
+			continue
+		}
+		if first, dup := seen[e.ID]; dup {
+			problems = append(problems, Problem{File: name, Line: 2, Msg: fmt.Sprintf("duplicate id %q (also in %s)", e.ID, first)})
+			continue
+		}
+		seen[e.ID] = name
+		entries = append(entries, e)
+	}
+	if len(entries) == 0 && !problems.Errors() {
+		problems = append(problems, Problem{File: ".", Msg: "no valid entries"})
+	}
+	return entries, problems
+}
+
+// frontMatter mirrors the YAML header of an entry file.
+type frontMatter struct {
+	ID        string   `yaml:"id"`
+	Title     string   `yaml:"title"`
+	Category  string   `yaml:"category"`
+	Questions []string `yaml:"questions"`
+	Tags      []string `yaml:"tags"`
+	Sources   []string `yaml:"sources"`
+	Updated   string   `yaml:"updated"`
+	ReviewBy  string   `yaml:"review_by"`
+}
+
+const dateLayout = "2006-01-02"
+
+// ParseEntry parses one entry file. It returns the entry (nil when it is
+// unusable) and the problems found, with line numbers inside the file.
+func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Entry, Problems) {
+	var ps Problems
+	bad := func(line int, format string, args ...any) {
+		ps = append(ps, Problem{File: name, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	if !utf8.Valid(data) {
+		bad(0, "file is not valid UTF-8")
+		return nil, ps
+	}
+	text := norm.NFC.String(strings.ReplaceAll(string(data), "\r\n", "\n"))
+	text = strings.TrimPrefix(text, "\ufeff")
+	if !strings.HasPrefix(text, "---\n") {
+		bad(1, "missing front matter: the file must start with a line \"---\"")
+		return nil, ps
+	}
+	rest := text[len("---\n"):]
+	end := strings.Index(rest, "\n---\n")
+	var header, body string
+	switch {
+	case end >= 0:
+		header, body = rest[:end+1], rest[end+len("\n---\n"):]
+	case strings.HasSuffix(rest, "\n---"):
+		header, body = rest[:len(rest)-len("---")], ""
+	default:
+		bad(1, "front matter is not closed by a line \"---\"")
+		return nil, ps
+	}
+	bodyLine := 2 + strings.Count(header, "\n") + 1
+
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(header), &root); err != nil {
+		bad(yamlErrLine(err)+1, "broken front matter: %s", yamlErrMsg(err))
+		return nil, ps
+	}
+	lines := keyLines(&root)
+	line := func(key string) int {
+		if l, ok := lines[key]; ok {
+			return l + 1 // +1 for the opening "---"
+		}
+		return 2
+	}
+	var fm frontMatter
+	if err := root.Decode(&fm); err != nil {
+		bad(yamlErrLine(err)+1, "broken front matter: %s", yamlErrMsg(err))
+		return nil, ps
+	}
+	for key, l := range lines {
+		switch key {
+		case "id", "title", "category", "questions", "tags", "sources", "updated", "review_by":
+		default:
+			bad(l+1, "unknown front matter key %q", key)
+		}
+	}
+
+	e := &Entry{
+		ID:       strings.TrimSpace(fm.ID),
+		Title:    strings.TrimSpace(fm.Title),
+		Category: strings.TrimSpace(fm.Category),
+		Tags:     fm.Tags,
+		File:     name,
+		BodyLine: bodyLine,
+		Body:     strings.TrimSpace(body),
+	}
+	if e.ID == "" {
+		bad(line("id"), "missing id")
+	} else if !validID(e.ID) {
+		bad(line("id"), "id %q must use only a-z, 0-9 and '-'", e.ID)
+	}
+	if e.Title == "" {
+		bad(line("title"), "missing title")
+	}
+	if e.Category == "" {
+		bad(line("category"), "missing category")
+	} else if _, ok := CategoryByID(e.Category); !ok {
+		bad(line("category"), "unknown category %q (want one of vneid, dvc, cks, can-cuoc, to-cns, lien-he)", e.Category)
+	}
+	for _, q := range fm.Questions {
+		if q = strings.TrimSpace(q); q != "" {
+			e.Questions = append(e.Questions, q)
+		}
+	}
+	if len(e.Questions) < MinQuestions {
+		bad(line("questions"), "has %d question(s); at least %d paraphrases are needed", len(e.Questions), MinQuestions)
+	}
+	for _, s := range fm.Sources {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
+			bad(line("sources"), "source %q is not an http(s) URL", s)
+			continue
+		}
+		e.Sources = append(e.Sources, s)
+	}
+	if len(e.Sources) == 0 {
+		bad(line("sources"), "no sources: cite at least one official or reputable URL")
+	}
+	if fm.Updated == "" {
+		bad(line("updated"), "missing updated date (YYYY-MM-DD)")
+	} else if t, err := time.Parse(dateLayout, fm.Updated); err != nil {
+		bad(line("updated"), "updated %q is not a date (YYYY-MM-DD)", fm.Updated)
+	} else {
+		e.Updated = t
+	}
+	if fm.ReviewBy != "" {
+		if t, err := time.Parse(dateLayout, fm.ReviewBy); err != nil {
+			bad(line("review_by"), "review_by %q is not a date (YYYY-MM-DD)", fm.ReviewBy)
+		} else {
+			e.ReviewBy = t
+			if !now.IsZero() && t.Before(now) {
+				ps = append(ps, Problem{File: name, Line: line("review_by"), Warning: true,
+					Msg: fmt.Sprintf("review date %s has passed: check the entry and set a new review_by", fm.ReviewBy)})
+			}
+		}
+	}
+	if e.Body == "" {
+		bad(bodyLine, "empty answer: the body after the front matter is empty")
+	} else if profile != nil {
+		answer, err := Render(e.Body, profile)
+		if err != nil {
+			bad(bodyLine, "answer template: %v", err)
+		} else {
+			e.Answer = answer
+		}
+	} else {
+		e.Answer = e.Body
+	}
+	for _, p := range ps {
+		if !p.Warning {
+			return nil, ps
+		}
+	}
+	return e, ps
+}
+
+// Render fills the commune-profile placeholders of an answer body.
+func Render(body string, profile *Profile) (string, error) {
+	t, err := template.New("answer").Option("missingkey=error").Parse(body)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, profile); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(b.String()), nil
+}
+
+func validID(id string) bool {
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// keyLines maps each top-level key of a YAML mapping to its (1-based) line.
+func keyLines(root *yaml.Node) map[string]int {
+	out := map[string]int{}
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out[n.Content[i].Value] = n.Content[i].Line
+	}
+	return out
+}
+
+// yamlErrLine extracts the line number from a yaml error ("yaml: line 3: …").
+func yamlErrLine(err error) int {
+	var l int
+	msg := err.Error()
+	if i := strings.Index(msg, "line "); i >= 0 {
+		fmt.Sscanf(msg[i+len("line "):], "%d", &l)
+	}
+	// yaml.v3 reports errors found while a flow collection or block is
+	// still open at the 0-based line of where it started.
+	if strings.Contains(msg, "did not find expected") {
+		l++
+	}
+	if l == 0 {
+		l = 1
+	}
+	return l
+}
+
+func yamlErrMsg(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "line ") {
+		msg = msg[i+2:]
+	}
+	return msg
+}

@@ -1,0 +1,138 @@
+package knowledge
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+var testNow = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+func testProfile(t *testing.T) *Profile {
+	t.Helper()
+	p, err := LoadProfile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckBrokenFixtures(t *testing.T) {
+	problems := Check(os.DirFS("testdata/broken"), testProfile(t), testNow)
+	tests := []struct {
+		file, line, contains string
+		warning              bool
+	}{
+		{"no-front.md", ":1:", "missing front matter", false},
+		{"bad-yaml.md", ":3:", "broken front matter", false},
+		{"few-questions.md", ":5:", "at least 4 paraphrases", false},
+		{"no-sources.md", ":2:", "no sources", false},
+		{"empty-body.md", ":15:", "empty answer", false},
+		{"dup-b.md", ":2:", `duplicate id "same-id"`, false},
+		{"missing-id.md", ":2:", "missing id", false},
+		{"review-passed.md", ":14:", "review date 2025-06-30 has passed", true},
+		{"bad-template.md", ":15:", "answer template", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			for _, p := range problems {
+				s := p.String()
+				if p.File == tt.file && strings.Contains(s, tt.file+tt.line) && strings.Contains(s, tt.contains) {
+					if p.Warning != tt.warning {
+						t.Errorf("%s: warning = %v, want %v", s, p.Warning, tt.warning)
+					}
+					return
+				}
+			}
+			t.Errorf("no problem %q at %s%s; got:\n%v", tt.contains, tt.file, tt.line, problems)
+		})
+	}
+	if _, err := Load(os.DirFS("testdata/broken"), testProfile(t), testNow); err == nil {
+		t.Fatal("Load accepted a broken base")
+	}
+}
+
+func TestLoadGoodRendersProfile(t *testing.T) {
+	b, err := Load(os.DirFS("testdata/good"), testProfile(t), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := b.Entry("vneid-a")
+	if !ok {
+		t.Fatal("entry vneid-a missing")
+	}
+	if !strings.Contains(e.Answer, "Trung tâm Phục vụ hành chính công") || strings.Contains(e.Answer, "{{") {
+		t.Errorf("answer not rendered: %q", e.Answer)
+	}
+	if len(e.Questions) != 4 || e.Sources[0] != "https://vneid.gov.vn" || e.Updated.Format("2006-01-02") != "2026-11-01" {
+		t.Errorf("fields: %+v", e)
+	}
+}
+
+func TestParseEntryInputs(t *testing.T) {
+	good, err := os.ReadFile("testdata/good/vneid-a.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		ok   bool
+	}{
+		{"good", good, true},
+		{"crlf", []byte(strings.ReplaceAll(string(good), "\n", "\r\n")), true},
+		{"bom", append([]byte("\ufeff"), good...), true},
+		{"invalid utf8", append(good, 0xff, 0xfe), false},
+		{"empty", nil, false},
+		{"unclosed", []byte("---\nid: x\n"), false},
+		{"not a mapping", []byte("---\n- a\n- b\n---\nbody"), false},
+		{"unknown key", []byte(strings.Replace(string(good), "tags:", "tagz:", 1)), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, ps := ParseEntry("x.md", tt.data, testProfile(t), testNow)
+			if (e != nil) != tt.ok {
+				t.Errorf("ok = %v, want %v; problems: %v", e != nil, tt.ok, ps)
+			}
+		})
+	}
+}
+
+func TestEmbeddedBaseCoversTopics(t *testing.T) {
+	b, err := Load(EmbeddedBase(), testProfile(t), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every id of the commune's topic list must exist (shared/eval/topics.tsv).
+	data, err := os.ReadFile("testdata/topics.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range strings.Fields(string(data)) {
+		if _, ok := b.Entry(id); !ok {
+			t.Errorf("topic %s has no entry", id)
+		}
+	}
+	for _, e := range b.Entries {
+		if len(e.Questions) < MinQuestions || len(e.Sources) == 0 || strings.Contains(e.Answer, "{{") {
+			t.Errorf("%s: incomplete entry", e.ID)
+		}
+	}
+}
+
+func TestEmptyBase(t *testing.T) {
+	if _, err := Load(fstest.MapFS{}, testProfile(t), testNow); err == nil {
+		t.Fatal("empty base loaded")
+	}
+}
+
+func TestProfileRejectsUnknownKeys(t *testing.T) {
+	if _, err := ParseProfile([]byte("name: x\ncentre:\n  name: y\n  fax: z\n")); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+	if _, err := ParseProfile([]byte("placeholder: true\n")); err == nil {
+		t.Fatal("profile without name accepted")
+	}
+}

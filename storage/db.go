@@ -1,0 +1,268 @@
+// Package storage keeps trolyso's data in a SQLite file: users (by
+// pseudonymous key), exchanges, ratings, teams and reminders. It uses one
+// writer connection with immediate transactions plus a read-only pool on the
+// same WAL file, so concurrent writers queue instead of failing with
+// "database is locked".
+package storage
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// timeLayout is how times are stored: UTC, fixed width, so that text
+// comparison orders them.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// DB is the SQLite store.
+type DB struct {
+	w      *sql.DB // single writer connection, BEGIN IMMEDIATE
+	r      *sql.DB // read-only pool
+	secret []byte  // key for pseudonymous user keys
+	path   string
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	// Readers is the size of the read pool (default 4).
+	Readers int
+	// Secret keys the pseudonymous user keys. When empty, a random secret
+	// is generated once and kept in the settings table.
+	Secret string
+}
+
+// Open opens (creating if needed) the SQLite file at path, applies pending
+// migrations and returns the store.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open database: create folder: %w", err)
+		}
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL"
+	w, err := sql.Open("sqlite3", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{w: w, path: path, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite3", base+"&_query_only=1")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
+	}
+	n := opts.Readers
+	if n <= 0 {
+		n = 4
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.r = r
+	if opts.Secret != "" {
+		db.secret = []byte(opts.Secret)
+	} else if db.secret, err = db.loadSecret(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	errs = append(errs, db.w.Close())
+	return errors.Join(errs...)
+}
+
+// Path returns the file the store lives in.
+func (db *DB) Path() string { return db.path }
+
+// Writer and Reader expose the connection pools to sibling packages' tests
+// and to the statistics queries. Writes must go through Writer.
+func (db *DB) Writer() *sql.DB { return db.w }
+
+// Reader returns the read-only pool.
+func (db *DB) Reader() *sql.DB { return db.r }
+
+func (db *DB) now() time.Time { return db.Now().UTC() }
+
+// Tx runs fn in one immediate write transaction, committing if fn returns
+// nil. Never query through db inside fn: use tx.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Strings(names)
+	applied := map[int]bool{}
+	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate: read versions: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: read versions: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	seen := map[int]string{}
+	for _, name := range names {
+		base := filepath.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migrate: file %s must be named NNNN_name.sql", base)
+		}
+		if prev, dup := seen[v]; dup {
+			return fmt.Errorf("migrate: %s and %s share version %d", prev, base, v)
+		}
+		seen[v] = base
+		if applied[v] {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		err = db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`, v, base, fmtTime(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate: apply %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) loadSecret(ctx context.Context) ([]byte, error) {
+	var s string
+	err := db.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'user_key_secret'`).Scan(&s)
+	if err == nil {
+		return hex.DecodeString(s)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("load user-key secret: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate user-key secret: %w", err)
+	}
+	s = hex.EncodeToString(b)
+	if _, err := db.w.ExecContext(ctx, `INSERT OR IGNORE INTO settings(key, value) VALUES ('user_key_secret', ?)`, s); err != nil {
+		return nil, fmt.Errorf("store user-key secret: %w", err)
+	}
+	// Another process may have won the race; read back what is stored.
+	if err := db.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'user_key_secret'`).Scan(&s); err != nil {
+		return nil, fmt.Errorf("load user-key secret: %w", err)
+	}
+	return hex.DecodeString(s)
+}
+
+// UserKey returns the pseudonymous key for a platform user id on a channel:
+// "<channel>:" followed by a truncated HMAC-SHA256 of both. The same input
+// always gives the same key; the platform id cannot be recovered from it.
+func (db *DB) UserKey(channel, platformID string) string {
+	m := hmac.New(sha256.New, db.secret)
+	m.Write([]byte(channel))
+	m.Write([]byte{0})
+	m.Write([]byte(platformID))
+	return channel + ":" + hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+// Setting reads a value from the settings table.
+func (db *DB) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting stores a value in the settings table.
+func (db *DB) SetSetting(ctx context.Context, key, value string) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	if err != nil {
+		return fmt.Errorf("write setting %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Exchange is one question and how it was handled. Question must already
+// be redacted (bot/privacy) when it is recorded.
+type Exchange struct {
+	ID         int64
+	UserKey    string
+	Channel    string
+	Question   string
+	Normalized string
+	Band       string
+	EntryID    string
+	Score      float64
+	Candidates []string
+	// AnswerMode is "base" (the entry's own text), "composed" (LLM) or
+	// "fallback" (LLM tried, base text sent).
+	AnswerMode string
+	CreatedAt  time.Time
+}
+
+// RecordExchange stores an exchange (creating its user if needed) and
+// returns its id. CreatedAt defaults to now.
+func (db *DB) RecordExchange(ctx context.Context, ex *Exchange) (int64, error) {
+	if ex.CreatedAt.IsZero() {
+		ex.CreatedAt = db.now()
+	}
+	if ex.AnswerMode == "" {
+		ex.AnswerMode = "base"
+	}
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := touchUser(ctx, tx, ex.Channel, ex.UserKey, ex.CreatedAt)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO exchanges(user_id, channel, question, normalized, band, entry_id, score, candidates, answer_mode, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, ex.Channel, ex.Question, ex.Normalized, ex.Band, ex.EntryID, ex.Score,
+			strings.Join(ex.Candidates, ","), ex.AnswerMode, fmtTime(ex.CreatedAt))
+		if err != nil {
+			return err
+		}
+		ex.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record exchange: %w", err)
+	}
+	return ex.ID, nil
+}
+
+// SetAnswerMode updates how an exchange was answered (after an LLM attempt).
+func (db *DB) SetAnswerMode(ctx context.Context, id int64, mode string) error {
+	if _, err := db.w.ExecContext(ctx, `UPDATE exchanges SET answer_mode = ? WHERE id = ?`, mode, id); err != nil {
+		return fmt.Errorf("set answer mode: %w", err)
+	}
+	return nil
+}
+
+// Exchange returns one exchange by id.
+func (db *DB) Exchange(ctx context.Context, id int64) (Exchange, error) {
+	var ex Exchange
+	var cands, created string
+	err := db.r.QueryRowContext(ctx, `SELECT e.id, u.key, e.channel, e.question, e.normalized, e.band, e.entry_id, e.score, e.candidates, e.answer_mode, e.created_at
+		FROM exchanges e JOIN users u ON u.id = e.user_id WHERE e.id = ?`, id).
+		Scan(&ex.ID, &ex.UserKey, &ex.Channel, &ex.Question, &ex.Normalized, &ex.Band, &ex.EntryID, &ex.Score, &cands, &ex.AnswerMode, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Exchange{}, ErrNotFound
+	}
+	if err != nil {
+		return Exchange{}, fmt.Errorf("read exchange: %w", err)
+	}
+	if cands != "" {
+		ex.Candidates = strings.Split(cands, ",")
+	}
+	ex.CreatedAt = parseTime(created)
+	return ex, nil
+}
+
+// CountExchanges returns how many exchanges were recorded in [from, to).
+func (db *DB) CountExchanges(ctx context.Context, from, to time.Time) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM exchanges WHERE created_at >= ? AND created_at < ?`, fmtTime(from), fmtTime(to)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count exchanges: %w", err)
+	}
+	return n, nil
+}
