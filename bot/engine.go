@@ -29,6 +29,9 @@ type Config struct {
 	MaxLen int
 	// Observer, if set, receives monitoring events (bot/metrics).
 	Observer Observer
+	// Composer, if set, phrases answer-band replies with a language model
+	// (bot/compose); see also SetComposer.
+	Composer Composer
 }
 
 // Engine answers messages from any channel. It is safe for concurrent use.
@@ -39,6 +42,8 @@ type Engine struct {
 	maxLen int
 	obs    Observer
 	kb     atomic.Pointer[kbState]
+	// composer is read by every answer; set it before serving.
+	composer Composer
 
 	commands map[string]Command
 	payloads map[string]PayloadHandler
@@ -78,6 +83,7 @@ func New(cfg Config, base *knowledge.Base) *Engine {
 		now:      cfg.Now,
 		maxLen:   cfg.MaxLen,
 		obs:      cfg.Observer,
+		composer: cfg.Composer,
 		commands: map[string]Command{},
 		payloads: map[string]PayloadHandler{},
 	}
@@ -117,6 +123,8 @@ func (e *Engine) HandlePayload(prefix string, h PayloadHandler) { e.payloads[pre
 func (e *Engine) Intercept(i Interceptor) { e.interceptors = append(e.interceptors, i) }
 
 func (e *Engine) registerCore() {
+	e.registerTeams()
+	e.registerRatings()
 	e.HandleCommand("start", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Welcome() }})
 	e.HandleCommand("help", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.help(m) }})
 	e.HandleCommand("menu", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Menu() }})
@@ -292,6 +300,9 @@ func (e *Engine) render(tmpl string) string {
 
 // Ask answers free text from the knowledge base, recording the exchange.
 func (e *Engine) Ask(ctx context.Context, m Message) Reply {
+	if r, ok := e.refuse(ctx, m); ok {
+		return r
+	}
 	st := e.kb.Load()
 	d := st.index.Decide(privacy.Strip(m.Text))
 	ex := &storage.Exchange{
@@ -312,6 +323,7 @@ func (e *Engine) Ask(ctx context.Context, m Message) Reply {
 	switch d.Band {
 	case knowledge.BandAnswer:
 		reply = e.answerReply(d.Matches[0].Entry)
+		e.compose(ctx, m, d.Matches, ex, &reply)
 	case knowledge.BandClarify:
 		reply = Reply{Band: BandClarify, Text: textClarify}
 		for _, mt := range d.Matches {
@@ -389,7 +401,7 @@ func (e *Engine) answerButtons(reply *Reply) [][]Button {
 	if reply.Band != BandAnswer {
 		return nil
 	}
-	return menuRow()
+	return append(ratingRow(reply.ExchangeID), menuRow()...)
 }
 
 func (e *Engine) smallTalk(kind knowledge.SmallTalk) Reply {

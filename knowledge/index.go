@@ -22,6 +22,11 @@ type params struct {
 	wUni, wBi, wTone float64 // feature weights
 	wBag, wBody      float64 // field weights relative to the best paraphrase
 
+	// docCov blends in how much of a paraphrase the query explains: a
+	// paraphrase's score is multiplied by 1 − docCov + docCov·c, where c is
+	// the IDF share of its syllables found in the query.
+	docCov float64
+
 	// accentedRatio is the share of accented syllables from which a query
 	// is treated as written with diacritics (tone-key features on for every
 	// syllable).
@@ -34,6 +39,7 @@ var defaultParams = params{
 	bodyK1: 1.2, bodyB: 0.75,
 	wUni: 1.0, wBi: 0.5, wTone: 0.5,
 	wBag: 0.5, wBody: 0.15,
+	docCov:        0,
 	accentedRatio: 0.5,
 }
 
@@ -65,6 +71,9 @@ type Index struct {
 	// entryVocab holds the folded syllables of each entry's title,
 	// paraphrases and tags; used for coverage.
 	entryVocab []map[string]struct{}
+	// entryText is each entry's folded title, paraphrases and tags,
+	// space-delimited, for phrase checks.
+	entryText []string
 	// uniIDF is the entry-level IDF of folded syllables in the question
 	// field.
 	uniIDF map[string]float64
@@ -86,6 +95,9 @@ type field struct {
 	docEntry []int32
 	docLen   []float64
 	avgdl    float64
+	// docMass is the summed IDF of each document's distinct syllables
+	// (question field only).
+	docMass []float64
 }
 
 type posting struct {
@@ -170,10 +182,17 @@ func newIndex(entries []*Entry, p params) *Index {
 		ev := make(map[string]struct{})
 		bagTF := map[string]float64{}
 		bagLen := 0
+		var text strings.Builder
+		text.WriteByte(' ')
 		addDoc := func(toks []vi.Token, tf map[string]float64) {
 			if len(toks) == 0 {
 				return
 			}
+			for _, t := range toks {
+				text.WriteString(t.Fold)
+				text.WriteByte(' ')
+			}
+			text.WriteString("| ")
 			ix.q.add(entry, tf, float64(len(toks)))
 			for k, v := range tf {
 				bagTF[k] += v
@@ -201,6 +220,7 @@ func newIndex(entries []*Entry, p params) *Index {
 		addDoc(tagToks, tagTF)
 		ix.bag.add(entry, bagTF, float64(bagLen))
 		ix.entryVocab = append(ix.entryVocab, ev)
+		ix.entryText = append(ix.entryText, text.String())
 
 		body := e.Answer
 		if body == "" {
@@ -217,9 +237,13 @@ func newIndex(entries []*Entry, p params) *Index {
 	ix.q.finish(n)
 	ix.bag.finish(n)
 	ix.body.finish(n)
+	ix.q.docMass = make([]float64, len(ix.q.docLen))
 	for key, id := range ix.q.terms {
 		if strings.HasPrefix(key, kindUni) {
 			ix.uniIDF[key[len(kindUni):]] = ix.q.idf[id]
+			for _, p := range ix.q.postings[id] {
+				ix.q.docMass[p.doc] += ix.q.idf[id]
+			}
 		}
 	}
 	for w := range ix.vocab {

@@ -8,13 +8,28 @@ import (
 	"github.com/colecommune/trolyso/knowledge/vi"
 )
 
-// query is an analysed query segment.
+// query is an analysed query segment. Its features are grouped: one group
+// per slot (the slot's syllables, tone keys and inner bigrams) and one per
+// pair of adjacent slots (the bigrams across them). Each alternative
+// reading of a group is scored separately and a group contributes only its
+// best reading, so synonyms and ambiguous abbreviations never add up.
 type query struct {
 	slots    []vi.Slot
-	terms    map[string]float64 // term key → query weight
-	self     float64            // score of the query against itself
+	groups   []group
+	unis     []int32 // distinct syllable term ids (question field), any reading
+	self     float64 // score of the preferred reading against itself
 	accented bool
 	norm     string // folded text of the preferred reading
+}
+
+type group struct {
+	alts [][]qterm
+}
+
+type qterm struct {
+	key string
+	w   float64
+	ids [3]int32 // term id in the q, bag and body fields, -1 if absent
 }
 
 // scored is an entry's retrieval score.
@@ -28,15 +43,10 @@ type scored struct {
 func (ix *Index) analyse(toks []vi.Token) *query {
 	toks = ix.repair(toks)
 	slots := vi.Expand(toks)
-	q := &query{slots: slots, terms: make(map[string]float64, 8*len(slots))}
+	q := &query{slots: slots}
 	q.accented = vi.AccentedRatio(toks, countsForRatio) >= ix.p.accentedRatio
 	p := &ix.p
 
-	add := func(key string, w float64) {
-		if w > q.terms[key] {
-			q.terms[key] = w
-		}
-	}
 	isOrig := func(s vi.Slot, t vi.Token) bool {
 		for _, o := range s.Orig {
 			if o.Text == t.Text {
@@ -45,56 +55,107 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 		}
 		return false
 	}
+	seen := map[string]bool{}
+	addGroup := func(g group) {
+		if len(g.alts) == 0 || len(g.alts[0]) == 0 {
+			return
+		}
+		// Skip a group identical to an earlier one (a repeated word).
+		var sig strings.Builder
+		for _, a := range g.alts {
+			for _, t := range a {
+				sig.WriteString(t.key)
+				sig.WriteByte('|')
+			}
+			sig.WriteByte('/')
+		}
+		if seen[sig.String()] {
+			return
+		}
+		seen[sig.String()] = true
+		for _, a := range g.alts {
+			for i := range a {
+				a[i].ids = ix.termIDs(a[i].key)
+			}
+		}
+		q.groups = append(q.groups, g)
+	}
 	for si, s := range slots {
+		var g group
 		for _, a := range s.Alts {
+			var terms []qterm
 			for j, t := range a.Toks {
-				add(kindUni+t.Fold, p.wUni*a.Weight)
+				terms = append(terms, qterm{key: kindUni + t.Fold, w: p.wUni * a.Weight})
 				if j+1 < len(a.Toks) {
-					add(kindBi+t.Fold+" "+a.Toks[j+1].Fold, p.wBi*a.Weight)
+					terms = append(terms, qterm{key: kindBi + t.Fold + " " + a.Toks[j+1].Fold, w: p.wBi * a.Weight})
 				}
 				if toneEligible(t) && (q.accented || (t.Accented && isOrig(s, t))) {
-					add(kindTone+t.Tone, p.wTone*a.Weight)
+					terms = append(terms, qterm{key: kindTone + t.Tone, w: p.wTone * a.Weight})
 				}
 			}
-			if si+1 < len(slots) && len(a.Toks) > 0 {
+			if len(terms) > 0 {
+				g.alts = append(g.alts, terms)
+			}
+		}
+		addGroup(g)
+		if si+1 < len(slots) {
+			var bg group
+			for _, a := range s.Alts {
+				if len(a.Toks) == 0 {
+					continue
+				}
 				last := a.Toks[len(a.Toks)-1]
 				for _, b := range slots[si+1].Alts {
 					if len(b.Toks) == 0 {
 						continue
 					}
-					add(kindBi+last.Fold+" "+b.Toks[0].Fold, p.wBi*math.Min(a.Weight, b.Weight))
+					bg.alts = append(bg.alts, []qterm{{key: kindBi + last.Fold + " " + b.Toks[0].Fold, w: p.wBi * math.Min(a.Weight, b.Weight)}})
+				}
+			}
+			addGroup(bg)
+		}
+	}
+	uniSeen := map[int32]bool{}
+	for _, g := range q.groups {
+		for _, a := range g.alts {
+			for _, t := range a {
+				if id := t.ids[0]; id >= 0 && strings.HasPrefix(t.key, kindUni) && !uniSeen[id] {
+					uniSeen[id] = true
+					q.unis = append(q.unis, id)
 				}
 			}
 		}
 	}
-	// Self score: the preferred reading scored against itself.
-	var prim []vi.Token
+	// Self score: the preferred reading of every group against itself.
+	n := 0
+	var parts []string
 	for _, s := range slots {
 		if len(s.Alts) > 0 {
-			prim = append(prim, s.Alts[0].Toks...)
+			for _, t := range s.Alts[0].Toks {
+				parts = append(parts, t.Fold)
+			}
+			n += len(s.Alts[0].Toks)
 		}
-	}
-	parts := make([]string, len(prim))
-	for i, t := range prim {
-		parts[i] = t.Fold
 	}
 	q.norm = strings.Join(parts, " ")
-	sat := (p.k1 + 1) / (1 + p.k1*(1-p.b+p.b*float64(len(prim))/ix.q.avgdl))
-	selfTerms := map[string]float64{}
-	for i, t := range prim {
-		selfTerms[kindUni+t.Fold] = p.wUni
-		if i+1 < len(prim) {
-			selfTerms[kindBi+t.Fold+" "+prim[i+1].Fold] = p.wBi
+	sat := (p.k1 + 1) / (1 + p.k1*(1-p.b+p.b*float64(n)/ix.q.avgdl))
+	for _, g := range q.groups {
+		for _, t := range g.alts[0] {
+			q.self += t.w * ix.termIDF(t.key) * sat
 		}
-		if toneEligible(t) && (q.accented || t.Accented) {
-			selfTerms[kindTone+t.Tone] = p.wTone
-		}
-	}
-	for key, w := range selfTerms {
-		q.self += w * ix.termIDF(key) * sat
 	}
 	q.self *= 1 + p.wBag
 	return q
+}
+
+func (ix *Index) termIDs(key string) [3]int32 {
+	ids := [3]int32{-1, -1, -1}
+	for i, f := range []*field{&ix.q, &ix.bag, &ix.body} {
+		if id, ok := f.terms[key]; ok {
+			ids[i] = id
+		}
+	}
+	return ids
 }
 
 // termIDF is the question-field IDF of a term; unknown unigrams get the
@@ -120,28 +181,48 @@ func (ix *Index) foldIDF(f string) float64 {
 	return ix.maxIDF
 }
 
+// scratch holds per-call buffers for rank.
+type scratch struct {
+	acc, alt, grp, cov []float64
+	touchA             []int32
+	touchG             []int32
+}
+
 // rank scores every entry for q, best first.
 func (ix *Index) rank(q *query) []scored {
 	nd, ne := len(ix.q.docEntry), len(ix.entries)
-	accp, _ := ix.accPool.Get().(*[]float64)
-	if accp == nil || len(*accp) != nd+3*ne {
-		s := make([]float64, nd+3*ne)
-		accp = &s
+	sc, _ := ix.accPool.Get().(*scratch)
+	if sc == nil || len(sc.alt) != nd {
+		sc = &scratch{acc: make([]float64, nd+3*ne), alt: make([]float64, nd), grp: make([]float64, nd), cov: make([]float64, nd)}
 	}
-	acc := *accp
+	acc := sc.acc
 	clear(acc)
 	docAcc := acc[:nd]
 	bagAcc := acc[nd : nd+ne]
 	bodyAcc := acc[nd+ne : nd+2*ne]
 	best := acc[nd+2*ne:]
 	p := &ix.p
-	for key, w := range q.terms {
-		ix.q.accumulate(docAcc, key, w, p.k1, p.b)
-		if p.wBag > 0 {
-			ix.bag.accumulate(bagAcc, key, w, p.bagK1, p.bagB)
+	ix.q.scoreGroups(q, 0, docAcc, p.k1, p.b, sc)
+	if p.wBag > 0 {
+		ix.bag.scoreGroups(q, 1, bagAcc, p.bagK1, p.bagB, sc)
+	}
+	if p.wBody > 0 {
+		ix.body.scoreGroups(q, 2, bodyAcc, p.bodyK1, p.bodyB, sc)
+	}
+	if p.docCov > 0 {
+		cov := sc.cov
+		clear(cov)
+		for _, id := range q.unis {
+			idf := ix.q.idf[id]
+			for _, pp := range ix.q.postings[id] {
+				cov[pp.doc] += idf
+			}
 		}
-		if p.wBody > 0 {
-			ix.body.accumulate(bodyAcc, key, w, p.bodyK1, p.bodyB)
+		for d := range docAcc {
+			if docAcc[d] > 0 {
+				c := math.Min(cov[d]/ix.q.docMass[d], 1)
+				docAcc[d] *= 1 - p.docCov + p.docCov*c
+			}
 		}
 	}
 	for d, s := range docAcc {
@@ -156,7 +237,7 @@ func (ix *Index) rank(q *query) []scored {
 			out = append(out, scored{entry: e, score: s})
 		}
 	}
-	ix.accPool.Put(accp)
+	ix.accPool.Put(sc)
 	sort.Slice(out, func(a, b int) bool {
 		if out[a].score != out[b].score {
 			return out[a].score > out[b].score
@@ -166,24 +247,64 @@ func (ix *Index) rank(q *query) []scored {
 	return out
 }
 
-// accumulate adds the BM25 contribution of one query term to acc, indexed
-// by document. Bag and body documents are numbered like entries.
-func (f *field) accumulate(acc []float64, key string, w, k1, b float64) {
-	id, ok := f.terms[key]
-	if !ok {
-		return
-	}
-	idf := f.idf[id]
-	for _, p := range f.postings[id] {
-		tf := float64(p.tf)
-		dl := f.docLen[p.doc]
-		acc[p.doc] += w * idf * tf * (k1 + 1) / (tf + k1*(1-b+b*dl/f.avgdl))
+// scoreGroups adds the BM25 score of q's groups to acc (indexed by the
+// field's documents), each group contributing its best reading.
+func (f *field) scoreGroups(q *query, fi int, acc []float64, k1, b float64, sc *scratch) {
+	alt, grp := sc.alt[:len(f.docLen)], sc.grp[:len(f.docLen)]
+	for _, g := range q.groups {
+		sc.touchG = sc.touchG[:0]
+		for _, a := range g.alts {
+			sc.touchA = sc.touchA[:0]
+			for _, t := range a {
+				id := t.ids[fi]
+				if id < 0 {
+					continue
+				}
+				idf := f.idf[id]
+				for _, p := range f.postings[id] {
+					tf := float64(p.tf)
+					dl := f.docLen[p.doc]
+					if alt[p.doc] == 0 {
+						sc.touchA = append(sc.touchA, p.doc)
+					}
+					alt[p.doc] += t.w * idf * tf * (k1 + 1) / (tf + k1*(1-b+b*dl/f.avgdl))
+				}
+			}
+			for _, d := range sc.touchA {
+				if alt[d] > grp[d] {
+					if grp[d] == 0 {
+						sc.touchG = append(sc.touchG, d)
+					}
+					grp[d] = alt[d]
+				}
+				alt[d] = 0
+			}
+		}
+		for _, d := range sc.touchG {
+			acc[d] += grp[d]
+			grp[d] = 0
+		}
 	}
 }
 
+// functionWeight scales the coverage weight of grammatical words.
+const functionWeight = 0.2
+
 // slotIDF is the weight of a slot in coverage: the largest mean IDF over
-// its readings.
+// its readings; grammatical words weigh little.
 func (ix *Index) slotIDF(s vi.Slot) float64 {
+	if isFunctionSlot(s) {
+		return functionWeight * ix.slotIDFRaw(s)
+	}
+	return ix.slotIDFRaw(s)
+}
+
+// isFunctionSlot reports whether a slot is a single grammatical word.
+func isFunctionSlot(s vi.Slot) bool {
+	return len(s.Alts) > 0 && len(s.Alts[0].Toks) == 1 && vi.IsFunctionWord(s.Alts[0].Toks[0].Fold)
+}
+
+func (ix *Index) slotIDFRaw(s vi.Slot) float64 {
 	best := 0.0
 	for _, a := range s.Alts {
 		if len(a.Toks) == 0 {
@@ -239,10 +360,10 @@ func (ix *Index) unknownShare(q *query) float64 {
 	for _, s := range q.slots {
 		w := ix.slotIDF(s)
 		den += w
-		known := false
+		known := isFunctionSlot(s)
 		for _, a := range s.Alts {
 			for _, t := range a.Toks {
-				if ix.vocab[t.Fold] > 0 {
+				if _, ok := ix.uniIDF[t.Fold]; ok {
 					known = true
 				}
 			}

@@ -72,7 +72,14 @@ var oosList = "giá vàng|vàng miếng|vàng sjc|xổ số|sổ xố|xổ xố|
 	"giá điện thoại|điện thoại nào tốt|phim|ca sĩ|người yêu|" +
 	"tình yêu|tử vi|phong thủy|xem bói|cung hoàng đạo|bài tập|giải toán|toán|" +
 	"dịch sang tiếng anh|bầu cử mỹ|du lịch|khách sạn|vé máy bay|" +
-	"nhà hàng|quán ăn|mặc gì|game|chơi game|chửi"
+	"nhà hàng|quán ăn|mặc gì|game|chơi game|chửi|" +
+	// Near-domain topics the base does not cover (declined unless the
+	// best entry mentions them).
+	"hộ chiếu|sổ đỏ|sổ hồng|sang tên|thuế|nộp thuế|biển số|phạt nguội|ly hôn|hộ nghèo|" +
+	"nghĩa vụ quân sự|tiền điện|tiền nước|học phí|điểm thi|chuyển khoản nhầm|facebook|" +
+	"bị hack|khám bệnh|bệnh viện|giấy phép xây dựng|xây nhà|trồng|xem tuổi|chủ tịch nước|" +
+	"wifi|mạng chậm|thứ mấy|vay vốn|vay tiền|lương cơ bản|xuất khẩu lao động|" +
+	"đất đai|tranh chấp|kiện|di chúc|thừa kế|zalo|xe điện|tiktok|youtube|shopee|lazada"
 
 func init() {
 	m := map[string]stValue{}

@@ -62,13 +62,13 @@ func TestTune(t *testing.T) {
 	cases := readDev(t, path)
 	variants := map[string]params{"default": defaultParams}
 	if os.Getenv("TROLYSO_GRID") != "" {
-		for _, wb := range []float64{0.3, 0.5, 0.7, 1.0} {
-			for _, bb := range []float64{0.1, 0.3, 0.5} {
-				for _, wbi := range []float64{0.4, 0.6} {
-					for _, wt := range []float64{0.3, 0.5, 0.8} {
+		for _, wb := range []float64{0.3, 0.5, 0.7} {
+			for _, dc := range []float64{0, 0.3, 0.5, 0.7, 0.9} {
+				for _, bq := range []float64{0.3, 0.5, 0.75} {
+					for _, wt := range []float64{0.3, 0.5} {
 						p := defaultParams
-						p.wBag, p.bagB, p.wBi, p.wTone = wb, bb, wbi, wt
-						variants[fmt.Sprintf("bag%.1f bagb%.2f bi%.1f tone%.2f", wb, bb, wbi, wt)] = p
+						p.wBag, p.docCov, p.b, p.wTone = wb, dc, bq, wt
+						variants[fmt.Sprintf("bag%.1f doccov%.2f b%.2f tone%.2f", wb, dc, bq, wt)] = p
 					}
 				}
 			}
@@ -103,6 +103,21 @@ func TestTune(t *testing.T) {
 			}
 		}
 		all = append(all, res{name, r1 / float64(n), r3 / float64(n), mrr / float64(n)})
+		if os.Getenv("TROLYSO_MISSES") != "" && name == "default" {
+			for _, c := range cases {
+				if c.want == "-" {
+					continue
+				}
+				ms := ix.Search(c.q, 3)
+				if len(ms) == 0 || ms[0].Entry.ID != c.want {
+					var ids []string
+					for _, m := range ms {
+						ids = append(ids, fmt.Sprintf("%s(%.1f)", m.Entry.ID, m.Score))
+					}
+					fmt.Printf("MISS %-28s %q -> %v\n", c.want, c.q, ids)
+				}
+			}
+		}
 	}
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].r1 != all[j].r1 {
@@ -147,11 +162,18 @@ func TestExplain(t *testing.T) {
 		fmt.Printf("== %q band=%s reason=%s norm=%q feat=%+v\n", qtext, d.Band, d.Reason, d.Normalized, d.Features)
 		toks, _ := stripForExplain(qtext)
 		q := ix.analyse(toks)
-		keys := make([]string, 0, len(q.terms))
-		for k := range q.terms {
-			keys = append(keys, k)
+		var keys []string
+		for _, g := range q.groups {
+			var alts []string
+			for _, a := range g.alts {
+				var ks []string
+				for _, t := range a {
+					ks = append(ks, fmt.Sprintf("%s*%.1f", t.key, t.w))
+				}
+				alts = append(alts, strings.Join(ks, " "))
+			}
+			keys = append(keys, "{"+strings.Join(alts, " / ")+"}")
 		}
-		sort.Strings(keys)
 		fmt.Printf("   self %.2f terms %v\n", q.self, keys)
 		for i, m := range ix.Search(qtext, 5) {
 			fmt.Printf("   %d %-28s %.2f cov %.2f\n", i+1, m.Entry.ID, m.Score, ix.coverage(q, indexOf(ix, m.Entry)))

@@ -309,7 +309,9 @@ func splitLine(line string, fits func(string) bool) []string {
 			}
 		}
 		cut := idx[best]
-		if sp := strings.LastIndexByte(line[:cut], ' '); sp > cut/2 {
+		if cut < len(line) && line[cut] == ' ' {
+			// already at a word boundary
+		} else if sp := strings.LastIndexByte(line[:cut], ' '); sp > cut/2 {
 			cut = sp
 		}
 		if piece := strings.TrimSpace(line[:cut]); piece != "" {
@@ -325,10 +327,14 @@ func splitLine(line string, fits func(string) bool) []string {
 // and 20 a minute per group.
 type sendLimiter struct {
 	global *rate.Limiter
-	mu     sync.Mutex
-	chats  map[int64]*chatLimit
-	sweep  time.Time
-	until  time.Time // global pause after a 429
+	// privateEvery and groupEvery are the per-chat intervals; burst the
+	// per-chat burst.
+	privateEvery, groupEvery time.Duration
+	burst                    int
+	mu                       sync.Mutex
+	chats                    map[int64]*chatLimit
+	sweep                    time.Time
+	until                    time.Time // global pause after a 429
 }
 
 type chatLimit struct {
@@ -337,7 +343,13 @@ type chatLimit struct {
 }
 
 func newSendLimiter() *sendLimiter {
-	return &sendLimiter{global: rate.NewLimiter(25, 5), chats: map[int64]*chatLimit{}}
+	return &sendLimiter{
+		global:       rate.NewLimiter(25, 5),
+		privateEvery: time.Second,
+		groupEvery:   3 * time.Second,
+		burst:        3,
+		chats:        map[int64]*chatLimit{},
+	}
 }
 
 // wait blocks until a message to chatID may be sent. Calls that send no
@@ -358,11 +370,11 @@ func (s *sendLimiter) wait(ctx context.Context, chatID int64) error {
 	}
 	c := s.chats[chatID]
 	if c == nil {
+		every := s.privateEvery
 		if chatID < 0 { // groups and supergroups have negative ids
-			c = &chatLimit{lim: rate.NewLimiter(rate.Every(3*time.Second), 3)}
-		} else {
-			c = &chatLimit{lim: rate.NewLimiter(rate.Every(time.Second), 3)}
+			every = s.groupEvery
 		}
+		c = &chatLimit{lim: rate.NewLimiter(rate.Every(every), s.burst)}
 		s.chats[chatID] = c
 	}
 	c.last = now

@@ -188,7 +188,7 @@ func New(cfg Config) (*Adapter, error) {
 		return nil, fmt.Errorf("telegram: create client: %w", err)
 	}
 	a.b = b
-	a.botID = b.ID()
+	a.botID = b.ID() // the token starts with the bot's user id
 	return a, nil
 }
 
@@ -212,6 +212,14 @@ func WebhookPath(webhookURL string) string {
 // error when the token is refused.
 func (a *Adapter) Run(ctx context.Context) error {
 	defer a.shutdown()
+	err := a.run(ctx)
+	if ctx.Err() != nil {
+		return nil // stopped while starting: not a failure
+	}
+	return err
+}
+
+func (a *Adapter) run(ctx context.Context) error {
 	me, err := retryStartup(ctx, a, "getMe", func(ctx context.Context) (*models.User, error) {
 		return a.b.GetMe(ctx)
 	})
@@ -221,9 +229,6 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.username = strings.ToLower(me.Username)
 	a.mu.Unlock()
-	if me.ID != 0 {
-		a.botID = me.ID
-	}
 	if a.Webhook() {
 		_, err := retryStartup(ctx, a, "setWebhook", func(ctx context.Context) (bool, error) {
 			return a.b.SetWebhook(ctx, &tgbot.SetWebhookParams{

@@ -19,6 +19,9 @@ type Config struct {
 	KBDir       string // TROLYSO_KB
 	CommunePath string // TROLYSO_COMMUNE
 	MaxLen      int    // TROLYSO_MAX_MESSAGE_LEN
+	// WebRate is how many web chat API requests one client address may
+	// send per minute.
+	WebRate int // TROLYSO_WEB_RATE
 
 	Telegram TelegramConfig
 	Zalo     ZaloConfig
@@ -28,6 +31,7 @@ type Config struct {
 	AdminPasswordHash string // TROLYSO_ADMIN_PASSWORD_HASH (bcrypt)
 
 	ReminderGrace time.Duration // TROLYSO_REMINDER_GRACE
+	ReminderNudge time.Duration // TROLYSO_REMINDER_NUDGE (0: no nudges)
 }
 
 // TelegramConfig enables the Telegram channel when Token is set.
@@ -52,6 +56,12 @@ type ZaloConfig struct {
 	RefreshToken string // ZALO_REFRESH_TOKEN
 	APIURL       string // ZALO_API_URL
 	OAuthURL     string // ZALO_OAUTH_URL
+	// MaxEventAge refuses webhook events older than this (replays).
+	MaxEventAge time.Duration // ZALO_EVENT_MAX_AGE
+	// Window is how long after a resident's last message the OA may still
+	// write to them (reminders); third-party notes say 7 days for paid
+	// "tư vấn" messages, 48 hours for free ones — unconfirmed.
+	Window time.Duration // ZALO_WINDOW
 }
 
 // Enabled reports whether the channel is configured.
@@ -78,6 +88,8 @@ const (
 	DefaultTelegramAPI   = "https://api.telegram.org"
 	DefaultZaloAPI       = "https://openapi.zalo.me"
 	DefaultZaloOAuth     = "https://oauth.zaloapp.com"
+	DefaultZaloEventAge  = 10 * time.Minute
+	DefaultZaloWindow    = 7 * 24 * time.Hour
 	DefaultLLMTimeout    = 12 * time.Second
 	DefaultReminderGrace = 6 * time.Hour
 )
@@ -126,6 +138,9 @@ func (a *app) loadConfig() (*Config, error) {
 	if c.MaxLen, err = envInt(env, "TROLYSO_MAX_MESSAGE_LEN", 1000); err != nil {
 		errs = append(errs, err)
 	}
+	if c.WebRate, err = envInt(env, "TROLYSO_WEB_RATE", 60); err != nil {
+		errs = append(errs, err)
+	}
 	if c.LLM.DailyTokens, err = envInt(env, "TROLYSO_LLM_DAILY_TOKENS", 0); err != nil {
 		errs = append(errs, err)
 	}
@@ -133,6 +148,15 @@ func (a *app) loadConfig() (*Config, error) {
 		errs = append(errs, err)
 	}
 	if c.ReminderGrace, err = envDuration(env, "TROLYSO_REMINDER_GRACE", DefaultReminderGrace); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ReminderNudge, err = envDuration(env, "TROLYSO_REMINDER_NUDGE", 0); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Zalo.MaxEventAge, err = envDuration(env, "ZALO_EVENT_MAX_AGE", DefaultZaloEventAge); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Zalo.Window, err = envDuration(env, "ZALO_WINDOW", DefaultZaloWindow); err != nil {
 		errs = append(errs, err)
 	}
 	if ids := env("TROLYSO_ADMIN_TELEGRAM_IDS"); ids != "" {
@@ -172,6 +196,9 @@ func (c *Config) validate() error {
 	if c.MaxLen < 10 {
 		errs = append(errs, errors.New("TROLYSO_MAX_MESSAGE_LEN must be at least 10"))
 	}
+	if c.WebRate < 1 {
+		errs = append(errs, errors.New("TROLYSO_WEB_RATE must be at least 1 request per minute"))
+	}
 	checkURL := func(name, v string) {
 		if v == "" {
 			return
@@ -192,8 +219,26 @@ func (c *Config) validate() error {
 	if c.Telegram.WebhookSecret != "" && !validWebhookSecret(c.Telegram.WebhookSecret) {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_SECRET: 1–256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"))
 	}
+	if u, err := url.Parse(c.Telegram.WebhookURL); c.Telegram.WebhookURL != "" && err == nil && !validWebhookPath(u.Path) {
+		errs = append(errs, fmt.Errorf("TELEGRAM_WEBHOOK_URL path %q: use only letters, digits, /, _, - and . (it is also the local path the webhook is served on)", u.Path))
+	}
+	if c.Telegram.WebhookURL != "" && c.Telegram.Token == "" {
+		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not"))
+	}
 	if c.Zalo.Enabled() && c.Zalo.AccessToken == "" && c.Zalo.RefreshToken == "" {
 		errs = append(errs, errors.New("Zalo: set ZALO_ACCESS_TOKEN or ZALO_REFRESH_TOKEN"))
+	}
+	if z := c.Zalo; !z.Enabled() && (z.AppID != "" || z.OASecretKey != "" || z.AppSecret != "" || z.AccessToken != "" || z.RefreshToken != "") {
+		errs = append(errs, errors.New("Zalo: set both ZALO_APP_ID and ZALO_OA_SECRET_KEY (webhook signatures) to enable the channel"))
+	}
+	if c.Zalo.Enabled() && c.Zalo.RefreshToken != "" && c.Zalo.AppSecret == "" {
+		errs = append(errs, errors.New("Zalo: ZALO_REFRESH_TOKEN needs ZALO_APP_SECRET (token refresh is authenticated with it)"))
+	}
+	if c.Zalo.MaxEventAge <= 0 {
+		errs = append(errs, errors.New("ZALO_EVENT_MAX_AGE must be positive"))
+	}
+	if c.Zalo.Window <= 0 {
+		errs = append(errs, errors.New("ZALO_WINDOW must be positive"))
 	}
 	if c.LLM.Timeout <= 0 {
 		errs = append(errs, errors.New("TROLYSO_LLM_TIMEOUT must be positive"))
@@ -204,7 +249,21 @@ func (c *Config) validate() error {
 	if c.ReminderGrace < 0 {
 		errs = append(errs, errors.New("TROLYSO_REMINDER_GRACE must not be negative"))
 	}
+	if c.ReminderNudge < 0 {
+		errs = append(errs, errors.New("TROLYSO_REMINDER_NUDGE must not be negative (0 turns nudges off)"))
+	}
 	return errors.Join(errs...)
+}
+
+// validWebhookPath accepts the paths that can be mounted on the server's
+// mux as they are ("" means the default path).
+func validWebhookPath(p string) bool {
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return !strings.Contains(p, "..") && !strings.Contains(p, "//")
 }
 
 func validWebhookSecret(s string) bool {

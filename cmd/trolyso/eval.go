@@ -20,9 +20,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	verbose := fs.Bool("v", false, "list every question that was not handled correctly")
 	fs.Usage = func() {
-		fmt.Fprintln(a.stderr, "Usage: trolyso eval [--kb DIR] [--commune FILE] [--json] [-v] FILE\n\n"+
+		fmt.Fprint(a.stderr, "Usage: trolyso eval [--kb DIR] [--commune FILE] [--json] [-v] FILE\n\n"+
 			"FILE is tab-separated with a header line: question<TAB>expected_id[<TAB>style];\n"+
-			"expected_id \"-\" marks questions that must be declined or handled as small talk.\n")
+			"expected_id \"-\" marks questions that must be declined or handled as small talk.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

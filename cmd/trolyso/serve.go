@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/colecommune/trolyso/bot"
+	"github.com/colecommune/trolyso/bot/compose"
+	"github.com/colecommune/trolyso/bot/metrics"
 	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/storage"
 )
@@ -29,6 +31,12 @@ type server struct {
 	db  *storage.DB
 	eng *bot.Engine
 	mux *http.ServeMux
+	// metrics is this server's Prometheus registry (served at /metrics);
+	// components report delivery failures and fallbacks to it.
+	metrics *metrics.Metrics
+	// composer composes answers and transcribes voice (nil when the LLM
+	// is not configured); set by configureLLM.
+	composer *compose.Composer
 	// senders deliver reminders, by channel name.
 	senders map[string]bot.Sender
 	wg      sync.WaitGroup
@@ -97,12 +105,14 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		senders: map[string]bot.Sender{},
 		errc:    make(chan error, 1),
 	}
-	s.eng = bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen}, base)
+	s.metrics = metrics.New()
+	s.eng = bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen, Observer: s.metrics}, base)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	web.New(web.Config{Engine: s.eng, Store: db, Logger: log}).Routes(s.mux)
+	web.New(web.Config{Engine: s.eng, Store: db, Logger: log, RatePerMinute: cfg.WebRate}).Routes(s.mux)
+	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -115,6 +125,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		{"admin", mountAdmin},
 		{"telegram", startTelegram},
 		{"zalo", startZalo},
+		{"metrics", countDeliveryFailures},
 		{"reminders", startReminders},
 	} {
 		if err := step.fn(ctx, s); err != nil {

@@ -1,8 +1,31 @@
 package main
 
-import "context"
+import (
+	"context"
 
-// mountAdmin mounts the admin dashboard when an admin password is set.
+	"github.com/colecommune/trolyso/bot/admin"
+)
+
+// mountAdmin mounts the admin dashboard at /admin when TROLYSO_ADMIN_PASSWORD
+// or TROLYSO_ADMIN_PASSWORD_HASH is set; otherwise /admin answers 404.
 func mountAdmin(ctx context.Context, s *server) error {
-	return nil // TODO(admin): not built yet
+	if s.cfg.AdminPassword == "" && s.cfg.AdminPasswordHash == "" {
+		admin.Off(s.mux)
+		s.log.Info("admin dashboard off: set TROLYSO_ADMIN_PASSWORD or TROLYSO_ADMIN_PASSWORD_HASH to enable /admin")
+		return nil
+	}
+	h, err := admin.New(admin.Config{
+		Store:        s.db,
+		Base:         s.eng.Base,
+		Logger:       s.log,
+		Password:     s.cfg.AdminPassword,
+		PasswordHash: s.cfg.AdminPasswordHash,
+		Now:          s.a.now,
+	})
+	if err != nil {
+		return err
+	}
+	h.Routes(s.mux)
+	s.log.Info("admin dashboard enabled", "path", "/admin/")
+	return nil
 }

@@ -1,8 +1,65 @@
 package main
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"fmt"
 
-// configureLLM plugs composed answers into the engine when configured.
+	"github.com/colecommune/trolyso/bot/compose"
+	"github.com/colecommune/trolyso/bot/telegram"
+	"github.com/colecommune/trolyso/prompts"
+)
+
+// configureLLM plugs composed answers into the engine when OPENAI_BASE_URL,
+// OPENAI_API_KEY and TROLYSO_LLM_MODEL are set. The prompt templates are
+// loaded (and, when overridden with TROLYSO_PROMPTS, checked) here, so a
+// broken template stops the start-up.
 func configureLLM(ctx context.Context, s *server) error {
-	return nil // TODO(llm): not built yet
+	c := s.cfg.LLM
+	if !c.Enabled() {
+		if c.BaseURL != "" || c.APIKey != "" || c.Model != "" || c.STTModel != "" || c.PromptsDir != "" || c.DailyTokens > 0 {
+			s.log.Warn("composed answers and voice questions stay off: they need all of OPENAI_BASE_URL, OPENAI_API_KEY and TROLYSO_LLM_MODEL (local servers accept any key)")
+		}
+		return nil
+	}
+	ps, err := prompts.Load(c.PromptsDir)
+	if err != nil {
+		return fmt.Errorf("TROLYSO_PROMPTS: %w", err)
+	}
+	comp, err := compose.New(compose.Config{
+		BaseURL:     c.BaseURL,
+		APIKey:      c.APIKey,
+		Model:       c.Model,
+		Timeout:     c.Timeout,
+		STTModel:    c.STTModel,
+		DailyTokens: c.DailyTokens,
+		Prompts:     ps,
+		Commune:     s.eng.Base().Profile.Name,
+		Store:       s.db,
+		Logger:      s.log,
+		Now:         s.a.now,
+		// Keep voice in step with what the Telegram adapter accepts.
+		MaxVoiceSeconds: int(telegram.MaxVoiceDuration.Seconds()),
+		OnFallback:      s.eng.Observer().LLMFallback,
+	})
+	if err != nil {
+		return err
+	}
+	s.composer = comp
+	s.eng.SetComposer(comp)
+	s.log.Info("composed answers on", "model", c.Model, "prompts", ps.Source, "timeout", c.Timeout.String(),
+		"voice", comp.CanTranscribe(), "daily_tokens", c.DailyTokens)
+	return nil
+}
+
+// telegramVoice is the Telegram adapter's voice handler: nil (voice notes
+// get the "please type" reply) unless a transcription model is set.
+func (s *server) telegramVoice() telegram.VoiceHandler {
+	if s.composer == nil || !s.composer.CanTranscribe() {
+		return nil
+	}
+	comp := s.composer
+	return func(ctx context.Context, v telegram.Voice) (string, error) {
+		return comp.Transcribe(ctx, bytes.NewReader(v.Data), v.FileName, int(v.Duration.Seconds()))
+	}
 }

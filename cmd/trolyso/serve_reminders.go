@@ -1,8 +1,40 @@
 package main
 
-import "context"
+import (
+	"context"
+	"time"
 
-// startReminders starts the reminders component when it is configured.
+	"github.com/colecommune/trolyso/bot/remind"
+)
+
+// startReminders starts the reminder scheduler. It runs whatever channels
+// are configured: deliveries to a channel that is not running are recorded
+// as failed and shown by "trolyso remind status". Channels register their
+// senders in s.senders before this step runs.
 func startReminders(ctx context.Context, s *server) error {
-	return nil // TODO(reminders): not built yet
+	sch, err := remind.New(remind.Config{
+		Store:      s.db,
+		Senders:    s.senders,
+		Logger:     s.log,
+		Clock:      appClock{now: s.a.now},
+		Grace:      s.cfg.ReminderGrace,
+		NudgeAfter: s.cfg.ReminderNudge,
+	})
+	if err != nil {
+		return err
+	}
+	s.background(ctx, "reminders", sch.Run)
+	return nil
 }
+
+// appClock is the scheduler's clock over the app's time source.
+type appClock struct{ now func() time.Time }
+
+func (c appClock) Now() time.Time {
+	if c.now == nil {
+		return time.Now()
+	}
+	return c.now()
+}
+
+func (appClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -25,6 +25,7 @@ func startTelegram(ctx context.Context, s *server) error {
 		Store:         s.db,
 		Logger:        s.log,
 		Now:           s.a.now,
+		Voice:         s.telegramVoice(),
 	})
 	if err != nil {
 		return err

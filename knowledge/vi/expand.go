@@ -113,9 +113,14 @@ var synonymTable = []string{
 	"ở đâu|chỗ nào|nơi nào",
 	"làm sao|thế nào|như thế nào|ra sao|cách nào|làm thế nào|bằng cách nào",
 	"bao lâu|mấy ngày|bao nhiêu ngày|mất bao lâu",
-	"mã otp|otp|mã xác thực|mã xác nhận",
+	"mã otp|otp|mã xác thực",
 	"hết hạn|quá hạn|hết hiệu lực",
 	"điện thoại|smartphone",
+	"trẻ em|con nhỏ|trẻ nhỏ|em bé|cháu nhỏ|con dưới 14 tuổi",
+	"tận nhà|đến nhà",
+	"không nhận được|không thấy|chưa nhận được|chưa thấy",
+	"tạo tài khoản|đăng ký tài khoản|lập tài khoản",
+	"người mất|người chết|qua đời|từ trần",
 }
 
 const synonymWeight = 0.8

@@ -20,7 +20,9 @@ var (
 		"mình muốn hỏi", "cháu muốn hỏi", "con muốn hỏi", "em hỏi chút", "hỏi chút",
 		"cho em hỏi là", "cho mình hỏi là", "cho tôi hỏi là", "làm ơn", "ok", "oke",
 		"em chào", "cháu chào", "tôi chào", "chào buổi sáng", "chào buổi tối",
-		"xin lỗi", "cho em hỏi cái", "em hỏi", "cho hỏi là",
+		"xin lỗi", "cho em hỏi cái", "em hỏi", "cho hỏi là", "cho e hỏi", "cho mik hỏi",
+		"cho mk hỏi", "cho t hỏi", "cho m hỏi", "cho mh hỏi", "cho e hỏi chút", "e hỏi",
+		"e muốn hỏi", "mik muốn hỏi", "ad ơi cho em hỏi", "em xin hỏi", "cháu xin hỏi",
 	}
 	trailingPoliteness = []string{
 		"ạ", "à", "nhé", "nhe", "nha", "nhá", "nhỉ", "với", "với ạ", "giúp", "giùm",
@@ -39,6 +41,14 @@ var (
 		"admin ơi", "bạn ơi", "em cảm ơn", "xin cảm ơn", "ạ",
 	}
 )
+
+// contentBefore lists words after which a trailing "nha" is the noun
+// "nhà" (tận nhà, ở nhà), not the particle.
+var contentBefore = map[string]bool{
+	"tan": true, "tai": true, "o": true, "ve": true, "den": true, "toi": true,
+	"cua": true, "chu": true, "ca": true, "trong": true, "xa": true, "nha": true,
+	"sang": true, "qua": true, "lai": true,
+}
 
 var leadingSet, trailingSet, anywhereSet *PhraseSet[struct{}]
 
@@ -73,6 +83,10 @@ func StripPoliteness(toks []Token) ([]Token, bool) {
 		n := trailingMatch(toks[start:end])
 		if n == 0 {
 			break
+		}
+		if last := toks[end-1]; n == 1 && last.Fold == "nha" && !last.Accented &&
+			end-2 >= start && contentBefore[toks[end-2].Fold] {
+			break // "tan nha" = tận nhà
 		}
 		end -= n
 	}
@@ -137,3 +151,22 @@ func Sentences(clean string) []string {
 	}
 	return out
 }
+
+// functionWords are folded grammatical words (pronouns, particles,
+// auxiliaries, question words) that carry little topic information. They
+// count little in coverage and never make a query "unknown".
+var functionWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`toi em minh ban anh chi co chu bac ong ba chau con no ho chung ta
+		roi thi la co khong duoc a nhe nha cua cho voi va hay hoac nay do kia oi vay the nao sao gi ai dau
+		bao gio luc khi neu ma nhung vi nen de da dang se van cung rat qua lam cac mot nhieu it
+		phai can muon biet hoi xin giup o tai tu den len xuong ra vao trong ngoai tren duoi
+		hom nay mai qua luon chua moi nua thoi day kia day ne ha hả u nhi`) {
+		functionWords[w] = true
+	}
+}
+
+// IsFunctionWord reports whether a folded syllable is a grammatical word
+// (tôi, thì, là, được, không...).
+func IsFunctionWord(fold string) bool { return functionWords[fold] }

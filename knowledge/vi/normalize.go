@@ -29,7 +29,6 @@ func Clean(s string) string {
 	s = norm.NFKC.String(s)
 	out := make([]rune, 0, len(s))
 	space := true // suppress leading space
-	run := 0
 	for _, r := range s {
 		if isInvisible(r) {
 			continue
@@ -52,29 +51,41 @@ func Clean(s string) string {
 				continue
 			}
 			space = true
-			run = 0
 			out = append(out, r)
 			continue
 		}
 		space = r == '\n'
-		if n := len(out); n > 0 && out[n-1] == r && unicode.IsLetter(r) {
-			run++
-			if run == 3 {
-				// A run of 3+ identical letters collapses to one letter.
-				out = out[:n-1]
-			}
-			if run >= 3 {
-				continue
-			}
-		} else {
-			run = 1
-		}
 		out = append(out, r)
 	}
+	out = collapseRuns(out)
 	res := strings.TrimSpace(string(out))
 	// Look-alike mapping may have produced base letters followed by
 	// combining marks; compose again.
 	return norm.NFC.String(res)
+}
+
+// collapseRuns collapses runs of three or more identical letters to one
+// letter ("đượccccc" → "được", "ơiiii" → "ơi"), except at the start of a
+// word, where such runs are abbreviations ("cccd").
+func collapseRuns(rs []rune) []rune {
+	out := rs[:0]
+	for i := 0; i < len(rs); {
+		r := rs[i]
+		j := i + 1
+		for j < len(rs) && rs[j] == r {
+			j++
+		}
+		n := j - i
+		wordStart := i == 0 || !isWordRune(rs[i-1])
+		if n >= 3 && unicode.IsLetter(r) && !wordStart {
+			n = 1
+		}
+		for k := 0; k < n; k++ {
+			out = append(out, r)
+		}
+		i = j
+	}
+	return out
 }
 
 // Tokenize cleans s and splits it into syllable tokens: maximal runs of

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/colecommune/trolyso/bot/zalo"
+)
+
+func TestZaloConfigValidation(t *testing.T) {
+	base := map[string]string{"TROLYSO_DB": "x.db"}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // substring of the error, "" for none
+	}{
+		{"off", nil, ""},
+		{"complete", map[string]string{"ZALO_APP_ID": "1", "ZALO_OA_SECRET_KEY": "k", "ZALO_APP_SECRET": "s", "ZALO_REFRESH_TOKEN": "r"}, ""},
+		{"no OA key", map[string]string{"ZALO_APP_ID": "1", "ZALO_ACCESS_TOKEN": "a"}, "ZALO_OA_SECRET_KEY"},
+		{"no tokens", map[string]string{"ZALO_APP_ID": "1", "ZALO_OA_SECRET_KEY": "k"}, "ZALO_ACCESS_TOKEN"},
+		{"refresh without app secret", map[string]string{"ZALO_APP_ID": "1", "ZALO_OA_SECRET_KEY": "k", "ZALO_REFRESH_TOKEN": "r"}, "ZALO_APP_SECRET"},
+		{"bad window", map[string]string{"ZALO_WINDOW": "a week"}, "ZALO_WINDOW"},
+		{"negative age", map[string]string{"ZALO_EVENT_MAX_AGE": "-1m"}, "ZALO_EVENT_MAX_AGE"},
+		{"bad API URL", map[string]string{"ZALO_API_URL": "openapi.zalo.me"}, "ZALO_API_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &app{getenv: func(k string) string {
+				if v, ok := tt.env[k]; ok {
+					return v
+				}
+				return base[k]
+			}}
+			cfg, err := a.loadConfig()
+			if err == nil {
+				err = cfg.validate()
+			}
+			if tt.want == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("error = %v, want it to mention %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestServeZalo runs serve with the Zalo channel pointed at a fake OA API:
+// a signed event in, a reply out, and the sender registered for reminders.
+func TestServeZalo(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != zalo.PathCSMessage || r.Header.Get("access_token") != "tok" {
+			json.NewEncoder(w).Encode(map[string]any{"error": -216, "message": "Access token is invalid"})
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"error": 0, "message": "Success"})
+	}))
+	defer api.Close()
+
+	cfg := &Config{
+		Addr:   "127.0.0.1:0",
+		DB:     t.TempDir() + "/t.db",
+		MaxLen: 1000,
+		Zalo: ZaloConfig{AppID: "42", OASecretKey: "oakey", AccessToken: "tok", APIURL: api.URL, OAuthURL: api.URL,
+			MaxEventAge: 10 * time.Minute, Window: 7 * 24 * time.Hour},
+		LLM: LLMConfig{Timeout: time.Second},
+	}
+	a := &app{getenv: func(string) string { return "" }, now: time.Now, log: slog.New(slog.DiscardHandler),
+		stdout: io.Discard, stderr: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, a, cfg, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	ts := fmt.Sprint(time.Now().UnixMilli())
+	body := `{"app_id":"42","user_id_by_app":"1","event_name":"user_send_text","timestamp":"` + ts +
+		`","sender":{"id":"777"},"recipient":{"id":"9"},"message":{"msg_id":"m1","text":"xin chào"}}`
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/zalo/webhook", strings.NewReader(body))
+	req.Header.Set(zalo.SignatureHeader, zalo.Signature("42", []byte(body), ts, "oakey"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhook status %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(bodies)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no reply sent to the fake Zalo API")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	if !strings.Contains(bodies[0], `"user_id":"777"`) {
+		t.Errorf("reply = %s", bodies[0])
+	}
+	mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}

@@ -1,0 +1,255 @@
+package vi
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+func TestClean(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Xin Chào", "xin chào"},
+		{norm.NFD.String("Kích hoạt VNeID"), "kích hoạt vneid"},
+		{"Ðảm baỏ", "đảm baỏ"}, // U+00D0 eth → Đ
+		{"vne\u200bid\u200d", "vneid"},
+		{"quên mk 😭😭 rồi", "quên mk rồi"},
+		{"đượccccc khônggggg", "được không"},
+		{"xoong boong", "xoong boong"}, // double letters stay
+		{"  a \t b  ", "a b"},
+		{"ＶＮｅＩＤ", "vneid"}, // full-width
+		{"ѵneid", "ѵneid"}, // unknown look-alikes stay
+		{"сccd", "cccd"},   // Cyrillic с
+		{"", ""},
+		{"❤️👍", ""},
+	}
+	for _, tt := range tests {
+		if got := Clean(tt.in); got != tt.want {
+			t.Errorf("Clean(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Đăng ký chữ ký số như thế nào", "dang ki chu ki so nhu the nao"},
+		{"chu ki so", "chu ki so"},
+		{"Tiếng Việt: Đường phố Hồ Chí Minh, Nẵng, QUỐC", "tieng viet duong pho ho chi minh nang quoc"},
+		{"Quý khách, quy định", "qui khach qui dinh"},
+		{"thuý thúy tay huy", "thuy thuy tay huy"},
+		{"lý lịch, lí lịch, mỹ", "li lich li lich mi"},
+		{"CCCD ct01 VNeID", "cccd ct01 vneid"},
+		{norm.NFD.String("Định danh điện tử"), "dinh danh dien tu"},
+		{"khoá khóa hoà hòa", "khoa khoa hoa hoa"},
+	}
+	for _, tt := range tests {
+		if got := Fold(tt.in); got != tt.want {
+			t.Errorf("Fold(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestToneKey(t *testing.T) {
+	same := [][]string{
+		{"hoà", "hòa", "HOÀ", norm.NFD.String("hòa")},
+		{"thuý", "thúy"},
+		{"khoẻ", "khỏe"},
+		{"khoá", "khóa"},
+		{"quý", "qúy"},
+		{"ký", "kí"},
+		{"lý", "lí"},
+	}
+	for _, group := range same {
+		want := ToneKey(group[0])
+		for _, w := range group[1:] {
+			if got := ToneKey(w); got != want {
+				t.Errorf("ToneKey(%q) = %q, want %q (same as %q)", w, got, want, group[0])
+			}
+		}
+	}
+	diff := [][2]string{{"mật", "mất"}, {"cần", "căn"}, {"đâu", "đau"}, {"thuộc", "thuốc"}, {"hoà", "hoa"}}
+	for _, p := range diff {
+		if ToneKey(p[0]) == ToneKey(p[1]) {
+			t.Errorf("ToneKey(%q) == ToneKey(%q) = %q", p[0], p[1], ToneKey(p[0]))
+		}
+	}
+	tests := []struct{ in, want string }{
+		{"hoà", "hoa2"}, {"người", "ngươi2"}, {"đăng", "đăng"}, {"thuý", "thuy1"},
+		{"mật", "mât5"}, {"ngã", "nga4"}, {"hỏi", "hoi3"}, {"vneid", "vneid"},
+	}
+	for _, tt := range tests {
+		if got := ToneKey(tt.in); got != tt.want {
+			t.Errorf("ToneKey(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTokenize(t *testing.T) {
+	toks := Tokenize("Cài VNeID, nộp CT01 ở vneid.gov.vn!")
+	var folds []string
+	for _, tk := range toks {
+		folds = append(folds, tk.Fold)
+	}
+	if got, want := strings.Join(folds, "|"), "cai|vneid|nop|ct01|o|vneid|gov|vn"; got != want {
+		t.Errorf("folds = %s, want %s", got, want)
+	}
+	if !toks[0].Accented || toks[1].Accented {
+		t.Errorf("accented flags wrong: %+v", toks[:2])
+	}
+}
+
+func TestAccentedRatio(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+	}{
+		{"quên mật khẩu vneid", 0.75},
+		{"quen mat khau vneid", 0},
+		{"quen mật khau", 1.0 / 3},
+		{"123", 0},
+	}
+	for _, tt := range tests {
+		if got := AccentedRatio(Tokenize(tt.in), nil); got != tt.want {
+			t.Errorf("AccentedRatio(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestBigrams(t *testing.T) {
+	got := strings.Join(Bigrams([]string{"chu", "ki", "so"}), "|")
+	if got != "chu ki|ki so" {
+		t.Errorf("Bigrams = %q", got)
+	}
+	if Bigrams([]string{"a"}) != nil {
+		t.Error("Bigrams of one word should be nil")
+	}
+}
+
+func slotsText(slots []Slot) string {
+	var parts []string
+	for _, s := range slots {
+		var alts []string
+		for _, a := range s.Alts {
+			var f []string
+			for _, t := range a.Toks {
+				f = append(f, t.Fold)
+			}
+			alts = append(alts, strings.Join(f, " "))
+		}
+		parts = append(parts, strings.Join(alts, "/"))
+	}
+	return strings.Join(parts, " | ")
+}
+
+func canonText(s string) string {
+	var f []string
+	for _, t := range Canonical(Tokenize(s)) {
+		f = append(f, t.Fold)
+	}
+	return strings.Join(f, " ")
+}
+
+func TestCanonical(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"quen mk vneid", "quen mat khau vneid"},
+		{"ko nho tk", "khong nho tai khoan"},
+		{"k nhận đc otp", "khong nhan duoc otp"},
+		{"hok bit lam j", "khong biet lam gi"},
+		{"khum dc ntn", "khong duoc nhu the nao"},
+		{"doi sdt tren dvc", "doi so dien thoai tren dich vu cong"},
+		{"cks với bhyt và gplx", "chu ki so voi bao hiem y te va giay phep lai xe"},
+		{"vn eid", "vneid"},
+		{"V NeID", "vneid"},
+		{"vneld bị lỗi", "vneid bi loi"},
+		{"cài vneit", "cai vneid"},
+		{"vnied", "vneid"},
+		{"hk có cccd", "khong co cccd"},
+		{"kh đc", "khong duoc"},
+		{"đc", "duoc"},
+	}
+	for _, tt := range tests {
+		if got := canonText(tt.in); got != tt.want {
+			t.Errorf("Canonical(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"mk", "mat | khau"},
+		{"cài app", "cai/tai/cai dat/tai ve | app/ung dung/phan mem"},
+		{"dk", "duoc/dang ki"},
+		{"tải", "tai/cai/cai dat/tai ve"},
+		// "tài" (accented, a different word) is not the synonym "tải"
+		{"tài", "tai"},
+	}
+	for _, tt := range tests {
+		if got := slotsText(Expand(Tokenize(tt.in))); got != tt.want {
+			t.Errorf("Expand(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestStripPoliteness(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"chào ad, cho em hỏi quên mật khẩu vneid thì làm sao ạ", "quen mat khau vneid thi lam sao"},
+		{"Xin chào, cho mình hỏi cách đăng ký mức 2 với ạ, cảm ơn", "cach dang ki muc 2"},
+		{"ad oi cho e hoi tai vneid o dau vay", "tai vneid o dau"},
+		{"dạ vâng ạ", ""},
+		{"cap lai the", "cap lai the"}, // "the" (thẻ) is not "thế"
+		{"hello", ""},
+		{"can nguoi huong dan tan nha", "can nguoi huong dan tan nha"},
+		{"huong dan em nha", "huong dan em"},
+	}
+	for _, tt := range tests {
+		toks, _ := StripPoliteness(Tokenize(tt.in))
+		var f []string
+		for _, t := range toks {
+			f = append(f, t.Fold)
+		}
+		if got := strings.Join(f, " "); got != tt.want {
+			t.Errorf("StripPoliteness(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSentences(t *testing.T) {
+	got := Sentences(Clean("Chào ad. Nhà tôi ở thôn 3!\nQuên mật khẩu VNeID thì làm sao?"))
+	if len(got) != 3 || got[2] != "quên mật khẩu vneid thì làm sao" {
+		t.Errorf("Sentences = %q", got)
+	}
+}
+
+func TestPhraseMatchLoose(t *testing.T) {
+	p := ParsePhrase("mật khẩu")
+	for _, in := range []string{"mat khau", "mật khẩu", "MẬT KHẨU", "mật khau"} {
+		if !p.MatchAt(Tokenize(in), 0) {
+			t.Errorf("%q should match %q", in, p.Text)
+		}
+	}
+	if p.MatchAt(Tokenize("mất khẩu"), 0) {
+		t.Errorf("mất khẩu should not match mật khẩu")
+	}
+}
+
+// TestConcurrent exercises the package from many goroutines (run with
+// -race): there must be no shared mutable state.
+func TestConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 200; j++ {
+				if Fold(norm.NFD.String("Đăng ký chữ ký số")) != "dang ki chu ki so" {
+					t.Error("bad fold")
+					return
+				}
+				Expand(Tokenize("quen mk vneid cài app"))
+				StripPoliteness(Tokenize("chào ad cho em hỏi ạ"))
+			}
+		}()
+	}
+	wg.Wait()
+}
