@@ -32,6 +32,10 @@ type Config struct {
 
 	ReminderGrace time.Duration // TROLYSO_REMINDER_GRACE
 	ReminderNudge time.Duration // TROLYSO_REMINDER_NUDGE (0: no nudges)
+
+	// reloadEvery is how often a knowledge-base folder is polled for
+	// changes (default 2 s; tests shorten it).
+	reloadEvery time.Duration
 }
 
 // TelegramConfig enables the Telegram channel when Token is set.

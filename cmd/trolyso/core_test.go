@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/colecommune/trolyso/knowledge"
+)
+
+func TestKBCheckCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"embedded ok", []string{"kb", "check"}, 0, []string{"embedded knowledge base: ok"}},
+		{"broken fixtures", []string{"kb", "check", "../../knowledge/testdata/broken"}, 1,
+			[]string{"few-questions.md:5: error", "no-sources.md:2: error: no sources", "dup-b.md:2: error: duplicate id", "empty-body.md:15: error: empty answer", "review-passed.md:14: warning"}},
+		{"missing folder", []string{"kb", "check", "/nonexistent/kb"}, 1, nil},
+		{"unknown sub", []string{"kb", "frobnicate"}, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, db, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestKBExportJSON(t *testing.T) {
+	code, out, errOut := runCLI(t, filepath.Join(t.TempDir(), "t.db"), "kb", "export", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var entries []map[string]any
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatalf("not a JSON array: %v", err)
+	}
+	if len(entries) < 40 {
+		t.Errorf("%d entries exported", len(entries))
+	}
+	for _, k := range []string{"id", "title", "questions", "body", "tags", "sources"} {
+		if _, ok := entries[0][k]; !ok {
+			t.Errorf("entry lacks %q", k)
+		}
+	}
+	if code, _, _ := runCLI(t, "", "kb", "export"); code != 2 {
+		t.Errorf("kb export without --json: exit %d, want 2", code)
+	}
+}
+
+func TestAskCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	tests := []struct{ q, band, entry string }{
+		{"quen mat khau vneid thi lam sao", "answer", "vneid-quen-mat-khau"},
+		{"Đăng ký khai sinh cho con trên mạng thế nào?", "answer", "dvc-khai-sinh"},
+		{"xổ số miền bắc hôm nay", "decline", "-"},
+		{"xin chào", "smalltalk", "-"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, db, "ask", tt.q)
+		if code != 0 {
+			t.Fatalf("ask %q: exit %d: %s", tt.q, code, errOut)
+		}
+		if !strings.Contains(out, "band: "+tt.band+"\n") || !strings.Contains(out, "entry: "+tt.entry+"\n") {
+			t.Errorf("ask %q:\n%s", tt.q, out)
+		}
+	}
+	if code, _, _ := runCLI(t, db, "ask"); code != 2 {
+		t.Errorf("ask without a question: exit %d, want 2", code)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if code, _, errOut := runCLI(t, "", "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestHotReload serves a knowledge base from a folder, breaks it (the old
+// base stays live and the error is logged), then adds a valid entry (it is
+// answered without a restart).
+func TestHotReload(t *testing.T) {
+	dir := t.TempDir()
+	kb := filepath.Join(dir, "kb")
+	if err := os.CopyFS(kb, knowledge.EmbeddedBase()); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), KBDir: kb, MaxLen: 1000,
+		LLM: LLMConfig{Timeout: time.Second}, reloadEvery: 50 * time.Millisecond}
+	a := &app{getenv: func(string) string { return "" }, now: time.Now, stdout: io.Discard, stderr: io.Discard,
+		log: slog.New(slog.NewTextHandler(logs, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, a, cfg, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	ask := func(q string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"text": q})
+		resp, err := http.Post("http://"+addr+"/api/message", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	const newQ = "thư viện xã mở cửa mấy giờ"
+	if r := ask(newQ); r["entry_id"] == "thu-vien-xa" {
+		t.Fatal("entry answered before it exists")
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// A broken file: refused, previous base stays live.
+	os.WriteFile(filepath.Join(kb, "broken.md"), []byte("---\nid: broken\n---\n"), 0o644)
+	waitFor("refusal logged", func() bool { return strings.Contains(logs.String(), "reload refused") })
+	if r := ask("quên mật khẩu vneid"); r["entry_id"] != "vneid-quen-mat-khau" {
+		t.Fatalf("old base not live after a broken reload: %v", r)
+	}
+	// Fix it and add a new entry: picked up without a restart.
+	os.Remove(filepath.Join(kb, "broken.md"))
+	entry := "---\nid: thu-vien-xa\ntitle: Giờ mở cửa thư viện xã\ncategory: lien-he\nquestions:\n" +
+		"  - thư viện xã mở cửa lúc nào\n  - giờ mở cửa thư viện\n  - thu vien xa mo cua may gio\n  - thư viện có mở chủ nhật không\n" +
+		"tags: [thư viện]\nsources:\n  - https://dichvucong.gov.vn\nupdated: 2026-11-01\n---\nThư viện mở cửa theo giờ hành chính.\n"
+	if err := os.WriteFile(filepath.Join(kb, "thu-vien-xa.md"), []byte(entry), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("new entry answered", func() bool { return ask(newQ)["entry_id"] == "thu-vien-xa" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve returned %v", err)
+	}
+}
