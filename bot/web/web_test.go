@@ -77,7 +77,7 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 	env := newHardEnv(t, 600)
 	tests := []struct {
 		name, ctype, body string
-		status           int
+		status            int
 	}{
 		{"not json", "text/plain", `{"text":"a"}`, http.StatusUnsupportedMediaType},
 		{"malformed", "application/json", `{"text":`, http.StatusBadRequest},
