@@ -88,6 +88,9 @@ func (e *Engine) rate(ctx context.Context, m Message, args []string) Reply {
 		return Reply{Band: BandCommand, Text: textError, Buttons: menuRow()}
 	}
 	e.log.Info("answer rated", "channel", m.Channel, "exchange", id, "entry", res.EntryID, "value", value, "previous", res.Previous)
+	if res.Previous != value {
+		e.obs.Rated(m.Channel, value)
+	}
 	if value < 0 {
 		e.setPending(ctx, m, pendingRatingComment, FormatID(id))
 		rows := [][]Button{}

@@ -231,12 +231,11 @@ func (db *DB) SurveyByID(ctx context.Context, id int64) (Survey, error) {
 }
 
 // OfferSurvey decides whether the survey may be offered to userKey now:
-// not when it was offered, or answered, less than every ago. When it may,
+// not when it was offered, or answered, less than every before now. When it may,
 // the offer is recorded (in the same transaction) and true returned.
-func (db *DB) OfferSurvey(ctx context.Context, channel, userKey string, every time.Duration) (bool, error) {
+func (db *DB) OfferSurvey(ctx context.Context, channel, userKey string, now time.Time, every time.Duration) (bool, error) {
 	var ok bool
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		now := db.now()
 		u, err := touchUser(ctx, tx, channel, userKey, now)
 		if err != nil {
 			return err

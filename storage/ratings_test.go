@@ -196,19 +196,19 @@ func TestOfferSurveyEvery30Days(t *testing.T) {
 	}
 	for i, s := range steps {
 		now = now.Add(s.advance)
-		got, err := db.OfferSurvey(ctx, "web", "web:alice", every)
+		got, err := db.OfferSurvey(ctx, "web", "web:alice", now, every)
 		if err != nil || got != s.want {
 			t.Fatalf("step %d: offer %v (%v), want %v", i, got, err, s.want)
 		}
 	}
-	if got, _ := db.OfferSurvey(ctx, "web", "web:bob", every); !got {
+	if got, _ := db.OfferSurvey(ctx, "web", "web:bob", now, every); !got {
 		t.Fatal("another user must get an offer")
 	}
 	// A survey answered recently also suppresses the offer.
 	if _, err := db.RecordSurvey(ctx, "web", "web:carol", SurveyService, 3, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.OfferSurvey(ctx, "web", "web:carol", every); got {
+	if got, _ := db.OfferSurvey(ctx, "web", "web:carol", now, every); got {
 		t.Fatal("offered right after a survey")
 	}
 }

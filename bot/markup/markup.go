@@ -14,6 +14,7 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
 // Link is a link found in a text.
@@ -44,6 +45,20 @@ func TelegramHTML(src string) string {
 // Plain renders src as plain text; links become "label (url)".
 func Plain(src string) string {
 	return render(src, plainStyle)
+}
+
+// Escape makes arbitrary text (a resident's words) safe to embed in the
+// restricted Markdown: every ASCII punctuation character is backslash-
+// escaped, so it renders literally.
+func Escape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 128 && strings.ContainsRune("\\`*_{}[]()<>#+-.!|~&", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Links returns the links of src in order.
@@ -235,7 +250,7 @@ func (r *renderer) inlines(parent ast.Node) {
 func (r *renderer) inline(n ast.Node) {
 	switch n := n.(type) {
 	case *ast.Text:
-		r.out.WriteString(r.esc(string(n.Segment.Value(r.src))))
+		r.out.WriteString(r.esc(string(util.UnescapePunctuations(n.Segment.Value(r.src)))))
 		if n.HardLineBreak() {
 			r.lineBreak()
 		} else if n.SoftLineBreak() {
@@ -321,7 +336,7 @@ func plainText(n ast.Node, src []byte) string {
 		}
 		switch c := c.(type) {
 		case *ast.Text:
-			b.Write(c.Segment.Value(src))
+			b.Write(util.UnescapePunctuations(c.Segment.Value(src)))
 		case *ast.String:
 			b.Write(c.Value)
 		}

@@ -52,3 +52,15 @@ func TestLinks(t *testing.T) {
 		t.Errorf("Links = %+v", ls)
 	}
 }
+
+func TestEscape(t *testing.T) {
+	in := `**đậm** [x](javascript:1) <b>1. a_b\c`
+	if got := Plain(Escape(in)); got != in {
+		t.Errorf("plain = %q, want the text unchanged", got)
+	}
+	for _, got := range []string{HTML(Escape(in)), TelegramHTML(Escape(in))} {
+		if strings.Contains(got, "<b>") || strings.Contains(got, "<a ") || !strings.Contains(got, "**đậm** [x](javascript:1) &lt;b&gt;1. a_b\\c") {
+			t.Errorf("escaped text was formatted: %q", got)
+		}
+	}
+}

@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Placeholders that replace redacted data.
@@ -43,6 +46,59 @@ func redact(s string, otp bool) string {
 	if s == "" {
 		return s
 	}
+	// Look-alike digits and invisible separators must not smuggle a number
+	// past the ASCII patterns: redact the folded text, and return it only
+	// when something was masked (otherwise the text stays as written).
+	if f := fold(s); f != s {
+		if r := redactASCII(f, otp); r != f {
+			return r
+		}
+		return s
+	}
+	return redactASCII(s, otp)
+}
+
+// fold maps text that reads like digits, spaces and dashes to ASCII:
+// NFKC (fullwidth "０９８" → "098", "＠" → "@"), decimal digits of any
+// script → ASCII, format characters (zero-width spaces and joiners, BOM,
+// soft hyphen) dropped, any space → ' ', any dash → '-'. ASCII input is
+// returned unchanged.
+func fold(s string) string {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r < utf8.RuneSelf:
+			return r
+		case unicode.Is(unicode.Nd, r):
+			return '0' + digitValue(r)
+		case unicode.Is(unicode.Cf, r):
+			return -1
+		case unicode.Is(unicode.Zs, r):
+			return ' '
+		case unicode.Is(unicode.Pd, r):
+			return '-'
+		}
+		return r
+	}, norm.NFKC.String(s))
+}
+
+// digitValue returns the value of a decimal digit: Unicode encodes every
+// script's decimal digits as contiguous runs of ten, 0 to 9.
+func digitValue(r rune) rune {
+	start := r
+	for n := 0; n < 100 && unicode.Is(unicode.Nd, start-1); n++ {
+		start--
+	}
+	return (r - start) % 10
+}
+
+func redactASCII(s string, otp bool) string {
 	s = emailRe.ReplaceAllString(s, EmailMask)
 	return digitRunRe.ReplaceAllStringFunc(s, func(run string) string {
 		digits := 0
@@ -110,7 +166,7 @@ func Contains(s string) bool { return Redact(s) != s }
 func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 	switch a.Value.Kind() {
 	case slog.KindString:
-		if v := a.Value.String(); strings.IndexFunc(v, unicode.IsDigit) >= 0 || strings.Contains(v, "@") {
+		if v := a.Value.String(); strings.IndexFunc(v, unicode.IsDigit) >= 0 || strings.ContainsAny(v, "@＠") {
 			a.Value = slog.StringValue(Redact(v))
 		}
 	case slog.KindAny:

@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -78,6 +79,7 @@ func (a *Adapter) handleMessage(ctx context.Context, m *models.Message) {
 		Address: strconv.FormatInt(chat.id, 10),
 		Group:   chat.group,
 	})
+	heard := "" // a transcribed voice question, shown back with the answer
 	if strings.TrimSpace(text) == "" {
 		switch {
 		case m.Voice != nil && a.voice != nil:
@@ -86,7 +88,7 @@ func (a *Adapter) handleMessage(ctx context.Context, m *models.Message) {
 				a.send(ctx, key, chat, refusal, o)
 				return
 			}
-			msg.Text = t
+			msg.Text, heard = t, t
 		case hasMedia(m):
 			a.send(ctx, key, chat, mediaReply(), o)
 			return
@@ -107,6 +109,9 @@ func (a *Adapter) handleMessage(ctx context.Context, m *models.Message) {
 		}
 	}
 	reply := a.eng.Handle(ctx, msg)
+	if heard != "" {
+		reply.Text = fmt.Sprintf(textYouAsked, markup.Escape(strings.TrimSpace(heard))) + "\n\n" + reply.Text
+	}
 	a.send(ctx, key, chat, reply, o)
 }
 

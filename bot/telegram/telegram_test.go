@@ -507,8 +507,8 @@ func TestVoiceHandlerSeam(t *testing.T) {
 	})
 	e.api.push(mediaUpdate(7, 7, 1, `"voice":{"file_id":"v1","file_unique_id":"v","duration":3,"mime_type":"audio/ogg","file_size":15}`))
 	c := e.api.wait("sendMessage", 1)[0]
-	if !strings.Contains(c.Form["text"], "Cách dùng") {
-		t.Errorf("reply = %q, want the help (transcribed /help)", c.Form["text"])
+	if !strings.Contains(c.Form["text"], "Cách dùng") || !strings.HasPrefix(c.Form["text"], "Bạn hỏi: “/help”") {
+		t.Errorf("reply = %q, want the transcription shown back, then the help", c.Form["text"])
 	}
 	if got.FileName != "file_1.ogg" || string(got.Data) != "OggS-fake-voice" || got.Duration != 3*time.Second {
 		t.Errorf("voice = %+v", got)

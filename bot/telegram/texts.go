@@ -10,3 +10,6 @@ const (
 
 	labelMenu = "📋 Chủ đề"
 )
+
+// textYouAsked shows a transcribed voice question back to the resident.
+const textYouAsked = "Bạn hỏi: “%s”"

@@ -1,0 +1,288 @@
+// Package admin is the password-protected statistics dashboard at /admin:
+// satisfaction against the 95% target with server-drawn SVG charts, the
+// questions the bot could not answer, the lowest-rated answers, and the
+// quarterly report downloads. Without a configured password it is off.
+package admin
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/colecommune/trolyso/bot/stats"
+	"github.com/colecommune/trolyso/knowledge"
+	"github.com/colecommune/trolyso/storage"
+)
+
+const (
+	sessionCookie = "trolyso_admin"
+	loginCookie   = "trolyso_admin_login"
+	sessionTTL    = 12 * time.Hour
+	// maxFailures failed logins per client address within failureWindow
+	// lock that address out until the window has passed.
+	maxFailures   = 5
+	failureWindow = 15 * time.Minute
+)
+
+// Config holds the dashboard's dependencies. One of Password and
+// PasswordHash (bcrypt) must be set.
+type Config struct {
+	Store *storage.DB
+	// Base returns the knowledge base in use (for entry titles and the
+	// commune's name).
+	Base         func() *knowledge.Base
+	Logger       *slog.Logger
+	Password     string
+	PasswordHash string
+	Now          func() time.Time
+}
+
+// Handler serves the dashboard.
+type Handler struct {
+	store *storage.DB
+	base  func() *knowledge.Base
+	log   *slog.Logger
+	hash  []byte
+	now   func() time.Time
+	loc   *time.Location
+
+	mu       sync.Mutex
+	sessions map[[32]byte]session // by SHA-256 of the cookie value
+	failures map[string]failure   // by client address
+}
+
+type session struct {
+	csrf    string
+	expires time.Time
+}
+
+type failure struct {
+	count int
+	first time.Time
+}
+
+// ErrNoPassword is returned by New when no password is configured.
+var ErrNoPassword = errors.New("admin dashboard: no password configured")
+
+// New returns the dashboard. A plain password is kept only as a bcrypt hash.
+func New(cfg Config) (*Handler, error) {
+	h := &Handler{store: cfg.Store, base: cfg.Base, log: cfg.Logger, now: cfg.Now, loc: stats.Location(),
+		sessions: map[[32]byte]session{}, failures: map[string]failure{}}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	switch {
+	case cfg.PasswordHash != "":
+		if _, err := bcrypt.Cost([]byte(cfg.PasswordHash)); err != nil {
+			return nil, fmt.Errorf("admin dashboard: TROLYSO_ADMIN_PASSWORD_HASH is not a bcrypt hash: %w", err)
+		}
+		h.hash = []byte(cfg.PasswordHash)
+	case cfg.Password != "":
+		hash, err := bcrypt.GenerateFromPassword([]byte(cfg.Password), bcrypt.DefaultCost)
+		if err != nil {
+			return nil, fmt.Errorf("admin dashboard: hash password: %w", err)
+		}
+		h.hash = hash
+	default:
+		return nil, ErrNoPassword
+	}
+	return h, nil
+}
+
+// Routes mounts the dashboard under /admin.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.Handle("GET /admin", secure(http.RedirectHandler("/admin/", http.StatusSeeOther)))
+	mux.Handle("GET /admin/login", secure(http.HandlerFunc(h.loginPage)))
+	mux.Handle("POST /admin/login", secure(http.HandlerFunc(h.login)))
+	mux.Handle("POST /admin/logout", secure(h.auth(http.HandlerFunc(h.logout))))
+	mux.Handle("GET /admin/{$}", secure(h.auth(http.HandlerFunc(h.overview))))
+	mux.Handle("GET /admin/unanswered", secure(h.auth(http.HandlerFunc(h.unanswered))))
+	mux.Handle("GET /admin/lowest", secure(h.auth(http.HandlerFunc(h.lowest))))
+	mux.Handle("GET /admin/report", secure(h.auth(http.HandlerFunc(h.report))))
+	mux.Handle("/admin/", secure(h.auth(http.NotFoundHandler())))
+}
+
+// Off mounts a 404 on every dashboard path: with no password configured
+// the dashboard is off, never open.
+func Off(mux *http.ServeMux) {
+	mux.Handle("/admin", http.NotFoundHandler())
+	mux.Handle("/admin/", http.NotFoundHandler())
+}
+
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// current returns the session of the request, if it is logged in.
+func (h *Handler) current(r *http.Request) (session, [32]byte, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || len(c.Value) != 64 {
+		return session{}, [32]byte{}, false
+	}
+	key := sha256.Sum256([]byte(c.Value))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.sessions[key]
+	if !ok || !h.now().Before(s.expires) {
+		delete(h.sessions, key)
+		return session{}, key, false
+	}
+	return s, key, true
+}
+
+type ctxSession struct{}
+
+// auth refuses requests without a valid session: pages redirect to the
+// login form, other methods get 403. Every POST must carry the session's
+// CSRF token.
+func (h *Handler) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _, ok := h.current(r)
+		if !ok {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "Bạn cần đăng nhập.", http.StatusForbidden)
+			return
+		}
+		if r.Method == http.MethodPost && !sameToken(r.PostFormValue("csrf"), s.csrf) {
+			http.Error(w, "Phiên làm việc không hợp lệ. Tải lại trang rồi thử lại.", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(withSession(r.Context(), s)))
+	})
+}
+
+func sameToken(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := h.current(r); ok {
+		http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+		return
+	}
+	h.showLogin(w, r, http.StatusOK, "")
+}
+
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	tok := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/admin", MaxAge: 3600, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	h.render(w, status, "login", map[string]any{"CSRF": tok, "Error": msg, "Title": "Đăng nhập"})
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	addr := clientAddr(r)
+	now := h.now()
+	h.mu.Lock()
+	f := h.failures[addr]
+	if now.Sub(f.first) > failureWindow {
+		f = failure{}
+		delete(h.failures, addr)
+	}
+	h.mu.Unlock()
+	if f.count >= maxFailures {
+		w.Header().Set("Retry-After", fmt.Sprint(int(failureWindow.Seconds())))
+		h.render(w, http.StatusTooManyRequests, "login", map[string]any{"Error": "Sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút.", "Title": "Đăng nhập"})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !sameToken(r.PostFormValue("csrf"), c.Value) {
+		h.showLogin(w, r, http.StatusForbidden, "Phiên đăng nhập đã hết hạn. Vui lòng nhập lại mật khẩu.")
+		return
+	}
+	if bcrypt.CompareHashAndPassword(h.hash, []byte(r.PostFormValue("password"))) != nil {
+		h.mu.Lock()
+		f := h.failures[addr]
+		if f.count == 0 {
+			f.first = now
+		}
+		f.count++
+		h.failures[addr] = f
+		h.mu.Unlock()
+		h.log.Warn("admin login failed", "addr", addr, "failures", f.count)
+		h.showLogin(w, r, http.StatusUnauthorized, "Sai mật khẩu.")
+		return
+	}
+	tok := randomToken()
+	h.mu.Lock()
+	delete(h.failures, addr)
+	for k, s := range h.sessions { // forget expired sessions
+		if !now.Before(s.expires) {
+			delete(h.sessions, k)
+		}
+	}
+	h.sessions[sha256.Sum256([]byte(tok))] = session{csrf: randomToken(), expires: now.Add(sessionTTL)}
+	h.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", MaxAge: int(sessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	h.log.Info("admin logged in", "addr", addr)
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if _, key, ok := h.current(r); ok {
+		h.mu.Lock()
+		delete(h.sessions, key)
+		h.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var templates = template.Must(template.New("").Funcs(stats.Funcs).ParseFS(templateFS, "templates/*.html"))
+
+func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := templates.ExecuteTemplate(w, name, data); err != nil {
+		h.log.Error("render admin page", "page", name, "err", err)
+	}
+}

@@ -1,0 +1,198 @@
+package stats
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/colecommune/trolyso/storage"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 5e-5 }
+
+// TestCompute checks rates, Wilson intervals (literal values computed by
+// hand from p̂, n and z = 1.959964) and the gap to 95%.
+func TestCompute(t *testing.T) {
+	tests := []struct {
+		s, n           int
+		rate, lo, hi   float64
+		needed         int
+		gapContainsNum string
+	}{
+		{19, 20, 0.95, 0.7639, 0.9911, 0, ""},
+		{18, 20, 0.90, 0.6990, 0.9721, 20, "cần thêm 20"},
+		{95, 100, 0.95, 0.8882, 0.9785, 0, ""},
+		{0, 0, 0, 0, 1, 1, "cần thêm 1"},
+		{0, 5, 0, 0, 0.4345, 95, "cần thêm 95"},
+		{10, 10, 1, 0.7225, 1, 0, ""},
+		{1, 2, 0.5, 0.0945, 0.9055, 18, "cần thêm 18"},
+	}
+	for _, tt := range tests {
+		got := Compute(tt.s, tt.n)
+		if got.Rated != tt.n || got.Satisfied != tt.s || !near(got.Rate, tt.rate) || !near(got.CILow, tt.lo) || !near(got.CIHigh, tt.hi) || got.NeededForTarget != tt.needed {
+			t.Errorf("Compute(%d, %d) = %+v, want rate %.4f CI [%.4f, %.4f] needed %d", tt.s, tt.n, got, tt.rate, tt.lo, tt.hi, tt.needed)
+		}
+		if tt.gapContainsNum != "" && !strings.Contains(got.Gap(), tt.gapContainsNum) {
+			t.Errorf("Gap %q lacks %q", got.Gap(), tt.gapContainsNum)
+		}
+	}
+}
+
+// TestNeededIsSmallest checks Needed against its definition by brute force.
+func TestNeededIsSmallest(t *testing.T) {
+	for n := 1; n <= 60; n++ {
+		for s := 0; s <= n; s++ {
+			want := 0
+			for 20*(s+want) < 19*(n+want) {
+				want++
+			}
+			if got := Needed(s, n); got != want {
+				t.Fatalf("Needed(%d, %d) = %d, want %d", s, n, got, want)
+			}
+		}
+	}
+}
+
+func TestPeriods(t *testing.T) {
+	loc := Location()
+	now := time.Date(2026, 8, 13, 23, 30, 0, 0, time.UTC) // Friday 14/08 06:30 in Hà Nội
+	tests := []struct {
+		name     string
+		from, to string
+	}{
+		{"week", "2026-08-10", "2026-08-17"},
+		{"month", "2026-08-01", "2026-09-01"},
+		{"quarter", "2026-07-01", "2026-10-01"},
+		{"year", "2026-01-01", "2027-01-01"},
+	}
+	for _, tt := range tests {
+		r, err := Period(tt.name, now, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.From.Format(time.DateOnly) + " " + r.To.Format(time.DateOnly); got != tt.from+" "+tt.to || r.From.Location() != loc {
+			t.Errorf("%s: %s, want %s %s", tt.name, got, tt.from, tt.to)
+		}
+	}
+	if _, err := Period("decade", now, loc); err == nil {
+		t.Error("unknown period accepted")
+	}
+	q, err := ParseQuarter("2026Q3", loc)
+	if err != nil || q.Label != "Quý 3/2026" || Deadline(q).Format(time.DateOnly) != "2026-09-20" {
+		t.Fatalf("quarter %+v %v deadline %v", q, err, Deadline(q))
+	}
+	for _, bad := range []string{"2026Q5", "Q3", "2026", "abcdQ1"} {
+		if _, err := ParseQuarter(bad, loc); err == nil {
+			t.Errorf("ParseQuarter(%q) accepted", bad)
+		}
+	}
+	d, err := Dates("2026-07-01", "2026-07-31", loc)
+	if err != nil || d.To.Format(time.DateOnly) != "2026-08-01" {
+		t.Fatalf("dates %+v %v", d, err)
+	}
+	if _, err := Dates("2026-07-31", "2026-07-01", loc); err == nil {
+		t.Error("reversed dates accepted")
+	}
+}
+
+func TestBuildAndCSV(t *testing.T) {
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "s.db"), storage.Options{Secret: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	loc := Location()
+	t0 := time.Date(2026, 7, 6, 9, 0, 0, 0, loc) // Monday, week 28
+	add := func(user, ch, band, entry string, at time.Time, rating int, reason, comment string) {
+		t.Helper()
+		id, err := db.RecordExchange(ctx, &storage.Exchange{UserKey: user, Channel: ch, Question: "câu hỏi " + entry, Normalized: "cau hoi " + entry, Band: band, EntryID: entry, CreatedAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rating != 0 {
+			if _, err := db.Rate(ctx, user, id, rating); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if reason != "" {
+			db.SetRatingReason(ctx, user, id, reason)
+		}
+		if comment != "" {
+			db.SetRatingComment(ctx, user, id, comment)
+		}
+	}
+	// 19 👍 and 1 👎 on answers; 2 unrated answers; 3 declines.
+	for i := 0; i < 19; i++ {
+		add("web:a", "web", "answer", "dvc-khai-sinh", t0.Add(time.Duration(i)*time.Hour), 1, "", "")
+	}
+	add("telegram:b", "telegram", "answer", "vneid-cai-dat", t0.Add(8*24*time.Hour), -1, "kho", "khó hiểu quá")
+	add("web:a", "web", "answer", "vneid-cai-dat", t0, 0, "", "")
+	add("web:a", "web", "answer", "dvc-khai-sinh", t0, 0, "", "")
+	for i := 0; i < 3; i++ {
+		add("web:a", "web", "decline", "", t0.Add(time.Duration(i)*time.Minute), 0, "", "")
+	}
+	// Surveys: 4 satisfied of 5.
+	db.Now = func() time.Time { return t0 }
+	for i, lvl := range []int{5, 4, 5, 4, 2} {
+		if _, err := db.RecordSurvey(ctx, "web", "web:s"+string(rune('0'+i)), "dvc-khai-sinh", lvl, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := Quarter(2026, 3, loc)
+	rep, err := Build(ctx, db, r, Options{Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Answers.Rated != 20 || rep.Answers.Satisfied != 19 || !near(rep.Answers.CILow, 0.7639) || rep.AnswersGiven != 22 || !near(rep.RatedShare, 20.0/22) {
+		t.Fatalf("answers %+v given %d share %v", rep.Answers, rep.AnswersGiven, rep.RatedShare)
+	}
+	if rep.Service.Rated != 5 || rep.Service.Satisfied != 4 || rep.Service.NeededForTarget != 15 {
+		t.Fatalf("service %+v", rep.Service)
+	}
+	if len(rep.Unanswered) != 1 || rep.Unanswered[0].Count != 3 {
+		t.Fatalf("unanswered %+v", rep.Unanswered)
+	}
+	if len(rep.ByWeek) != 2 || rep.ByWeek[0].Key != "2026-W28" || rep.ByWeek[1].Key != "2026-W29" {
+		t.Fatalf("weeks %+v", rep.ByWeek)
+	}
+	if len(rep.ByChannel) != 2 || len(rep.Lowest) != 1 || rep.Lowest[0].EntryID != "vneid-cai-dat" ||
+		rep.Lowest[0].Reasons["Khó hiểu"] != 1 || rep.Lowest[0].Comments[0] != "khó hiểu quá" {
+		t.Fatalf("channels %+v lowest %+v", rep.ByChannel, rep.Lowest)
+	}
+	// Outside the range nothing counts.
+	empty, err := Build(ctx, db, Quarter(2026, 4, loc), Options{})
+	if err != nil || empty.Answers.Rated != 0 || empty.Service.Rated != 0 {
+		t.Fatalf("Q4: %+v %v", empty.Answers, err)
+	}
+
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, rep, "Xã Cổ Lễ"); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if !bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")) {
+		t.Fatal("CSV has no UTF-8 byte-order mark")
+	}
+	first, _, _ := strings.Cut(string(b[3:]), "\n")
+	if !strings.Contains(first, "Tỷ lệ hài lòng (%)") || !strings.Contains(first, "Cần thêm để đạt 95%") {
+		t.Fatalf("CSV header %q", first)
+	}
+	if !strings.Contains(string(b), "\"95,0\"") || !strings.Contains(string(b), "trước ngày 20/09/2026") {
+		t.Fatalf("CSV body:\n%s", b)
+	}
+	buf.Reset()
+	if err := WriteHTML(&buf, rep, "Xã <Cổ Lễ>", t0); err != nil {
+		t.Fatal(err)
+	}
+	h := buf.String()
+	for _, want := range []string{"Hạn nộp báo cáo", "20/09/2026", "Quý 3/2026", "Xã &lt;Cổ Lễ&gt;", "cần thêm 15 đánh giá hài lòng để đạt 95%"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+}
