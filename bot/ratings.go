@@ -10,6 +10,7 @@ import (
 
 	"github.com/colecommune/trolyso/bot/privacy"
 	"github.com/colecommune/trolyso/bot/stats"
+	"github.com/colecommune/trolyso/knowledge"
 	"github.com/colecommune/trolyso/storage"
 )
 
@@ -207,6 +208,13 @@ func (e *Engine) takeComment(ctx context.Context, m Message) (Reply, bool) {
 		return Reply{Band: BandCommand, Text: textError, Buttons: menuRow()}, true
 	}
 	e.log.Info("comment stored", "channel", m.Channel, "kind", p.Kind)
+	// A resident who asks a new question instead of commenting still gets
+	// the answer (the text is kept as the comment too).
+	if d := e.kb.Load().index.Decide(privacy.Strip(m.Text)); d.Band == knowledge.BandAnswer {
+		r := e.Ask(ctx, m)
+		r.Text = textComment + "\n\n" + r.Text
+		return r, true
+	}
 	return Reply{Band: BandCommand, Text: textComment, Buttons: menuRow()}, true
 }
 

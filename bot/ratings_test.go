@@ -129,6 +129,24 @@ func TestNegativeRatingReasonAndComment(t *testing.T) {
 	}
 }
 
+// A resident who asks a new question where a comment was expected gets the
+// answer; the text is kept as the comment as well.
+func TestQuestionInsteadOfCommentIsAnswered(t *testing.T) {
+	ctx := context.Background()
+	h := newRatingHarness(t)
+	ans := h.answer("web:a", "vneid-cai-dat")
+	id := FormatID(ans.ExchangeID)
+	h.send("web:a", "", "r:"+id+":-")
+	h.send("web:a", "", "rr:"+id+":sai")
+	r := h.send("web:a", "quên mật khẩu vneid thì làm sao", "")
+	if r.Band != BandAnswer || r.EntryID != "vneid-quen-mat-khau" || !strings.HasPrefix(r.Text, textComment) {
+		t.Fatalf("reply %+v", r)
+	}
+	if got, _ := h.db.RatingOf(ctx, ans.ExchangeID); !strings.Contains(got.Comment, "quên mật khẩu") {
+		t.Errorf("comment = %q", got.Comment)
+	}
+}
+
 func TestCommentWindowExpires(t *testing.T) {
 	ctx := context.Background()
 	h := newRatingHarness(t)
