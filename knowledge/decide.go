@@ -84,7 +84,7 @@ const (
 // Decide chooses how to reply to a resident's message.
 func (ix *Index) Decide(query string) Decision {
 	clean := vi.Clean(query)
-	toks := vi.Tokenize(clean)
+	toks := vi.TokenizeClean(clean)
 	if len(toks) == 0 {
 		return Decision{Band: BandDecline, Reason: "empty"}
 	}
@@ -137,7 +137,7 @@ func (ix *Index) Decide(query string) Decision {
 // Search returns the top k distinct entries for query, best first.
 func (ix *Index) Search(query string, k int) []Match {
 	clean := vi.Clean(query)
-	toks := vi.Tokenize(clean)
+	toks := vi.TokenizeClean(clean)
 	if len(toks) == 0 || k <= 0 {
 		return nil
 	}
@@ -168,11 +168,21 @@ type segment struct {
 	conf   float64
 }
 
-// bestSegment scores the whole message and, for messages of several
-// sentences, each sentence, and returns the most confident one.
+// clauseTrigger is the confidence below which the clauses of a message
+// are scored too.
+const clauseTrigger = 0.6
+
+// bestSegment scores the whole message and each of its sentences and,
+// when none of them is confident, each clause, and returns the most
+// confident segment.
 func (ix *Index) bestSegment(clean string, toks []vi.Token) *segment {
 	var best *segment
-	try := func(ts []vi.Token, idx int) {
+	var tried [][]vi.Token
+	// ctx is the text whose out-of-scope cues apply to the segment: the
+	// segment itself for the message and its sentences, the enclosing
+	// sentence for clauses ("làm hộ chiếu ở đâu, mất bao lâu" must not be
+	// answered from "mất bao lâu" alone).
+	try := func(ts []vi.Token, idx int, ctx []vi.Token) {
 		ts, _ = vi.StripPoliteness(ts)
 		if len(ts) == 0 {
 			return
@@ -180,27 +190,61 @@ func (ix *Index) bestSegment(clean string, toks []vi.Token) *segment {
 		if idx > 0 && contentWords(ts) < 2 {
 			return // a sentence needs some content to stand on its own
 		}
-		s := ix.scoreSegment(ts)
+		for _, t := range tried {
+			if sameFolds(t, ts) {
+				return // the same words as a segment already scored
+			}
+		}
+		tried = append(tried, ts)
+		if ctx == nil {
+			ctx = ts
+		}
+		s := ix.scoreSegment(ts, ctx)
 		s.f.Segment = idx
 		if best == nil || s.conf > best.conf+1e-9 {
 			best = s
 		}
 	}
-	try(toks, 0)
+	try(toks, 0, nil)
+	idx := 0
 	sents := vi.Sentences(clean)
-	if len(sents) > 1 {
-		for i, s := range sents {
-			ts := vi.Tokenize(s)
-			if len(ts) < 2 {
-				continue
+	sentToks := make([][]vi.Token, len(sents))
+	for i, s := range sents {
+		sentToks[i] = toks
+		if len(sents) > 1 {
+			idx++
+			sentToks[i] = vi.TokenizeClean(s)
+			if len(sentToks[i]) >= 2 {
+				try(sentToks[i], idx, nil)
 			}
-			try(ts, i+1)
+		}
+	}
+	if best != nil && best.conf >= clauseTrigger {
+		return best
+	}
+	// Clauses of each sentence, when nothing above was confident: residents
+	// wrap the question in a story ("con đi làm xa có cài cho bác VNeID,
+	// giờ bác quên mật khẩu, chỉ bác cách lấy lại").
+	for si, s := range sents {
+		cls := vi.Clauses(s)
+		if len(cls) < 2 {
+			continue
+		}
+		ct := make([][]vi.Token, len(cls))
+		for i, c := range cls {
+			ct[i] = vi.TokenizeClean(c)
+		}
+		for i := range ct {
+			idx++
+			if len(ct[i]) >= 2 {
+				try(ct[i], idx, sentToks[si])
+			}
 		}
 	}
 	return best
 }
 
-func (ix *Index) scoreSegment(ts []vi.Token) *segment {
+func (ix *Index) scoreSegment(ts, ctx []vi.Token) *segment {
 	q := ix.analyse(ts)
 	r := ix.rank(q)
 	s := &segment{q: q, ranked: r}
@@ -212,7 +256,7 @@ func (ix *Index) scoreSegment(ts []vi.Token) *segment {
 		}
 		s.f.Coverage = ix.coverage(q, r[0].entry)
 	}
-	s.oos = ix.outOfScope(ts, r)
+	s.oos = ix.outOfScope(ctx, r)
 	s.conf = math.Min(s.f.Top, 1) * s.f.Coverage * (1 - s.f.Unknown)
 	if s.oos {
 		s.conf *= 0.5
@@ -221,25 +265,59 @@ func (ix *Index) scoreSegment(ts []vi.Token) *segment {
 }
 
 // outOfScope reports whether the segment contains an out-of-scope cue
-// that the best entry does not share.
+// that the best entry does not share. Cues are looked for in the tokens as
+// typed and with abbreviations expanded ("gplx" → "giấy phép lái xe").
 func (ix *Index) outOfScope(ts []vi.Token, r []scored) bool {
-	ms := oosCues.FindAll(ts)
-	if len(ms) == 0 {
-		return false
-	}
 	text := ""
 	if len(r) > 0 {
 		text = ix.entryText[r[0].entry]
 	}
-	for _, m := range ms {
-		if m.Value && !strictMatch(ts[m.Start:m.End], m.Phrase) {
+	if cueOutside(ts, text) {
+		return true
+	}
+	if ct := vi.Canonical(ts); !sameFolds(ct, ts) && cueOutside(ct, text) {
+		return true
+	}
+	for _, p := range oosPairs {
+		a, b := p.a.FindAll(ts), p.b.FindAll(ts)
+		if len(a) == 0 || len(b) == 0 {
 			continue
 		}
-		if text == "" || !strings.Contains(text, " "+foldJoin(m.Phrase.Toks)+" ") {
+		if text == "" || !containsPhrase(text, a[0].Phrase) || !containsPhrase(text, b[0].Phrase) {
 			return true
 		}
 	}
 	return false
+}
+
+// cueOutside reports whether ts has a cue of oosCues that entry text (""
+// for none) does not contain.
+func cueOutside(ts []vi.Token, text string) bool {
+	for _, m := range oosCues.FindAll(ts) {
+		if m.Value && !strictMatch(ts[m.Start:m.End], m.Phrase) {
+			continue
+		}
+		if text == "" || !containsPhrase(text, m.Phrase) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsPhrase(text string, p vi.Phrase) bool {
+	return strings.Contains(text, " "+foldJoin(p.Toks)+" ")
+}
+
+func sameFolds(a, b []vi.Token) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Fold != b[i].Fold {
+			return false
+		}
+	}
+	return true
 }
 
 // strictMatch reports whether tokens match phrase with identical

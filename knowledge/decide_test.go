@@ -289,14 +289,12 @@ func BenchmarkDecide(b *testing.B) {
 	}
 }
 
-// TestDecideLatency checks the p99 latency of Decide on one core.
-func TestDecideLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
-	ix := shipped(t)
+// BenchmarkDecideLatency reports the p50 and p99 latency of Decide over
+// the benchmark questions (a speed goal, so a benchmark, not a test).
+func BenchmarkDecideLatency(b *testing.B) {
+	ix := shipped(b)
 	var ds []time.Duration
-	for r := 0; r < 50; r++ {
+	for b.Loop() {
 		for _, q := range benchQuestions {
 			start := time.Now()
 			ix.Decide(q)
@@ -304,11 +302,8 @@ func TestDecideLatency(t *testing.T) {
 		}
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	p99 := ds[len(ds)*99/100]
-	t.Logf("Decide p50 %v p99 %v", ds[len(ds)/2], p99)
-	if p99 > 5*time.Millisecond { // generous for -race and loaded CI machines
-		t.Errorf("Decide p99 = %v", p99)
-	}
+	b.ReportMetric(float64(ds[len(ds)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds()), "p99-µs")
 }
 
 func BenchmarkLoadAndIndex(b *testing.B) {
@@ -324,5 +319,79 @@ func BenchmarkLoadAndIndex(b *testing.B) {
 			b.Fatal(err)
 		}
 		NewIndex(base.Entries)
+	}
+}
+
+// TestStoryClauses: the question sits in one clause of a long sentence;
+// out-of-scope cues of the sentence still apply to its clauses.
+func TestStoryClauses(t *testing.T) {
+	ix := shipped(t)
+	requireEntries(t, ix, "vneid-quen-mat-khau", "cks-khai-niem")
+	tests := []struct{ q, want string }{
+		{"Chào cháu, bác năm nay 70 tuổi rồi, con trai đi làm xa có cài cho bác cái VNeID nhưng giờ bác quên mất mật khẩu, cháu chỉ bác cách lấy lại với", "vneid-quen-mat-khau"},
+		{"Chữ ký số là cái gì, dùng để làm gì?", "cks-khai-niem"},
+		{"Làm hộ chiếu ở đâu, mất bao lâu?", "<decline out_of_scope>"},
+	}
+	for _, tt := range tests {
+		if got := answerID(ix.Decide(tt.q)); got != tt.want {
+			t.Errorf("Decide(%q) = %s, want %s", tt.q, got, tt.want)
+		}
+	}
+}
+
+// TestRepairTeencode: teencode onsets, glued numbers and stray numbers.
+func TestRepairTeencode(t *testing.T) {
+	ix := shipped(t)
+	requireEntries(t, ix, "vneid-quen-passcode", "vneid-quen-mat-khau", "vneid-tre-em")
+	tests := []struct{ q, want string }{
+		{"qen passcode vneid r lm sao a", "vneid-quen-passcode"},
+		{"wen mat khau vneid", "vneid-quen-mat-khau"},
+		{"Cháu nội tôi 5 tuổi thì có làm được định danh điện tử không?", "vneid-tre-em"},
+	}
+	for _, tt := range tests {
+		if got := answerID(ix.Decide(tt.q)); got != tt.want {
+			t.Errorf("Decide(%q) = %s, want %s", tt.q, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ in, word, num string }{{"muc2", "muc", "2"}, {"lop10", "lop", "10"}} {
+		if w, n, ok := splitTrailingNumber(tt.in); !ok || w != tt.word || n != tt.num {
+			t.Errorf("splitTrailingNumber(%q) = %q %q %v", tt.in, w, n, ok)
+		}
+	}
+	for _, in := range []string{"2024", "abc", "2a", "c1t01"} {
+		if _, _, ok := splitTrailingNumber(in); ok {
+			t.Errorf("splitTrailingNumber(%q) split", in)
+		}
+	}
+}
+
+// TestNearDomainDeclines: questions next to the base's topics that it
+// does not answer, and in-scope questions that mention such words.
+func TestNearDomainDeclines(t *testing.T) {
+	ix := shipped(t)
+	for _, q := range []string{
+		"Lương hưu tháng này được bao nhiêu tiền?",
+		"tinh luong huu nhu the nao",
+		"doi bang lai xe may het han o dau",
+		"thu tuc ly hon",
+		"quyet toan thue tncn",
+		"Cấp sổ đỏ lần đầu cần giấy tờ gì?",
+		"gia han the bhyt ho gia dinh",
+		"Xin trợ cấp người cao tuổi ở xã",
+	} {
+		if d := ix.Decide(q); d.Band != BandDecline {
+			t.Errorf("Decide(%q) = %s %s, want decline", q, d.Band, answerID(d))
+		}
+	}
+	requireEntries(t, ix, "thanh-toan-so", "vneid-tich-hop-giay-to", "vneid-cu-tru")
+	for _, tt := range []struct{ q, want string }{
+		{"nhan luong huu qua the atm duoc khong", "thanh-toan-so"},
+		{"tich hop bang lai xe may vao vneid", "vneid-tich-hop-giay-to"},
+		{"Trời ơi tôi quên mật khẩu vneid rồi", "vneid-quen-mat-khau"},
+		{"con tôi đi học đại học ở Hà Nội, đăng ký tạm trú thế nào", "vneid-cu-tru"},
+	} {
+		if got := answerID(ix.Decide(tt.q)); got != tt.want {
+			t.Errorf("Decide(%q) = %s, want %s", tt.q, got, tt.want)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package knowledge
 
 import (
 	"math"
-	"sort"
 	"strings"
 	"sync"
 
@@ -68,6 +67,10 @@ type Index struct {
 
 	maxIDF float64
 
+	// termIDMap gives a term's id in the q, bag and body fields (-1 when
+	// absent) with one lookup.
+	termIDMap map[string][3]int32
+
 	// entryVocab holds the folded syllables of each entry's title,
 	// paraphrases and tags; used for coverage.
 	entryVocab []map[string]struct{}
@@ -79,8 +82,12 @@ type Index struct {
 	uniIDF map[string]float64
 	// vocab counts folded syllables over the whole base, answers included;
 	// used for typo snapping and out-of-vocabulary detection.
-	vocab    map[string]int
-	vocabLen map[int][]string
+	vocab map[string]int
+	// deletes maps every string obtained by deleting up to snapMaxD
+	// letters from a vocabulary word to the words it came from (indices
+	// into snapWords): the symmetric-delete neighbourhood used by snap.
+	deletes   map[string][]int32
+	snapWords []string
 
 	accPool sync.Pool
 }
@@ -168,14 +175,13 @@ func NewIndex(entries []*Entry) *Index {
 
 func newIndex(entries []*Entry, p params) *Index {
 	ix := &Index{
-		entries:  entries,
-		p:        p,
-		q:        newField(),
-		bag:      newField(),
-		body:     newField(),
-		uniIDF:   make(map[string]float64),
-		vocab:    make(map[string]int),
-		vocabLen: make(map[int][]string),
+		entries: entries,
+		p:       p,
+		q:       newField(),
+		bag:     newField(),
+		body:    newField(),
+		uniIDF:  make(map[string]float64),
+		vocab:   make(map[string]int),
 	}
 	for ei, e := range entries {
 		entry := int32(ei)
@@ -246,12 +252,18 @@ func newIndex(entries []*Entry, p params) *Index {
 			}
 		}
 	}
-	for w := range ix.vocab {
-		ix.vocabLen[len(w)] = append(ix.vocabLen[len(w)], w)
+	ix.termIDMap = make(map[string][3]int32, len(ix.body.terms)+len(ix.q.terms))
+	for i, f := range []*field{&ix.q, &ix.bag, &ix.body} {
+		for key, id := range f.terms {
+			ids, ok := ix.termIDMap[key]
+			if !ok {
+				ids = [3]int32{-1, -1, -1}
+			}
+			ids[i] = id
+			ix.termIDMap[key] = ids
+		}
 	}
-	for l := range ix.vocabLen {
-		sort.Strings(ix.vocabLen[l])
-	}
+	ix.buildDeletes()
 	return ix
 }
 

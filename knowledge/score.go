@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,24 +56,18 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 		}
 		return false
 	}
-	seen := map[string]bool{}
+	var seen []uint64 // signatures of the groups added so far
 	addGroup := func(g group) {
 		if len(g.alts) == 0 || len(g.alts[0]) == 0 {
 			return
 		}
+		g.alts = dedupeAlts(g.alts)
 		// Skip a group identical to an earlier one (a repeated word).
-		var sig strings.Builder
-		for _, a := range g.alts {
-			for _, t := range a {
-				sig.WriteString(t.key)
-				sig.WriteByte('|')
-			}
-			sig.WriteByte('/')
-		}
-		if seen[sig.String()] {
+		sig := groupSig(g)
+		if slices.Contains(seen, sig) {
 			return
 		}
-		seen[sig.String()] = true
+		seen = append(seen, sig)
 		for _, a := range g.alts {
 			for i := range a {
 				a[i].ids = ix.termIDs(a[i].key)
@@ -85,7 +80,11 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 		for _, a := range s.Alts {
 			var terms []qterm
 			for j, t := range a.Toks {
-				terms = append(terms, qterm{key: kindUni + t.Fold, w: p.wUni * a.Weight})
+				w := p.wUni * a.Weight
+				if _, known := ix.uniIDF[t.Fold]; !known && isDigits(t.Fold) {
+					w *= functionWeight // a stray number (age, year, amount)
+				}
+				terms = append(terms, qterm{key: kindUni + t.Fold, w: w})
 				if j+1 < len(a.Toks) {
 					terms = append(terms, qterm{key: kindBi + t.Fold + " " + a.Toks[j+1].Fold, w: p.wBi * a.Weight})
 				}
@@ -148,14 +147,63 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 	return q
 }
 
-func (ix *Index) termIDs(key string) [3]int32 {
-	ids := [3]int32{-1, -1, -1}
-	for i, f := range []*field{&ix.q, &ix.bag, &ix.body} {
-		if id, ok := f.terms[key]; ok {
-			ids[i] = id
+// dedupeAlts drops readings whose terms repeat an earlier reading's (two
+// synonyms starting with the same syllable give the same cross-slot
+// bigram), keeping the larger weight; a group scores only its best reading,
+// so the result is the same with less work.
+func dedupeAlts(alts [][]qterm) [][]qterm {
+	out := alts[:0]
+next:
+	for _, a := range alts {
+		for j, b := range out {
+			if sameKeys(a, b) {
+				if a[0].w > b[0].w {
+					out[j] = a
+				}
+				continue next
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func sameKeys(a, b []qterm) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].key != b[i].key {
+			return false
 		}
 	}
-	return ids
+	return true
+}
+
+// groupSig is an FNV-1a hash of a group's term keys.
+func groupSig(g group) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(b byte) {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	for _, a := range g.alts {
+		for _, t := range a {
+			for i := 0; i < len(t.key); i++ {
+				mix(t.key[i])
+			}
+			mix('|')
+		}
+		mix('/')
+	}
+	return h
+}
+
+func (ix *Index) termIDs(key string) [3]int32 {
+	if ids, ok := ix.termIDMap[key]; ok {
+		return ids
+	}
+	return [3]int32{-1, -1, -1}
 }
 
 // termIDF is the question-field IDF of a term; unknown unigrams get the
@@ -238,11 +286,14 @@ func (ix *Index) rank(q *query) []scored {
 		}
 	}
 	ix.accPool.Put(sc)
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].score != out[b].score {
-			return out[a].score > out[b].score
+	slices.SortFunc(out, func(a, b scored) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
 		}
-		return ix.entries[out[a].entry].ID < ix.entries[out[b].entry].ID
+		return strings.Compare(ix.entries[a.entry].ID, ix.entries[b.entry].ID)
 	})
 	return out
 }
@@ -293,7 +344,7 @@ const functionWeight = 0.2
 // slotIDF is the weight of a slot in coverage: the largest mean IDF over
 // its readings; grammatical words weigh little.
 func (ix *Index) slotIDF(s vi.Slot) float64 {
-	if isFunctionSlot(s) {
+	if isFunctionSlot(s) || ix.isStrayNumber(s) {
 		return functionWeight * ix.slotIDFRaw(s)
 	}
 	return ix.slotIDFRaw(s)
@@ -302,6 +353,30 @@ func (ix *Index) slotIDF(s vi.Slot) float64 {
 // isFunctionSlot reports whether a slot is a single grammatical word.
 func isFunctionSlot(s vi.Slot) bool {
 	return len(s.Alts) > 0 && len(s.Alts[0].Toks) == 1 && vi.IsFunctionWord(s.Alts[0].Toks[0].Fold)
+}
+
+// isStrayNumber reports whether a slot is a number the base's questions
+// never use (an age, a year, an amount): it carries little about the
+// topic, unlike "mức 2" or "dưới 14 tuổi".
+func (ix *Index) isStrayNumber(s vi.Slot) bool {
+	if len(s.Alts) != 1 || len(s.Alts[0].Toks) != 1 {
+		return false
+	}
+	f := s.Alts[0].Toks[0].Fold
+	if !isDigits(f) {
+		return false
+	}
+	_, ok := ix.uniIDF[f]
+	return !ok
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (ix *Index) slotIDFRaw(s vi.Slot) float64 {
@@ -360,7 +435,7 @@ func (ix *Index) unknownShare(q *query) float64 {
 	for _, s := range q.slots {
 		w := ix.slotIDF(s)
 		den += w
-		known := isFunctionSlot(s)
+		known := isFunctionSlot(s) || ix.isStrayNumber(s)
 		for _, a := range s.Alts {
 			for _, t := range a.Toks {
 				if _, ok := ix.uniIDF[t.Fold]; ok {
@@ -392,8 +467,21 @@ func (ix *Index) repair(toks []vi.Token) []vi.Token {
 		}
 		t := toks[i]
 		i++
-		if !t.IsSyllable() || ix.vocab[t.Fold] > 0 || foreign[t.Fold] {
+		if ix.vocab[t.Fold] > 0 || foreign[t.Fold] {
 			out = append(out, t)
+			continue
+		}
+		if !t.IsSyllable() {
+			// "muc2", "lop3": a known word glued to a number.
+			if w, num, ok := splitTrailingNumber(t.Fold); ok && ix.vocab[w] > 0 {
+				out = append(out, vi.NewToken(w), vi.NewToken(num))
+				continue
+			}
+			out = append(out, t)
+			continue
+		}
+		if w, ok := ix.respell(t.Fold); ok {
+			out = append(out, vi.NewToken(w))
 			continue
 		}
 		if parts := ix.split(t.Fold); parts != nil {
@@ -412,6 +500,46 @@ func (ix *Index) repair(toks []vi.Token) []vi.Token {
 		out = append(out, t)
 	}
 	return out
+}
+
+// splitTrailingNumber splits "muc2" into "muc" and "2".
+func splitTrailingNumber(w string) (word, num string, ok bool) {
+	i := len(w)
+	for i > 0 && w[i-1] >= '0' && w[i-1] <= '9' {
+		i--
+	}
+	if i == 0 || i == len(w) {
+		return "", "", false
+	}
+	for j := 0; j < i; j++ {
+		if w[j] < 'a' || w[j] > 'z' {
+			return "", "", false
+		}
+	}
+	return w[:i], w[i:], true
+}
+
+// teenOnsets are teencode spellings of initial consonants, tried on
+// unknown words: "wen" → "quen", "qen" → "quen", "fai" → "phai", "jup" →
+// "giup".
+var teenOnsets = [][2]string{{"w", "qu"}, {"q", "qu"}, {"f", "ph"}, {"j", "gi"}, {"z", "d"}}
+
+// respell rewrites a teencode initial consonant of an unknown folded word
+// when the result is a known syllable.
+func (ix *Index) respell(w string) (string, bool) {
+	for _, r := range teenOnsets {
+		if !strings.HasPrefix(w, r[0]) || len(w) < 2 {
+			continue
+		}
+		if r[0] == "q" && w[1] == 'u' {
+			continue
+		}
+		c := r[1] + w[len(r[0]):]
+		if ix.vocab[c] > 0 {
+			return c, true
+		}
+	}
+	return "", false
 }
 
 // split splits an unknown folded word of 6 or more letters into at most 4
@@ -451,29 +579,82 @@ func (ix *Index) split(w string) []string {
 	return parts
 }
 
+// snapMaxD is the largest edit distance snap corrects.
+const snapMaxD = 2
+
+// buildDeletes builds the symmetric-delete neighbourhood of the
+// vocabulary: two words within edit distance d (optimal string alignment)
+// share a string reachable from each by at most d deletions.
+func (ix *Index) buildDeletes() {
+	ix.snapWords = make([]string, 0, len(ix.vocab))
+	for w := range ix.vocab {
+		if len(w) >= 2 && len(w) < 32 {
+			ix.snapWords = append(ix.snapWords, w)
+		}
+	}
+	sort.Strings(ix.snapWords)
+	ix.deletes = make(map[string][]int32, 16*len(ix.snapWords))
+	for i, w := range ix.snapWords {
+		forDeletes(w, snapMaxD, func(d string) {
+			list := ix.deletes[d]
+			if n := len(list); n > 0 && list[n-1] == int32(i) {
+				return // the same deletion reached twice
+			}
+			ix.deletes[d] = append(list, int32(i))
+		})
+	}
+}
+
+// forDeletes calls f with w and every distinct-position deletion of 1 to
+// maxD letters from w (a string may be passed more than once).
+func forDeletes(w string, maxD int, f func(string)) {
+	f(w)
+	var rec func(s string, from, left int)
+	rec = func(s string, from, left int) {
+		for i := from; i < len(s); i++ {
+			d := s[:i] + s[i+1:]
+			f(d)
+			if left > 1 && len(d) > 1 {
+				rec(d, i, left-1)
+			}
+		}
+	}
+	if maxD > 0 && len(w) > 1 {
+		rec(w, 0, maxD)
+	}
+}
+
 // snap returns the unique vocabulary word closest to w within the allowed
-// edit distance.
+// edit distance (1, or 2 for words of 7 or more letters): candidates come
+// from the deletion neighbourhood, so no scan of the vocabulary is needed.
 func (ix *Index) snap(w string) (string, bool) {
+	if len(w) >= 32 {
+		return "", false
+	}
 	maxD := 1
 	if len(w) >= 7 {
 		maxD = 2
 	}
+	var buf [64]int32
+	cands := buf[:0]
+	forDeletes(w, maxD, func(d string) { cands = append(cands, ix.deletes[d]...) })
+	slices.Sort(cands)
+	cands = slices.Compact(cands)
+	var (
+		best  [snapMaxD + 1]int32 // a word found at each distance
+		count [snapMaxD + 1]int   // distinct words found at each distance
+	)
+	for _, c := range cands {
+		if d := osaDistance(w, ix.snapWords[c], maxD); d >= 1 && d <= maxD {
+			count[d]++
+			best[d] = c
+		}
+	}
 	for d := 1; d <= maxD; d++ {
-		found, count := "", 0
-		for l := len(w) - d; l <= len(w)+d; l++ {
-			for _, c := range ix.vocabLen[l] {
-				if osaDistance(w, c, d) <= d {
-					if count == 0 || c != found {
-						count++
-						found = c
-					}
-				}
-			}
-		}
-		if count == 1 {
-			return found, true
-		}
-		if count > 1 {
+		switch {
+		case count[d] == 1:
+			return ix.snapWords[best[d]], true
+		case count[d] > 1:
 			return "", false
 		}
 	}

@@ -53,6 +53,17 @@ var injection *vi.PhraseSet[struct{}]
 // match "dau" = "đâu").
 var oosCues *vi.PhraseSet[bool]
 
+// oosPairs are out-of-scope questions recognised by two cues anywhere in
+// the message: the base covers receiving a pension through a bank, not how
+// much it is.
+var oosPairs []struct{ a, b *vi.PhraseSet[struct{}] }
+
+var oosPairList = [][2]string{
+	{"lương hưu|lương|trợ cấp|phụ cấp|tiền hỗ trợ", "bao nhiêu|được mấy|mấy triệu|tăng lên|tăng bao nhiêu|" +
+		"được tăng|bao giờ tăng|khi nào tăng|tăng lương|tính lương|cách tính|tính như thế nào|tính thế nào|mức hưởng|mức lương|mức trợ cấp"},
+	{"bằng lái|giấy phép lái xe", "hết hạn|quá hạn|cấp lại|làm lại|gia hạn|học"},
+}
+
 var injectionList = "bỏ qua hướng dẫn|bỏ qua các hướng dẫn|bỏ qua mọi hướng dẫn|bỏ qua chỉ dẫn|" +
 	"bỏ qua lệnh|quên hết hướng dẫn|quên các hướng dẫn|ignore previous|ignore all|ignore the|" +
 	"ignore your|system prompt|prompt hệ thống|tiết lộ prompt|cho xem prompt|in ra prompt|" +
@@ -79,7 +90,34 @@ var oosList = "giá vàng|vàng miếng|vàng sjc|xổ số|sổ xố|xổ xố|
 	"nghĩa vụ quân sự|tiền điện|tiền nước|học phí|điểm thi|chuyển khoản nhầm|facebook|" +
 	"bị hack|khám bệnh|bệnh viện|giấy phép xây dựng|xây nhà|trồng|xem tuổi|chủ tịch nước|" +
 	"wifi|mạng chậm|thứ mấy|vay vốn|vay tiền|lương cơ bản|xuất khẩu lao động|" +
-	"đất đai|tranh chấp|kiện|di chúc|thừa kế|zalo|xe điện|tiktok|youtube|shopee|lazada"
+	"đất đai|tranh chấp|kiện|di chúc|thừa kế|zalo|xe điện|tiktok|youtube|shopee|lazada|" +
+	// Land titles.
+	"cấp sổ đỏ|làm sổ đỏ|sổ đỏ lần đầu|cấp giấy chứng nhận quyền sử dụng đất|quyền sử dụng đất|" +
+	"tách thửa|thửa đất|chuyển mục đích sử dụng đất|đất nông nghiệp|đo đạc đất|mua bán đất|" +
+	// Taxes.
+	"mã số thuế|thuế thu nhập|quyết toán thuế|hoàn thuế|khai thuế|thuế môn bài|thuế đất|tncn|" +
+	// Driving licences, vehicles and traffic fines.
+	"thi bằng lái|học lái xe|sát hạch|bằng lái hết hạn|bằng lái xe hết hạn|bằng lái quá hạn|" +
+	"giấy phép lái xe hết hạn|đổi bằng lái xe ô tô|bằng lái ô tô|xe mới mua|mua xe mới|sang tên xe|" +
+	"xe máy mới mua|ô tô mới mua|đăng ký xe mới|đăng ký biển số|cấp biển|vi phạm giao thông|lỗi giao thông|nộp phạt|tiền phạt|mức phạt|bị phạt bao nhiêu|" +
+	"phạt bao nhiêu|nồng độ cồn|vượt đèn đỏ|mũ bảo hiểm|bảo hiểm xe|đăng kiểm|" +
+	// Social and health insurance, benefits not covered.
+	"gia hạn thẻ bảo hiểm y tế|gia hạn bảo hiểm y tế|mua bảo hiểm y tế|bảo hiểm y tế hộ gia đình|" +
+	"đóng bảo hiểm|rút bảo hiểm xã hội|bảo hiểm xã hội một lần|bảo hiểm xã hội tự nguyện|" +
+	"sổ bảo hiểm xã hội|chế độ thai sản|tiền thai sản|hưởng thai sản|thất nghiệp|người có công|" +
+	"bảo hiểm nhân thọ|xin trợ cấp|đăng ký trợ cấp|hồ sơ trợ cấp|hưởng trợ cấp|xin hỗ trợ|" +
+	// Divorce and family law.
+	"thủ tục ly hôn|ly hôn thuận tình|ly hôn đơn phương|đơn ly hôn|xin ly hôn|muốn ly hôn|ly dị|" +
+	"quyền nuôi con|" +
+	// Schools and exams.
+	"thi vào lớp|ôn thi|thi tốt nghiệp|điểm chuẩn|tuyển sinh|" +
+	// Telecoms, transport and shopping.
+	"gói cước|nạp thẻ|nạp tiền điện thoại|taxi|grab|" +
+	"xe ôm|vé xe|vé tàu|trả góp|" +
+	// Health.
+	"chữa|khỏi bệnh|huyết áp|tiểu đường|cảm cúm|cúm|ho lâu|nên ăn gì|" +
+	// Weather, prices.
+	"trời có|nắng nóng|rét|lạnh không|giá thịt|giá cà phê|giá xăng|lãi suất"
 
 func init() {
 	m := map[string]stValue{}
@@ -108,6 +146,9 @@ func init() {
 		}
 	}
 	oosCues = vi.NewPhraseSet(om)
+	for _, p := range oosPairList {
+		oosPairs = append(oosPairs, struct{ a, b *vi.PhraseSet[struct{}] }{phraseSetOf(p[0]), phraseSetOf(p[1])})
+	}
 }
 
 func phraseSetOf(list string) *vi.PhraseSet[struct{}] {

@@ -86,6 +86,20 @@ var abbreviationTable = [][2]string{
 	{"hs", "hồ sơ"},
 	{"sd|sdung", "sử dụng"},
 	{"thui", "thôi"},
+	{"mun|mún|mốn", "muốn"},
+	{"lun|luon", "luôn"},
+	{"kq", "kết quả"},
+	{"tthc", "thủ tục hành chính"},
+	{"hcc", "hành chính công"},
+	{"dddt|đdđt|ddđt", "định danh điện tử"},
+	{"stk", "số tài khoản"},
+	{"ck", "chuyển khoản:0.6;chồng:0.6"},
+	{"vk", "vợ"},
+	{"cj", "chị"},
+	{"rùi|ròi|roài", "rồi"},
+	{"thik", "thích"},
+	{"ngta", "người ta"},
+	{"cavet|cà vẹt|ca vet|cavẹt", "đăng ký xe"},
 	{"wa|qá", "quá"},
 	{"nhìu|nhiu", "nhiều"},
 	{"đag|dag|đg", "đang"},
@@ -94,6 +108,11 @@ var abbreviationTable = [][2]string{
 	{"tgian|tg", "thời gian"},
 	{"cqnn", "cơ quan nhà nước"},
 	{"qr", "qr"},
+	// Places residents go to work or live away from home: "đang ở Sài Gòn"
+	// also reads as "đang ở tỉnh khác".
+	{"sài gòn|hồ chí minh|tp hcm|hcm|sg|tphcm|bình dương|đồng nai|hải phòng|đà nẵng|bắc ninh|" +
+		"bắc giang|hưng yên|thái nguyên|quảng ninh|vĩnh phúc|hải dương|long an|vũng tàu|cần thơ|" +
+		"hà nội|thủ đô|miền nam|trong nam|ngoài bắc|thành phố", "=:1;tỉnh khác:0.7"},
 	// Odd spellings of VNeID.
 	{"vneld|vneit|vnied|vnid|vneiid|vnedi|vnieid|vneidd|vnneid|vnaid|vneit|vnei|vnekid|veneid|vmeid|vneyd|vnejd|vneld|vn eid|v neid|vne id|vn e id|vn id|vn eld|v n e i d|vneid app", "vneid"},
 }
@@ -118,7 +137,10 @@ var synonymTable = []string{
 	"điện thoại|smartphone",
 	"trẻ em|con nhỏ|trẻ nhỏ|em bé|cháu nhỏ|con dưới 14 tuổi",
 	"tận nhà|đến nhà",
-	"không nhận được|không thấy|chưa nhận được|chưa thấy",
+	"không nhận được|không thấy|chưa nhận được|chưa thấy|không gửi|không về|không tới|chưa về|chưa gửi",
+	"tìm ai|hỏi ai|nhờ ai|liên hệ ai|gọi ai|báo ai",
+	"điện thoại mới|máy mới|máy khác|điện thoại khác",
+	"đổi điện thoại|đổi máy|thay điện thoại|thay máy",
 	"tạo tài khoản|đăng ký tài khoản|lập tài khoản",
 	"người mất|người chết|qua đời|từ trần",
 }

@@ -152,6 +152,28 @@ func Sentences(clean string) []string {
 	return out
 }
 
+// Clauses splits a cleaned sentence into clauses on commas, colons and
+// dashes, and before the conjunction "nhưng" (typed with its accents:
+// unaccented "nhung" is also "những"). Empty pieces are dropped.
+func Clauses(sentence string) []string {
+	sentence = strings.ReplaceAll(sentence, " nhưng ", ", nhưng ")
+	f := func(r rune) bool {
+		switch r {
+		case ',', ':', '–', '—':
+			return true
+		}
+		return false
+	}
+	parts := strings.FieldsFunc(sentence, f)
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // functionWords are folded grammatical words (pronouns, particles,
 // auxiliaries, question words) that carry little topic information. They
 // count little in coverage and never make a query "unknown".

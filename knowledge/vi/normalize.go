@@ -95,6 +95,10 @@ func Tokenize(s string) []Token {
 	return tokenizeClean(s, nil)
 }
 
+// TokenizeClean splits text already returned by Clean (or a piece of it)
+// into tokens without cleaning it again.
+func TokenizeClean(s string) []Token { return tokenizeClean(s, nil) }
+
 func tokenizeClean(s string, dst []Token) []Token {
 	start := -1
 	for i, r := range s {

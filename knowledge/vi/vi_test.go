@@ -253,3 +253,21 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestClauses(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"chào cháu, bác quên mật khẩu", []string{"chào cháu", "bác quên mật khẩu"}},
+		{"con cài vneid nhưng giờ quên mật khẩu", []string{"con cài vneid", "nhưng giờ quên mật khẩu"}},
+		{"những gì cần mang", []string{"những gì cần mang"}},
+		{"a: b – c,, ", []string{"a", "b", "c"}},
+	}
+	for _, tt := range tests {
+		got := Clauses(tt.in)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("Clauses(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
