@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -196,10 +198,15 @@ func cleanText(s string) string {
 }
 
 func (e *Engine) handleCommand(ctx context.Context, m Message) Reply {
-	word, args, _ := strings.Cut(m.Text[1:], " ")
+	// The command word ends at any whitespace: phones often put a newline
+	// between "/dangky" and the code.
+	word, args := m.Text[1:], ""
+	if i := strings.IndexFunc(word, unicode.IsSpace); i >= 0 {
+		word, args = word[:i], word[i:]
+	}
 	word, _, _ = strings.Cut(word, "@") // "/start@trolyso_bot"
 	c, ok := e.commands[strings.ToLower(word)]
-	if !ok || (c.Admin && !m.Admin) {
+	if !ok || (c.Admin && (!m.Admin || m.Group)) { // admin output (join codes) never goes to a group
 		return Reply{Band: BandCommand, Text: textUnknownCmd, Buttons: menuRow()}
 	}
 	return c.Handle(ctx, m, strings.TrimSpace(args))
@@ -236,8 +243,8 @@ func (e *Engine) help(m Message) Reply {
 	text := textHelp
 	if m.Admin {
 		var b strings.Builder
-		for name, c := range e.commands {
-			if c.Admin {
+		for _, name := range slices.Sorted(maps.Keys(e.commands)) {
+			if c := e.commands[name]; c.Admin {
 				fmt.Fprintf(&b, "\n- /%s – %s", name, c.Help)
 			}
 		}

@@ -88,6 +88,10 @@ func TestCommands(t *testing.T) {
 	if r := eng.Handle(ctx, Message{Channel: ChannelWeb, UserKey: "web:a", Text: "/bimat@trolyso_bot", Admin: true}); r.Text != "ok" || !called {
 		t.Errorf("admin command for admin = %+v", r)
 	}
+	called = false
+	if r := eng.Handle(ctx, Message{Channel: ChannelTelegram, UserKey: "telegram:a", Text: "/bimat", Admin: true, Group: true}); r.Text != unknown.Text || called {
+		t.Errorf("admin command ran in a group chat: %+v", r)
+	}
 	if r := eng.Handle(ctx, Message{Channel: ChannelWeb, UserKey: "web:a", Text: "/help", Admin: true}); !strings.Contains(r.Text, "/bimat") {
 		t.Errorf("admin help lacks admin commands: %q", r.Text)
 	}

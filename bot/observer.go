@@ -1,6 +1,10 @@
 package bot
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // Observer receives operational events for monitoring; bot/metrics
 // implements it with Prometheus counters and histograms. Methods must be
@@ -39,3 +43,22 @@ func (NopObserver) DeliveryFailed(string, string) {}
 // Observer returns the engine's observer (a NopObserver when none was
 // configured), for features and channels that report events.
 func (e *Engine) Observer() Observer { return e.obs }
+
+// FailureReason classifies a delivery error for Observer.DeliveryFailed:
+// "blocked" (ErrBlocked), "undeliverable" (ErrUndeliverable), "timeout",
+// or "error"; it returns "" for nil or a cancelled context of our own
+// (shutting down), which is not counted.
+func FailureReason(err error) string {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled):
+		return ""
+	case errors.Is(err, ErrBlocked):
+		return "blocked"
+	case errors.Is(err, ErrUndeliverable):
+		return "undeliverable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	default:
+		return "error"
+	}
+}

@@ -31,12 +31,19 @@ func (e *Engine) registerSurvey() {
 func (e *Engine) surveyStart() Reply {
 	var rows [][]Button
 	for _, en := range e.Base().InCategory("dvc") {
-		if p := "sv:s:" + en.ID; len(p) <= MaxPayloadLen {
-			rows = append(rows, []Button{{Label: en.Title, Payload: p}})
+		// Offer only services whose longest payload, the level button
+		// "sv:l:<id>:<n>", fits: channels drop longer buttons.
+		if len(levelPayload(en.ID, 5)) <= MaxPayloadLen {
+			rows = append(rows, []Button{{Label: en.Title, Payload: "sv:s:" + en.ID}})
 		}
 	}
 	rows = append(rows, []Button{{Label: stats.ServiceOther, Payload: "sv:s:" + storage.SurveyService}})
 	return Reply{Band: BandCommand, Text: textSurveyStart, Buttons: rows}
+}
+
+// levelPayload is the payload of a satisfaction-level button.
+func levelPayload(service string, level int) string {
+	return "sv:l:" + service + ":" + strconv.Itoa(level)
 }
 
 func (e *Engine) serviceTitle(service string) (string, bool) {
@@ -62,7 +69,7 @@ func (e *Engine) survey(ctx context.Context, m Message, args []string) Reply {
 		}
 		rows := make([][]Button, 0, len(stats.Levels))
 		for _, l := range stats.Levels {
-			rows = append(rows, []Button{{Label: l.Label, Payload: fmt.Sprintf("sv:l:%s:%d", args[1], l.Level)}})
+			rows = append(rows, []Button{{Label: l.Label, Payload: levelPayload(args[1], l.Level)}})
 		}
 		return Reply{Band: BandCommand, Text: fmt.Sprintf(textSurveyLevel, title), Buttons: rows}
 	case args[0] == "l" && len(args) == 3:
@@ -125,7 +132,7 @@ func (e *Engine) statsSummary(ctx context.Context, m Message, period string) Rep
 	loc := stats.Location()
 	r, err := stats.Period(period, m.Time, loc)
 	if err != nil {
-		return Reply{Band: BandCommand, Text: "Kỳ thống kê không hợp lệ. Chọn: week, month, quarter hoặc year.", Buttons: periodButtons()}
+		return Reply{Band: BandCommand, Text: "Kỳ thống kê không hợp lệ. Bấm một nút bên dưới: tuần này, tháng này, quý này hoặc năm nay.", Buttons: periodButtons()}
 	}
 	rep, err := stats.Build(ctx, e.store, r, stats.Options{Base: e.Base(), Location: loc, Unanswered: 3, Lowest: 3})
 	if err != nil {
@@ -163,8 +170,9 @@ func periodButtons() [][]Button {
 	return [][]Button{row[:2], row[2:]}
 }
 
-// plainQuote keeps a resident's text from adding Markdown (links, bold) to
-// an admin summary.
+// plainQuote keeps a resident's text from adding Markdown (links, bold,
+// autolinks) to an admin summary: one line of at most 80 characters.
 func plainQuote(s string) string {
-	return strings.NewReplacer("[", "(", "]", ")", "*", "", "`", "", "\n", " ").Replace(truncate(s, 80))
+	s = strings.NewReplacer("[", "(", "]", ")", "*", "", "`", "", "<", "‹", ">", "›").Replace(s)
+	return truncate(strings.Join(strings.Fields(s), " "), 80)
 }

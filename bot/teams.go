@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colecommune/trolyso/bot/privacy"
 	"github.com/colecommune/trolyso/bot/remind/spec"
 	"github.com/colecommune/trolyso/storage"
 )
@@ -87,6 +88,9 @@ func (e *Engine) cmdJoin(ctx context.Context, m Message, args string) Reply {
 		return cmdReply(textJoinInGroup)
 	}
 	code, name, _ := strings.Cut(strings.TrimSpace(args), " ")
+	// The name is free text shown to admins: keep no phone or ID numbers
+	// and no Markdown that could add links.
+	name = plainQuote(privacy.Redact(name))
 	if code == "" {
 		return cmdReply(textJoinUsage)
 	}
@@ -172,8 +176,20 @@ func (e *Engine) ackDelivery(ctx context.Context, m Message, args []string) Repl
 	return cmdReply(textAcked)
 }
 
+// adminNotice is an admin-facing problem already worded in Vietnamese.
+type adminNotice string
+
+func (n adminNotice) Error() string { return string(n) }
+
+// adminError shows an admin what went wrong: notices as they are, anything
+// else (database errors) as a generic text, logged for the operator.
 func (e *Engine) adminError(err error) Reply {
-	return cmdReply(fmt.Sprintf(textAdminError, err))
+	var n adminNotice
+	if errors.As(err, &n) {
+		return cmdReply(fmt.Sprintf(textAdminError, n))
+	}
+	e.log.Error("admin command", "err", err)
+	return cmdReply(textError)
 }
 
 func (e *Engine) cmdTeams(ctx context.Context, m Message, args string) Reply {
@@ -183,7 +199,7 @@ func (e *Engine) cmdTeams(ctx context.Context, m Message, args string) Reply {
 	if args != "" {
 		t, err := e.store.Team(ctx, args)
 		if err != nil {
-			return e.adminError(fmt.Errorf("không tìm thấy tổ %q", args))
+			return e.adminError(adminNotice(fmt.Sprintf("không tìm thấy tổ %q", args)))
 		}
 		ms, err := e.store.TeamMembers(ctx, t.ID)
 		if err != nil {
@@ -304,7 +320,7 @@ func (e *Engine) setEnabled(ctx context.Context, name, args string, enabled bool
 	}
 	if err := e.store.SetReminderEnabled(ctx, id, enabled); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return e.adminError(fmt.Errorf("không có lịch nhắc #%d", id))
+			return e.adminError(adminNotice(fmt.Sprintf("không có lịch nhắc #%d", id)))
 		}
 		return e.adminError(err)
 	}
@@ -355,7 +371,7 @@ func (e *Engine) cmdRunStatus(ctx context.Context, m Message, args string) Reply
 		}
 		run, err = e.store.Run(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
-			return e.adminError(fmt.Errorf("không có lần gửi #%d", id))
+			return e.adminError(adminNotice(fmt.Sprintf("không có lần gửi #%d", id)))
 		}
 	}
 	if err != nil {

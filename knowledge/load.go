@@ -50,6 +50,10 @@ func DirBase(dir string) (fs.FS, error) {
 // MinQuestions is the least number of paraphrases an entry must have.
 const MinQuestions = 4
 
+// MaxIDLen bounds entry ids so that every button payload carrying one
+// ("e:<id>", "sv:l:<id>:<n>") fits Telegram's 64-byte callback data.
+const MaxIDLen = 48
+
 // Problem is one thing wrong with a knowledge base, located by file and line.
 type Problem struct {
 	File string `json:"file"`
@@ -270,6 +274,8 @@ func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Ent
 		bad(line("id"), "missing id")
 	} else if !validID(e.ID) {
 		bad(line("id"), "id %q must use only a-z, 0-9 and '-'", e.ID)
+	} else if len(e.ID) > MaxIDLen {
+		bad(line("id"), "id %q is longer than %d characters (buttons carry it in at most 64 bytes)", e.ID, MaxIDLen)
 	}
 	if e.Title == "" {
 		bad(line("title"), "missing title")

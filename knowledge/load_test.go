@@ -89,6 +89,8 @@ func TestParseEntryInputs(t *testing.T) {
 		{"unclosed", []byte("---\nid: x\n"), false},
 		{"not a mapping", []byte("---\n- a\n- b\n---\nbody"), false},
 		{"unknown key", []byte(strings.Replace(string(good), "tags:", "tagz:", 1)), false},
+		{"id too long", []byte(strings.Replace(string(good), "id: vneid-a", "id: "+strings.Repeat("a", MaxIDLen+1), 1)), false},
+		{"id at the limit", []byte(strings.Replace(string(good), "id: vneid-a", "id: "+strings.Repeat("a", MaxIDLen), 1)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

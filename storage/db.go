@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -55,6 +56,10 @@ type DB struct {
 	path   string
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+
+	// exw group-commits exchanges (storage/batch.go).
+	exw     *exchangeWriter
+	exwOnce sync.Once
 }
 
 // Options tune Open.
@@ -77,7 +82,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open database: create folder: %w", err)
 		}
 	}
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL"
+	// _stmt_cache_size keeps each connection's prepared statements, so
+	// that the same query is not compiled again for every message.
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=64"
 	w, err := sql.Open("sqlite3", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -117,6 +124,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	db.exwOnce.Do(func() {}) // no writer may start after Close
+	if db.exw != nil {
+		db.exw.close()
+	}
 	var errs []error
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
@@ -144,8 +155,10 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	// Roll back on error and on panic, so the single writer is never left
+	// holding an open transaction (Rollback after Commit is a no-op).
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

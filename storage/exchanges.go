@@ -36,22 +36,9 @@ func (db *DB) RecordExchange(ctx context.Context, ex *Exchange) (int64, error) {
 	if ex.AnswerMode == "" {
 		ex.AnswerMode = "base"
 	}
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		u, err := touchUser(ctx, tx, ex.Channel, ex.UserKey, ex.CreatedAt)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO exchanges(user_id, channel, question, normalized, band, entry_id, score, candidates, answer_mode, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, ex.Channel, ex.Question, ex.Normalized, ex.Band, ex.EntryID, ex.Score,
-			strings.Join(ex.Candidates, ","), ex.AnswerMode, fmtTime(ex.CreatedAt))
-		if err != nil {
-			return err
-		}
-		ex.ID, err = res.LastInsertId()
-		return err
-	})
-	if err != nil {
+	// Concurrent calls are group-committed (storage/batch.go); the call
+	// returns after the commit that holds this row.
+	if err := db.exchanges().record(ctx, ex); err != nil {
 		return 0, fmt.Errorf("record exchange: %w", err)
 	}
 	return ex.ID, nil

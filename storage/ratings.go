@@ -215,19 +215,24 @@ func (db *DB) SetSurveyComment(ctx context.Context, userKey string, id int64, co
 
 // SurveyByID returns one survey.
 func (db *DB) SurveyByID(ctx context.Context, id int64) (Survey, error) {
-	var s Survey
-	var created string
-	err := db.r.QueryRowContext(ctx, `SELECT s.id, u.key, s.channel, s.service, s.level, s.comment, s.created_at
-		FROM surveys s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id).
-		Scan(&s.ID, &s.UserKey, &s.Channel, &s.Service, &s.Level, &s.Comment, &created)
+	s, err := scanSurvey(db.r.QueryRowContext(ctx, `SELECT `+surveyCols+` FROM surveys s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Survey{}, ErrNotFound
 	}
 	if err != nil {
 		return Survey{}, fmt.Errorf("read survey: %w", err)
 	}
-	s.CreatedAt = parseTime(created)
 	return s, nil
+}
+
+const surveyCols = `s.id, u.key, s.channel, s.service, s.level, s.comment, s.created_at`
+
+func scanSurvey(sc scanner) (Survey, error) {
+	var s Survey
+	var created string
+	err := sc.Scan(&s.ID, &s.UserKey, &s.Channel, &s.Service, &s.Level, &s.Comment, &created)
+	s.CreatedAt = parseTime(created)
+	return s, err
 }
 
 // OfferSurvey decides whether the survey may be offered to userKey now:

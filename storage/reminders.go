@@ -123,7 +123,7 @@ func nullTime(s sql.NullString) time.Time {
 
 const reminderCols = `id, name, cron, target, template, enabled, COALESCE(seed_key, ''), anchor, created_at, updated_at`
 
-func scanReminder(sc interface{ Scan(...any) error }) (Reminder, error) {
+func scanReminder(sc scanner) (Reminder, error) {
 	var r Reminder
 	var anchor, created, updated string
 	err := sc.Scan(&r.ID, &r.Name, &r.Cron, &r.Target, &r.Template, &r.Enabled, &r.SeedKey, &anchor, &created, &updated)
@@ -190,20 +190,7 @@ func (db *DB) SeedReminders(ctx context.Context, defaults []Reminder) (int, erro
 
 // Reminders lists all reminders by id.
 func (db *DB) Reminders(ctx context.Context) ([]Reminder, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+reminderCols+` FROM reminders ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list reminders: %w", err)
-	}
-	defer rows.Close()
-	var out []Reminder
-	for rows.Next() {
-		r, err := scanReminder(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list reminders: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "list reminders", scanReminder, `SELECT `+reminderCols+` FROM reminders ORDER BY id`)
 }
 
 // Reminder returns one reminder.
@@ -326,7 +313,7 @@ func (db *DB) StartRun(ctx context.Context, reminderID int64, slot time.Time, la
 
 const runCols = `r.id, r.reminder_id, COALESCE(m.name, ''), r.scheduled_for, r.started_at, r.finished_at, r.late, r.status`
 
-func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+func scanRun(sc scanner) (Run, error) {
 	var r Run
 	var sched, started string
 	var finished sql.NullString
@@ -336,20 +323,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 }
 
 func (db *DB) runs(ctx context.Context, where string, args ...any) ([]Run, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+runCols+` FROM reminder_runs r LEFT JOIN reminders m ON m.id = r.reminder_id `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "list runs", scanRun, `SELECT `+runCols+` FROM reminder_runs r LEFT JOIN reminders m ON m.id = r.reminder_id `+where, args...)
 }
 
 // UnfinishedRuns lists runs still marked running (the process stopped or
@@ -420,7 +394,7 @@ const deliveryFrom = ` FROM reminder_deliveries d
 	LEFT JOIN teams t ON t.id = d.team_id
 	LEFT JOIN team_members m ON m.user_id = d.user_id `
 
-func scanDelivery(sc interface{ Scan(...any) error }) (Delivery, error) {
+func scanDelivery(sc scanner) (Delivery, error) {
 	var d Delivery
 	var sent, ack, nudged sql.NullString
 	err := sc.Scan(&d.ID, &d.RunID, &d.Recipient, &d.UserID, &d.UserKey, &d.Channel, &d.TeamID, &d.Village, &d.MemberID, &d.DisplayName,
@@ -430,20 +404,7 @@ func scanDelivery(sc interface{ Scan(...any) error }) (Delivery, error) {
 }
 
 func (db *DB) deliveries(ctx context.Context, where string, args ...any) ([]Delivery, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "list deliveries", scanDelivery, `SELECT `+deliveryCols+deliveryFrom+where, args...)
 }
 
 // RunDeliveries lists a run's deliveries by team and recipient.

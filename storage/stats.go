@@ -23,54 +23,24 @@ type AnswerRow struct {
 // AnswerRows returns the answers (band "answer") given in [from, to),
 // oldest first, with their ratings.
 func (db *DB) AnswerRows(ctx context.Context, from, to time.Time) ([]AnswerRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT e.id, e.entry_id, e.channel, e.answer_mode, e.created_at,
+	return queryAll(ctx, db.r, "read answers", func(sc scanner) (AnswerRow, error) {
+		var a AnswerRow
+		var created string
+		err := sc.Scan(&a.ExchangeID, &a.EntryID, &a.Channel, &a.AnswerMode, &created, &a.Rating, &a.Reason, &a.Comment)
+		a.CreatedAt = parseTime(created)
+		return a, err
+	}, `SELECT e.id, e.entry_id, e.channel, e.answer_mode, e.created_at,
 			coalesce(r.value, 0), coalesce(r.reason, ''), coalesce(r.comment, '')
 		FROM exchanges e LEFT JOIN ratings r ON r.exchange_id = e.id
 		WHERE e.band = 'answer' AND e.created_at >= ? AND e.created_at < ?
 		ORDER BY e.created_at, e.id`, fmtTime(from), fmtTime(to))
-	if err != nil {
-		return nil, fmt.Errorf("read answers: %w", err)
-	}
-	defer rows.Close()
-	var out []AnswerRow
-	for rows.Next() {
-		var a AnswerRow
-		var created string
-		if err := rows.Scan(&a.ExchangeID, &a.EntryID, &a.Channel, &a.AnswerMode, &created, &a.Rating, &a.Reason, &a.Comment); err != nil {
-			return nil, fmt.Errorf("read answers: %w", err)
-		}
-		a.CreatedAt = parseTime(created)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read answers: %w", err)
-	}
-	return out, nil
 }
 
 // Surveys returns the service surveys answered in [from, to), oldest first.
 func (db *DB) Surveys(ctx context.Context, from, to time.Time) ([]Survey, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT s.id, u.key, s.channel, s.service, s.level, s.comment, s.created_at
+	return queryAll(ctx, db.r, "read surveys", scanSurvey, `SELECT `+surveyCols+`
 		FROM surveys s JOIN users u ON u.id = s.user_id
 		WHERE s.created_at >= ? AND s.created_at < ? ORDER BY s.created_at, s.id`, fmtTime(from), fmtTime(to))
-	if err != nil {
-		return nil, fmt.Errorf("read surveys: %w", err)
-	}
-	defer rows.Close()
-	var out []Survey
-	for rows.Next() {
-		var s Survey
-		var created string
-		if err := rows.Scan(&s.ID, &s.UserKey, &s.Channel, &s.Service, &s.Level, &s.Comment, &created); err != nil {
-			return nil, fmt.Errorf("read surveys: %w", err)
-		}
-		s.CreatedAt = parseTime(created)
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read surveys: %w", err)
-	}
-	return out, nil
 }
 
 // Unanswered is a group of declined questions with the same normalised text.
@@ -88,30 +58,18 @@ func (db *DB) UnansweredQuestions(ctx context.Context, from, to time.Time, limit
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT t, count(*), max(created_at),
+	return queryAll(ctx, db.r, "read unanswered questions", func(sc scanner) (Unanswered, error) {
+		var u Unanswered
+		var last string
+		err := sc.Scan(&u.Text, &u.Count, &last, &u.Example)
+		u.LastSeen = parseTime(last)
+		return u, err
+	}, `SELECT t, count(*), max(created_at),
 			(SELECT question FROM exchanges x WHERE x.band = 'decline' AND (CASE WHEN x.normalized = '' THEN lower(x.question) ELSE x.normalized END) = g.t
 				AND x.created_at >= ?1 AND x.created_at < ?2 ORDER BY x.created_at DESC LIMIT 1)
 		FROM (SELECT CASE WHEN normalized = '' THEN lower(question) ELSE normalized END AS t, created_at
 			FROM exchanges WHERE band = 'decline' AND created_at >= ?1 AND created_at < ?2) g
 		GROUP BY t ORDER BY count(*) DESC, max(created_at) DESC LIMIT ?3`, fmtTime(from), fmtTime(to), limit)
-	if err != nil {
-		return nil, fmt.Errorf("read unanswered questions: %w", err)
-	}
-	defer rows.Close()
-	var out []Unanswered
-	for rows.Next() {
-		var u Unanswered
-		var last string
-		if err := rows.Scan(&u.Text, &u.Count, &last, &u.Example); err != nil {
-			return nil, fmt.Errorf("read unanswered questions: %w", err)
-		}
-		u.LastSeen = parseTime(last)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read unanswered questions: %w", err)
-	}
-	return out, nil
 }
 
 // BandCounts returns how many exchanges of each band were recorded in

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -164,5 +165,46 @@ func TestSettings(t *testing.T) {
 	db.SetSetting(ctx, "a", "2")
 	if v, err := db.Setting(ctx, "a"); v != "2" || err != nil {
 		t.Errorf("setting = %q %v", v, err)
+	}
+}
+
+func TestVillageNamesMatchWhateverTheCase(t *testing.T) {
+	db := openCoreTest(t)
+	ctx := context.Background()
+	team, err := db.AddTeam(ctx, "  Thôn   Đông ", "")
+	if err != nil || team.Village != "Thôn Đông" {
+		t.Fatalf("AddTeam = %+v, %v", team, err)
+	}
+	if _, err := db.AddTeam(ctx, "THÔN ĐÔNG", ""); !errors.Is(err, ErrTeamExists) {
+		t.Errorf("same village in capitals: %v, want ErrTeamExists", err)
+	}
+	got, err := db.Team(ctx, "thôn  đông")
+	if err != nil || got.ID != team.ID {
+		t.Errorf("Team(lower case) = %+v, %v", got, err)
+	}
+}
+
+func TestTxPanicReleasesWriter(t *testing.T) {
+	db := openCoreTest(t)
+	ctx := context.Background()
+	func() {
+		defer func() { recover() }()
+		db.Tx(ctx, func(tx *sql.Tx) error {
+			tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('p', '1')`)
+			panic("boom")
+		})
+	}()
+	done := make(chan error, 1)
+	go func() { done <- db.SetSetting(ctx, "after", "ok") }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("writer still held by the panicked transaction")
+	}
+	if _, err := db.Setting(ctx, "p"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("panicked transaction was committed: %v", err)
 	}
 }

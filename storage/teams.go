@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"golang.org/x/text/unicode/norm"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ func isUniqueErr(err error, column string) bool {
 
 // AddTeam creates a team for a village with a fresh join code.
 func (db *DB) AddTeam(ctx context.Context, village, groupChat string) (Team, error) {
-	village = strings.TrimSpace(village)
+	village = cleanVillage(village)
 	if village == "" {
 		return Team{}, errors.New("add team: empty village name")
 	}
@@ -89,8 +90,34 @@ func (db *DB) AddTeam(ctx context.Context, village, groupChat string) (Team, err
 		if err != nil {
 			return Team{}, fmt.Errorf("add team: join code: %w", err)
 		}
-		res, err := db.w.ExecContext(ctx, `INSERT INTO teams(village, group_chat, join_code, created_at) VALUES (?, ?, ?, ?)`,
-			t.Village, t.GroupChat, code, fmtTime(t.CreatedAt))
+		var res sql.Result
+		err = db.Tx(ctx, func(tx *sql.Tx) error {
+			// "Thôn Đông" and "THÔN ĐÔNG" are one village: SQLite's NOCASE
+			// folds ASCII only, so compare in Go.
+			rows, err := tx.QueryContext(ctx, `SELECT village FROM teams`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var v string
+				if err := rows.Scan(&v); err != nil {
+					return err
+				}
+				if strings.EqualFold(cleanVillage(v), village) {
+					return ErrTeamExists
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			res, err = tx.ExecContext(ctx, `INSERT INTO teams(village, group_chat, join_code, created_at) VALUES (?, ?, ?, ?)`,
+				t.Village, t.GroupChat, code, fmtTime(t.CreatedAt))
+			return err
+		})
+		if errors.Is(err, ErrTeamExists) {
+			return Team{}, fmt.Errorf("add team %q: %w", village, ErrTeamExists)
+		}
 		if isUniqueErr(err, "teams.village") {
 			return Team{}, fmt.Errorf("add team %q: %w", village, ErrTeamExists)
 		}
@@ -107,6 +134,11 @@ func (db *DB) AddTeam(ctx context.Context, village, groupChat string) (Team, err
 	return Team{}, errors.New("add team: could not find a free join code")
 }
 
+// cleanVillage puts a village name in one form: NFC, single spaces.
+func cleanVillage(s string) string {
+	return strings.Join(strings.Fields(norm.NFC.String(s)), " ")
+}
+
 // SetTeamGroup sets (or clears, with "") a team's Telegram group chat.
 func (db *DB) SetTeamGroup(ctx context.Context, id int64, groupChat string) error {
 	res, err := db.w.ExecContext(ctx, `UPDATE teams SET group_chat = ? WHERE id = ?`, strings.TrimSpace(groupChat), id)
@@ -121,7 +153,7 @@ func (db *DB) SetTeamGroup(ctx context.Context, id int64, groupChat string) erro
 
 const teamCols = `t.id, t.village, t.group_chat, t.join_code, t.created_at`
 
-func scanTeam(sc interface{ Scan(...any) error }, extra ...any) (Team, error) {
+func scanTeam(sc scanner, extra ...any) (Team, error) {
 	var t Team
 	var created string
 	err := sc.Scan(append([]any{&t.ID, &t.Village, &t.GroupChat, &t.JoinCode, &created}, extra...)...)
@@ -131,24 +163,14 @@ func scanTeam(sc interface{ Scan(...any) error }, extra ...any) (Team, error) {
 
 // Teams lists every team with its number of active members, by village.
 func (db *DB) Teams(ctx context.Context) ([]Team, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+teamCols+`,
+	return queryAll(ctx, db.r, "list teams", func(sc scanner) (Team, error) {
+		var n int
+		t, err := scanTeam(sc, &n)
+		t.Members = n
+		return t, err
+	}, `SELECT `+teamCols+`,
 		(SELECT count(*) FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = t.id AND m.active = 1)
 		FROM teams t ORDER BY t.village`)
-	if err != nil {
-		return nil, fmt.Errorf("list teams: %w", err)
-	}
-	defer rows.Close()
-	var out []Team
-	for rows.Next() {
-		var n int
-		t, err := scanTeam(rows, &n)
-		if err != nil {
-			return nil, fmt.Errorf("list teams: %w", err)
-		}
-		t.Members = n
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
 
 // Team finds a team by id or, when ref is not a number, by village name
@@ -159,7 +181,16 @@ func (db *DB) Team(ctx context.Context, ref string) (Team, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		row = db.r.QueryRowContext(ctx, `SELECT `+teamCols+` FROM teams t WHERE t.id = ?`, id)
 	} else {
-		row = db.r.QueryRowContext(ctx, `SELECT `+teamCols+` FROM teams t WHERE t.village = ? COLLATE NOCASE`, ref)
+		ts, err := db.Teams(ctx)
+		if err != nil {
+			return Team{}, fmt.Errorf("look up team: %w", err)
+		}
+		for _, t := range ts {
+			if strings.EqualFold(cleanVillage(t.Village), cleanVillage(ref)) {
+				return t, nil
+			}
+		}
+		return Team{}, ErrNotFound
 	}
 	t, err := scanTeam(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -208,7 +239,7 @@ const memberCols = `m.id, m.team_id, t.village, u.id, u.key, u.channel, m.displa
 
 const memberFrom = ` FROM team_members m JOIN users u ON u.id = m.user_id JOIN teams t ON t.id = m.team_id `
 
-func scanMember(sc interface{ Scan(...any) error }) (Member, error) {
+func scanMember(sc scanner) (Member, error) {
 	var m Member
 	var joined string
 	err := sc.Scan(&m.ID, &m.TeamID, &m.Village, &m.UserID, &m.UserKey, &m.Channel, &m.DisplayName, &joined, &m.Active, &m.UserActive)
@@ -263,18 +294,5 @@ func (db *DB) ActiveMembers(ctx context.Context, teamIDs []int64) ([]Member, err
 }
 
 func (db *DB) members(ctx context.Context, where string, args ...any) ([]Member, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+memberCols+memberFrom+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	defer rows.Close()
-	var out []Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list members: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.r, "list members", scanMember, `SELECT `+memberCols+memberFrom+where, args...)
 }

@@ -14,8 +14,8 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/colecommune/trolyso/bot/stats"
+	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
 	"github.com/colecommune/trolyso/storage"
 )
@@ -48,6 +49,9 @@ type Config struct {
 	Password     string
 	PasswordHash string
 	Now          func() time.Time
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed
+	// (the login lockout is per client address).
+	TrustedProxies []netip.Prefix
 }
 
 // Handler serves the dashboard.
@@ -58,6 +62,8 @@ type Handler struct {
 	hash  []byte
 	now   func() time.Time
 	loc   *time.Location
+	// trusted are reverse proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
 
 	mu       sync.Mutex
 	sessions map[[32]byte]session // by SHA-256 of the cookie value
@@ -79,7 +85,7 @@ var ErrNoPassword = errors.New("admin dashboard: no password configured")
 
 // New returns the dashboard. A plain password is kept only as a bcrypt hash.
 func New(cfg Config) (*Handler, error) {
-	h := &Handler{store: cfg.Store, base: cfg.Base, log: cfg.Logger, now: cfg.Now, loc: stats.Location(),
+	h := &Handler{store: cfg.Store, base: cfg.Base, log: cfg.Logger, now: cfg.Now, loc: stats.Location(), trusted: cfg.TrustedProxies,
 		sessions: map[[32]byte]session{}, failures: map[string]failure{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -147,14 +153,6 @@ func isHTTPS(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // current returns the session of the request, if it is logged in.
 func (h *Handler) current(r *http.Request) (session, [32]byte, bool) {
 	c, err := r.Cookie(sessionCookie)
@@ -215,36 +213,27 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	addr := clientAddr(r)
+	addr := web.ClientAddr(r, h.trusted)
 	now := h.now()
-	h.mu.Lock()
-	f := h.failures[addr]
-	if now.Sub(f.first) > failureWindow {
-		f = failure{}
-		delete(h.failures, addr)
-	}
-	h.mu.Unlock()
-	if f.count >= maxFailures {
-		w.Header().Set("Retry-After", fmt.Sprint(int(failureWindow.Seconds())))
-		h.render(w, http.StatusTooManyRequests, "login", map[string]any{"Error": "Sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút.", "Title": "Đăng nhập"})
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	c, err := r.Cookie(loginCookie)
 	if err != nil || !sameToken(r.PostFormValue("csrf"), c.Value) {
 		h.showLogin(w, r, http.StatusForbidden, "Phiên đăng nhập đã hết hạn. Vui lòng nhập lại mật khẩu.")
 		return
 	}
+	// The attempt is counted before the (slow) password check, under the
+	// lock: concurrent guesses from one address cannot all pass the limit
+	// before any of them is recorded.
+	if !h.reserveAttempt(addr, now) {
+		w.Header().Set("Retry-After", fmt.Sprint(int(failureWindow.Seconds())))
+		h.render(w, http.StatusTooManyRequests, "login", map[string]any{"Error": "Sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút.", "Title": "Đăng nhập"})
+		return
+	}
 	if bcrypt.CompareHashAndPassword(h.hash, []byte(r.PostFormValue("password"))) != nil {
 		h.mu.Lock()
-		f := h.failures[addr]
-		if f.count == 0 {
-			f.first = now
-		}
-		f.count++
-		h.failures[addr] = f
+		n := h.failures[addr].count
 		h.mu.Unlock()
-		h.log.Warn("admin login failed", "addr", addr, "failures", f.count)
+		h.log.Warn("admin login failed", "addr", addr, "failures", n)
 		h.showLogin(w, r, http.StatusUnauthorized, "Sai mật khẩu.")
 		return
 	}
@@ -262,6 +251,30 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", MaxAge: int(sessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
 	h.log.Info("admin logged in", "addr", addr)
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+// reserveAttempt counts a login attempt from addr at now and reports
+// whether it may go ahead: at most maxFailures attempts per address within
+// failureWindow (a successful login clears the count). Stale entries of
+// other addresses are dropped so that the map cannot grow without bound.
+func (h *Handler) reserveAttempt(addr string, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for a, f := range h.failures {
+		if now.Sub(f.first) > failureWindow {
+			delete(h.failures, a)
+		}
+	}
+	f := h.failures[addr]
+	if f.count >= maxFailures {
+		return false
+	}
+	if f.count == 0 {
+		f.first = now
+	}
+	f.count++
+	h.failures[addr] = f
+	return true
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,6 +149,58 @@ func TestLoginCSRFAndRateLimit(t *testing.T) {
 	}
 }
 
+// Concurrent wrong guesses from one address must not get past the limit
+// while the slow password checks are running.
+func TestLoginRateLimitHoldsUnderConcurrency(t *testing.T) {
+	srv, _ := setup(t, Config{Password: "đúng"})
+	const n = 4 * maxFailures
+	type form struct {
+		c    *http.Client
+		csrf string
+	}
+	forms := make([]form, n)
+	for i := range forms {
+		c := client(t)
+		_, body := get(t, c, srv.URL+"/admin/login")
+		m := csrfRe.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no csrf on login page")
+		}
+		forms[i] = form{c, m[1]}
+	}
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, f := range forms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, err := f.c.PostForm(srv.URL+"/admin/login", url.Values{"csrf": {f.csrf}, "password": {"sai"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	checked := 0
+	for code := range codes {
+		if code == http.StatusUnauthorized {
+			checked++
+		} else if code != http.StatusTooManyRequests {
+			t.Errorf("unexpected status %d", code)
+		}
+	}
+	if checked > maxFailures {
+		t.Fatalf("%d passwords were checked concurrently, want at most %d", checked, maxFailures)
+	}
+}
+
 func TestDashboardAfterLogin(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("bí mật"), bcrypt.MinCost)
 	srv, db := setup(t, Config{PasswordHash: string(hash)})
@@ -203,6 +256,10 @@ func TestDashboardAfterLogin(t *testing.T) {
 	if r.StatusCode != 200 || !strings.HasPrefix(body, "\uFEFF") || !strings.Contains(body, "Tỷ lệ hài lòng (%)") ||
 		!strings.Contains(r.Header.Get("Content-Disposition"), "bao-cao-hai-long-2026Q3.csv") {
 		t.Fatalf("csv %d %q", r.StatusCode, body[:min(len(body), 200)])
+	}
+	r, _ = get(t, c, srv.URL+"/admin/report?quarter=+2026-q3%09&format=csv")
+	if cd := r.Header.Get("Content-Disposition"); cd != `attachment; filename="bao-cao-hai-long-2026Q3.csv"` {
+		t.Fatalf("file name from a loosely written quarter: %q", cd)
 	}
 	r, body = get(t, c, srv.URL+"/admin/report?quarter=2026Q3&format=html")
 	if r.StatusCode != 200 || !strings.Contains(body, "Hạn nộp báo cáo") || !strings.Contains(body, "20/09/2026") {

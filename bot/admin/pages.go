@@ -138,7 +138,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Không đọc được số liệu.", http.StatusInternalServerError)
 		return
 	}
-	name := "bao-cao-hai-long-" + strings.ToUpper(q.Get("quarter"))
+	// The file name is built from the parsed quarter, never from the raw
+	// parameter (which ParseQuarter accepts with spaces, dashes or lower case).
+	name := fmt.Sprintf("bao-cao-hai-long-%dQ%d", rg.From.Year(), (int(rg.From.Month())-1)/3+1)
 	switch q.Get("format") {
 	case "csv", "":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")

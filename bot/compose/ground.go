@@ -24,14 +24,19 @@ var (
 	headingRe = regexp.MustCompile(`(?m)^#{1,6}\s+(.+?)\s*#*\s*$`)
 
 	urlRe = regexp.MustCompile(`(?i)\bhttps?://[^\s<>()\[\]"'` + "`" + `]+`)
-	// domainRe finds bare host names such as "dichvucong.gov.vn".
-	domainRe = regexp.MustCompile(`(?i)\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:vn|com|net|org|gov|info|io|me|xyz|app|link|ly)\b`)
+	// domainRe finds bare host names such as "dichvucong.gov.vn", with the
+	// path that may follow them ("dichvucong.gov.vn/thu-tuc").
+	domainRe = regexp.MustCompile(`(?i)\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:vn|com|net|org|gov|edu|info|io|me|xyz|app|link|ly|online|site|top|shop|store|club|live|click|co|biz|cc|tk|asia)\b(?:/[^\s<>()\[\]"'` + "`" + `]*)?`)
 	// digitRunRe finds digit runs broken by single spaces, dots, commas or
 	// dashes ("0912 345 678", "50.000").
 	digitRunRe = regexp.MustCompile(`\+?\d(?:[ .,\-]?\d)*`)
+	// wideDigitRunRe also joins groups split by wider separators ("0912 -
+	// 345 - 678", "0912 / 345 / 678", "0912  345"), so that a number cannot
+	// slip through as several short runs.
+	wideDigitRunRe = regexp.MustCompile(`\+?\d(?:(?:[ .,\-]|\s{2,3}|\s*[.\-–/]\s+|\s+[.\-–/]\s*)?\d)*`)
 	// moneyRe finds amounts: a number followed by a currency or magnitude
-	// word ("50.000 đồng", "2 triệu", "30k", "100 VND").
-	moneyRe = regexp.MustCompile(`(?i)(\d(?:[\d.,]*\d)?)\s*(nghìn|ngàn|triệu|tỷ|tỉ|đồng|vnđ|vnd|đ|k|usd|\$)(?:[^\p{L}\p{N}]|$)`)
+	// word ("50.000 đồng", "50 000 đồng", "2 triệu", "30k", "100 VND").
+	moneyRe = regexp.MustCompile(`(?i)(\d(?:[\d.,]*\d)?(?: \d{3})*)\s*(nghìn|ngàn|triệu|tỷ|tỉ|đồng|vnđ|vnd|đ|k|usd|\$)(?:[^\p{L}\p{N}]|$)`)
 	// durationRe finds deadlines and durations ("3 ngày làm việc", "15 phút").
 	durationRe = regexp.MustCompile(`(?i)(\d+)\s*(ngày|giờ|tiếng|tuần|tháng|năm|phút)(?:[^\p{L}]|$)`)
 	// legalRe finds references to legal documents and what follows them.
@@ -99,20 +104,22 @@ func tidy(s string) string {
 // source is what the grounding check compares a composed text with: every
 // given entry's title, answer and sources.
 type source struct {
-	lower  string          // lower-cased NFC text
-	digits map[string]bool // digit runs, digits only
+	lower  string          // lower-cased NFKC text
+	digits map[string]bool // digit runs (narrow and wide), digits only
 	durs   map[string]bool // "3 ngày"
 	money  map[string]bool // amounts by value and currency, see amountKey
 }
 
 func newSource(texts []string) *source {
-	joined := norm.NFC.String(strings.ToLower(strings.Join(texts, "\n")))
+	joined := fold(strings.Join(texts, "\n"))
 	s := &source{lower: joined, digits: map[string]bool{}, durs: map[string]bool{}, money: map[string]bool{}}
 	for _, m := range moneyRe.FindAllStringSubmatch(joined, -1) {
 		s.money[amountKey(m[1], m[2])] = true
 	}
-	for _, run := range digitRunRe.FindAllString(joined, -1) {
-		s.digits[onlyDigits(run)] = true
+	for _, re := range []*regexp.Regexp{digitRunRe, wideDigitRunRe} {
+		for _, run := range re.FindAllString(joined, -1) {
+			s.digits[onlyDigits(run)] = true
+		}
 	}
 	for _, m := range durationRe.FindAllStringSubmatch(joined, -1) {
 		s.durs[m[1]+" "+m[2]] = true
@@ -129,7 +136,7 @@ func amountKey(num, unit string) string {
 	var b strings.Builder
 	for i := 0; i < len(num); i++ {
 		c := num[i]
-		if c == '.' || c == ',' {
+		if c == '.' || c == ',' || c == ' ' {
 			j := i + 1
 			for j < len(num) && num[j] >= '0' && num[j] <= '9' {
 				j++
@@ -160,6 +167,11 @@ func amountKey(num, unit string) string {
 	return strconv.FormatFloat(v, 'f', -1, 64) + " " + currency
 }
 
+// fold lower-cases s and applies NFKC, which also turns no-break, thin
+// and other spaces into plain ones and full-width digits into ASCII, so
+// that "0912\u00a0345\u00a0678" or "０９１２…" are read as numbers.
+func fold(s string) string { return norm.NFKC.String(strings.ToLower(s)) }
+
 func onlyDigits(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
@@ -181,14 +193,14 @@ func normURL(u string) string {
 // (a phone or other long number, a link, an amount of money, a duration or
 // a legal reference), or "" when everything checks out.
 func (s *source) ungrounded(text string) string {
-	t := norm.NFC.String(strings.ToLower(text))
+	t := fold(text)
 	for _, u := range urlRe.FindAllString(t, -1) {
 		if !strings.Contains(s.lower, normURL(u)) {
 			return fmt.Sprintf("link %q not in the entries", u)
 		}
 	}
 	for _, d := range domainRe.FindAllString(urlRe.ReplaceAllString(t, " "), -1) {
-		if !strings.Contains(s.lower, strings.TrimPrefix(d, "www.")) {
+		if !strings.Contains(s.lower, normURL(d)) {
 			return fmt.Sprintf("web address %q not in the entries", d)
 		}
 	}
@@ -199,6 +211,14 @@ func (s *source) ungrounded(text string) string {
 	}
 	for _, run := range digitRunRe.FindAllString(t, -1) {
 		if d := onlyDigits(run); len(d) >= 5 && !s.digits[d] {
+			return fmt.Sprintf("number %q not in the entries", run)
+		}
+	}
+	// A long number split by wider separators is accepted when the source
+	// has it, or when each of its parts is a number of the source ("15.000
+	// - 20.000 đồng").
+	for _, run := range wideDigitRunRe.FindAllString(t, -1) {
+		if d := onlyDigits(run); len(d) >= 5 && !s.digits[d] && !s.hasParts(run) {
 			return fmt.Sprintf("number %q not in the entries", run)
 		}
 	}
@@ -232,6 +252,17 @@ func (s *source) ungrounded(text string) string {
 		}
 	}
 	return ""
+}
+
+// hasParts reports whether every narrow digit run of run is a number of
+// the source.
+func (s *source) hasParts(run string) bool {
+	for _, p := range digitRunRe.FindAllString(run, -1) {
+		if !s.digits[onlyDigits(p)] {
+			return false
+		}
+	}
+	return true
 }
 
 func startsUpper(s string) bool {

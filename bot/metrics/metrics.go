@@ -7,8 +7,8 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,6 +137,48 @@ func (m *Metrics) Instrument(route string, h http.Handler) http.Handler {
 	return promhttp.InstrumentHandlerDuration(m.httpDur.MustCurryWith(prometheus.Labels{"route": route}), h)
 }
 
+// Middleware observes the latency of every request served by mux, labelled
+// with the mux pattern that matched (so the number of series stays that of
+// the registered routes) and the status code.
+func (m *Metrics) Middleware(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		mux.ServeHTTP(sw, r)
+		route := r.Pattern // set by the mux on r
+		if route == "" {
+			route = "unmatched"
+		}
+		if len(route) > 80 {
+			route = route[:80]
+		}
+		m.httpDur.WithLabelValues(strings.ToValidUTF8(route, "?"), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+	})
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.code, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flush,
+// deadlines).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // Sender wraps a channel's bot.Sender so that failed deliveries are
 // counted: bot.ErrBlocked as "blocked", bot.ErrUndeliverable as
 // "undeliverable", a cancelled context not at all, anything else "error".
@@ -160,22 +202,8 @@ func (s *sender) SendTo(ctx context.Context, address string, r bot.Reply) error 
 	return err
 }
 
-// FailureReason classifies a delivery error for the delivery-failure
-// counter; it returns "" for a cancelled or expired context of our own.
-func FailureReason(err error) string {
-	switch {
-	case err == nil, errors.Is(err, context.Canceled):
-		return ""
-	case errors.Is(err, bot.ErrBlocked):
-		return "blocked"
-	case errors.Is(err, bot.ErrUndeliverable):
-		return "undeliverable"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	default:
-		return "error"
-	}
-}
+// FailureReason classifies a delivery error (see bot.FailureReason).
+func FailureReason(err error) string { return bot.FailureReason(err) }
 
 // label keeps label values short and non-empty, so that a bug elsewhere
 // cannot explode the number of series.

@@ -60,6 +60,12 @@ func TestMetricsExposition(t *testing.T) {
 	h := m.Instrument("api_message", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/message", nil))
 
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	mw := m.Middleware(mux)
+	mw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
+	mw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/khong-co", nil))
+
 	out := scrape(t, m)
 	for _, want := range []string{
 		`trolyso_messages_total{channel="web",kind="text"} 2`,
@@ -75,6 +81,8 @@ func TestMetricsExposition(t *testing.T) {
 		`trolyso_reply_seconds_bucket{channel="web",le="0.005"} 2`,
 		`trolyso_reply_seconds_count{channel="telegram"} 1`,
 		`trolyso_http_request_seconds_count{code="200",route="api_message"} 1`,
+		`trolyso_http_request_seconds_count{code="200",route="GET /healthz"} 1`,
+		`trolyso_http_request_seconds_count{code="404",route="unmatched"} 1`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(out, want) {

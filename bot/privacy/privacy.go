@@ -5,6 +5,7 @@
 package privacy
 
 import (
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -162,17 +163,34 @@ func Strip(s string) string {
 func Contains(s string) bool { return Redact(s) != s }
 
 // ReplaceAttr is a slog.HandlerOptions.ReplaceAttr that redacts every string
-// attribute, so personal data never reaches the logs.
+// attribute, so personal data never reaches the logs. Other values logged
+// with slog.Any (errors, Stringers, slices, structs) are redacted in their
+// printed form, which then replaces them.
 func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 	switch a.Value.Kind() {
 	case slog.KindString:
-		if v := a.Value.String(); strings.IndexFunc(v, unicode.IsDigit) >= 0 || strings.ContainsAny(v, "@＠") {
+		if v := a.Value.String(); mayHoldData(v) {
 			a.Value = slog.StringValue(Redact(v))
 		}
 	case slog.KindAny:
-		if err, ok := a.Value.Any().(error); ok {
-			a.Value = slog.StringValue(Redact(err.Error()))
+		var v string
+		switch x := a.Value.Any().(type) {
+		case error:
+			a.Value = slog.StringValue(Redact(x.Error()))
+			return a
+		case fmt.Stringer:
+			v = x.String()
+		default:
+			v = fmt.Sprintf("%+v", x)
+		}
+		if mayHoldData(v) {
+			a.Value = slog.StringValue(Redact(v))
 		}
 	}
 	return a
+}
+
+// mayHoldData is a cheap test for text Redact could change.
+func mayHoldData(s string) bool {
+	return strings.IndexFunc(s, unicode.IsDigit) >= 0 || strings.ContainsAny(s, "@＠")
 }

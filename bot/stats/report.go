@@ -47,7 +47,7 @@ var csvHeader = []string{"Phần", "Mục", "Số câu trả lời", "Số đán
 func WriteCSV(w io.Writer, rep Report, commune string) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("\uFEFF")
-	c := csv.NewWriter(bw)
+	c := &cellWriter{csv.NewWriter(bw)}
 	row := func(part, item string, answers string, s Satisfaction) []string {
 		return []string{part, item, answers, strconv.Itoa(s.Rated), strconv.Itoa(s.Satisfied), PctNum(s.Rate),
 			PctNum(s.CILow), PctNum(s.CIHigh), strconv.Itoa(s.NeededForTarget)}
@@ -90,6 +90,30 @@ func WriteCSV(w io.Writer, rep Report, commune string) error {
 		return fmt.Errorf("write csv report: %w", err)
 	}
 	return nil
+}
+
+// cellWriter writes CSV records whose text cells cannot be read by a
+// spreadsheet as formulas: questions typed by residents, entry titles and
+// the commune's name go into the report, and a cell such as
+// "=HYPERLINK(…)" would otherwise run when the file is opened in Excel.
+type cellWriter struct{ *csv.Writer }
+
+func (c *cellWriter) Write(record []string) error {
+	out := make([]string, len(record))
+	for i, v := range record {
+		out[i] = safeCell(v)
+	}
+	return c.Writer.Write(out)
+}
+
+// safeCell prefixes a cell that a spreadsheet would evaluate (starting with
+// =, +, -, @, a tab or a carriage return) with an apostrophe, which makes
+// it text.
+func safeCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 // ChannelLabel names a channel for people.

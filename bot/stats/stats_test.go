@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"math"
 	"path/filepath"
 	"strings"
@@ -194,5 +195,37 @@ func TestBuildAndCSV(t *testing.T) {
 		if !strings.Contains(h, want) {
 			t.Errorf("HTML report lacks %q", want)
 		}
+	}
+}
+
+// Cells typed by residents or admins must not be read by Excel as
+// formulas when the report is opened.
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	rep := Report{
+		Period:     "quarter",
+		Label:      "Quý 3/2026",
+		ByTopic:    []Group{{Key: "x", Label: "@SUM(A1:A9)"}},
+		ByService:  []Group{{Key: "y", Label: "+cmd|' /C calc'!A0"}},
+		Unanswered: []Unanswered{{Example: `=HYPERLINK("http://evil.example","bấm vào đây")`, Count: 2}, {Example: "-2+3", Count: 1}, {Example: "\t=1", Count: 1}},
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, rep, "=Xã Cổ Lễ"); err != nil {
+		t.Fatal(err)
+	}
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\uFEFF")))
+	cr.FieldsPerRecord = -1 // the report has several tables
+	records, err := cr.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range records {
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q would be read as a formula", cell)
+			}
+		}
+	}
+	if !strings.Contains(buf.String(), `'=HYPERLINK(`) {
+		t.Fatalf("CSV:\n%s", buf.String())
 	}
 }

@@ -90,6 +90,10 @@ func (f *fakeAPI) push(format string, args ...any) int64 {
 	return id
 }
 
+// scriptHangUp, as a scripted response, closes the connection after the
+// request was received, leaving the client unsure whether it was sent.
+const scriptHangUp = "HANGUP"
+
 func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/file/bot"+testToken+"/") {
 		w.Write([]byte("OggS-fake-voice"))
@@ -133,6 +137,13 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	id := f.msgID
 	f.broadcast()
 	f.mu.Unlock()
+	if canned == scriptHangUp {
+		// The request arrived, then the connection drops before any answer.
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if canned != "" {
 		w.WriteHeader(http.StatusBadRequest) // ignored by the client; only the JSON counts

@@ -208,6 +208,9 @@ func (a *Adapter) handleMemberUpdate(ctx context.Context, u *models.ChatMemberUp
 // bot marks the user inactive (no retries).
 func (a *Adapter) send(ctx context.Context, key string, chat chatInfo, r bot.Reply, o sendOptions) {
 	err := a.deliver(ctx, chat.id, r, o)
+	if reason := bot.FailureReason(err); reason != "" {
+		a.eng.Observer().DeliveryFailed(bot.ChannelTelegram, reason)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, bot.ErrBlocked):

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +51,25 @@ func (a *Adapter) SendTo(ctx context.Context, address string, r bot.Reply) error
 	if err != nil || chatID == 0 {
 		return fmt.Errorf("telegram send: %q is not a chat id: %w", address, bot.ErrUndeliverable)
 	}
-	return a.deliver(ctx, chatID, r, sendOptions{})
+	// Reminders must be delivered at most once: never repeat a send whose
+	// request may already have reached Telegram.
+	return a.deliver(context.WithValue(ctx, atMostOnceKey{}, true), chatID, r, sendOptions{})
+}
+
+// atMostOnceKey marks a context whose sends must not be repeated after an
+// ambiguous failure.
+type atMostOnceKey struct{}
+
+// ambiguous reports a network failure after which the request may or may
+// not have reached Telegram (anything but a failure to connect). API error
+// responses are not ambiguous: Telegram answered and did not send.
+func ambiguous(err error) bool {
+	var uerr *url.Error
+	if !errors.As(err, &uerr) {
+		return false
+	}
+	var op *net.OpError
+	return !(errors.As(err, &op) && op.Op == "dial")
 }
 
 // deliver renders a reply and sends it, split into parts under
@@ -148,6 +168,9 @@ func (a *Adapter) call(ctx context.Context, chatID int64, method string, fn func
 		}
 		if permanent(err) || ctx.Err() != nil || attempt >= maxAttempts {
 			return err
+		}
+		if once, _ := ctx.Value(atMostOnceKey{}).(bool); once && ambiguous(err) {
+			return fmt.Errorf("%s: not retried, the message may have been delivered: %w", method, err)
 		}
 		wait := backoff
 		var tooMany *tgbot.TooManyRequestsError

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/colecommune/trolyso/bot"
-	"github.com/colecommune/trolyso/bot/markup"
 	"github.com/colecommune/trolyso/storage"
 )
 
@@ -39,16 +39,20 @@ type Config struct {
 	Logger *slog.Logger
 	// RatePerMinute limits API requests per client address (default 60).
 	RatePerMinute int
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// Now is the clock (tests inject one).
 	Now func() time.Time
 }
 
 // Handler serves the chat page and API.
 type Handler struct {
-	eng    *bot.Engine
-	store  *storage.DB
-	log    *slog.Logger
-	limits *limiter
+	eng     *bot.Engine
+	store   *storage.DB
+	log     *slog.Logger
+	limits  *limiter
+	trusted []netip.Prefix
+	render  *renderCache
 }
 
 // New returns the web chat handler.
@@ -63,10 +67,12 @@ func New(cfg Config) *Handler {
 		cfg.Now = time.Now
 	}
 	return &Handler{
-		eng:    cfg.Engine,
-		store:  cfg.Store,
-		log:    cfg.Logger,
-		limits: newLimiter(cfg.RatePerMinute, cfg.Now),
+		eng:     cfg.Engine,
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		limits:  newLimiter(cfg.RatePerMinute, cfg.Now),
+		trusted: cfg.TrustedProxies,
+		render:  newRenderCache(),
 	}
 }
 
@@ -130,11 +136,11 @@ type apiError struct {
 }
 
 func (h *Handler) welcome(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, toResponse(h.eng.Welcome()))
+	writeJSON(w, http.StatusOK, h.toResponse(h.eng.Welcome()))
 }
 
 func (h *Handler) message(w http.ResponseWriter, r *http.Request) {
-	if !h.limits.allow(clientAddr(r)) {
+	if !h.limits.allow(ClientAddr(r, h.trusted)) {
 		w.Header().Set("Retry-After", "60")
 		writeJSON(w, http.StatusTooManyRequests, apiError{"Bạn gửi nhanh quá. Vui lòng đợi một chút rồi thử lại."})
 		return
@@ -169,7 +175,7 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request) {
 		Text:    req.Text,
 		Payload: req.Payload,
 	})
-	writeJSON(w, http.StatusOK, toResponse(reply))
+	writeJSON(w, http.StatusOK, h.toResponse(reply))
 }
 
 // session returns the browser's session id, creating the cookie if needed.
@@ -202,11 +208,12 @@ func validSID(s string) bool {
 
 // toResponse renders a reply for the browser: HTML from the engine's
 // Markdown (escaped by markup.HTML), buttons as data.
-func toResponse(r bot.Reply) Response {
+func (h *Handler) toResponse(r bot.Reply) Response {
+	html, plain := h.render.render(r.Text)
 	resp := Response{
 		Band:       string(r.Band),
-		HTML:       markup.HTML(r.Text),
-		Text:       markup.Plain(r.Text),
+		HTML:       html,
+		Text:       plain,
 		ExchangeID: r.ExchangeID,
 		EntryID:    r.EntryID,
 		Buttons:    [][]Button{},
@@ -228,12 +235,46 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func clientAddr(r *http.Request) string {
+// ClientAddr returns the address of the client behind r. When the
+// connection comes from a trusted reverse proxy, the right-most address of
+// X-Forwarded-For that is not itself a trusted proxy is used, so that each
+// resident behind the commune portal's proxy gets their own rate limit.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(trusted) == 0 || !isTrusted(host, trusted) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return host // malformed header: do not trust any of it
+		}
+		if !isTrusted(hop, trusted) {
+			return hop
+		}
 	}
 	return host
+}
+
+func isTrusted(addr string, trusted []netip.Prefix) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // limiter keeps one token bucket per client address, forgetting idle ones.

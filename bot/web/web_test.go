@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -92,6 +93,35 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 			}
 			if !json.Valid(rec.Body.Bytes()) {
 				t.Errorf("body is not JSON: %s", rec.Body)
+			}
+		})
+	}
+}
+
+func TestClientAddrTrustedProxies(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}
+	tests := []struct {
+		name, remote, xff string
+		trusted           []netip.Prefix
+		want              string
+	}{
+		{"direct client", "203.0.113.5:4000", "", trusted, "203.0.113.5"},
+		{"untrusted peer's header ignored", "203.0.113.5:4000", "1.2.3.4", trusted, "203.0.113.5"},
+		{"no trusted proxies configured", "10.0.0.2:4000", "1.2.3.4", nil, "10.0.0.2"},
+		{"behind one proxy", "10.0.0.2:4000", "198.51.100.7", trusted, "198.51.100.7"},
+		{"spoofed left-most entry", "10.0.0.2:4000", "6.6.6.6, 198.51.100.7", trusted, "198.51.100.7"},
+		{"two proxies", "127.0.0.1:4000", "198.51.100.7, 10.1.2.3", trusted, "198.51.100.7"},
+		{"garbage header", "10.0.0.2:4000", "not-an-ip", trusted, "10.0.0.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/api/message", nil)
+			r.RemoteAddr = tt.remote
+			if tt.xff != "" {
+				r.Header.Set("X-Forwarded-For", tt.xff)
+			}
+			if got := web.ClientAddr(r, tt.trusted); got != tt.want {
+				t.Errorf("ClientAddr = %q, want %q", got, tt.want)
 			}
 		})
 	}

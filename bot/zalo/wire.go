@@ -96,11 +96,29 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	default:
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("want a string or a number, got %s", b)
+			// Name the JSON kind only: the value comes from an
+			// unauthenticated body and must not reach the logs.
+			return fmt.Errorf("want a string or a number, got %s", jsonKind(b))
 		}
 		*f = flexString(n.String())
 	}
 	return nil
+}
+
+// jsonKind names the kind of a JSON value by its first byte.
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "something else"
 }
 
 // Limits [unconfirmed: seen in SDKs].

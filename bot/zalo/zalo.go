@@ -57,6 +57,9 @@ const (
 	maxBodyBytes        = 64 << 10
 	maxFutureSkew       = 5 * time.Minute
 	eventRetention      = 48 * time.Hour
+	// shutdownGrace is how long queued events may still be answered after
+	// Run's context ends; then their contexts are cancelled.
+	shutdownGrace = 15 * time.Second
 )
 
 // Config configures the channel.
@@ -105,6 +108,12 @@ type Channel struct {
 	now   func() time.Time
 	tok   *tokens
 	q     *queue
+
+	// base is the parent of every event's context; it is cancelled grace
+	// after Run's context ends, so a hung Zalo API cannot hold shutdown.
+	base     context.Context
+	stopBase context.CancelFunc
+	grace    time.Duration
 }
 
 var _ bot.Sender = (*Channel)(nil)
@@ -159,6 +168,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 		http:  cfg.HTTPClient,
 		now:   cfg.Now,
 		q:     newQueue(cfg.Concurrency, 1000),
+		grace: shutdownGrace,
 		tok: &tokens{
 			store:     cfg.Store,
 			http:      cfg.HTTPClient,
@@ -171,6 +181,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 			backoff:   30 * time.Second,
 		},
 	}
+	c.base, c.stopBase = context.WithCancel(context.Background())
 	if cfg.AccessToken != "" || cfg.RefreshToken != "" {
 		// The expiry of configured tokens is unknown: Zalo's -216 tells.
 		if _, err := cfg.Store.SeedZaloTokens(ctx, storage.ZaloTokens{Access: cfg.AccessToken, Refresh: cfg.RefreshToken, UpdatedAt: cfg.Now().UTC()}); err != nil {
@@ -183,9 +194,10 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 }
 
 // Run refreshes the access token ahead of expiry and prunes old event ids
-// until ctx ends, then waits for the events being answered.
+// until ctx ends, then waits for the events being answered (for at most
+// the shutdown grace; then their contexts are cancelled).
 func (c *Channel) Run(ctx context.Context) error {
-	defer c.q.close()
+	defer c.shutdown()
 	tick := time.NewTicker(c.cfg.RefreshCheck)
 	defer tick.Stop()
 	lastPrune := time.Time{}
@@ -207,6 +219,26 @@ func (c *Channel) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// shutdown refuses new events and waits for the queued ones, cancelling
+// their contexts if they take longer than the grace.
+func (c *Channel) shutdown() {
+	done := make(chan struct{})
+	go func() {
+		c.q.close()
+		close(done)
+	}()
+	t := time.NewTimer(c.grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.log.Warn("zalo: replies still in flight at shutdown; cancelling them")
+		c.stopBase()
+		<-done
+	}
+	c.stopBase()
 }
 
 func (c *Channel) retention() time.Duration {
@@ -313,10 +345,11 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	// Answer Zalo now; the reply goes out after, in order per user.
-	ctx := context.WithoutCancel(r.Context())
+	// Answer Zalo now; the reply goes out after, in order per user, under
+	// the channel's context (not the request's, which ends with the 200).
+	ctx := c.base
 	if !c.q.push(user, func() { c.process(ctx, ev, user, at) }) {
-		if err := c.store.ForgetZaloEvent(ctx, id); err != nil {
+		if err := c.store.ForgetZaloEvent(r.Context(), id); err != nil {
 			c.log.Error("zalo webhook: forget event", "err", err)
 		}
 		http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -331,6 +364,10 @@ func (c *Channel) process(ctx context.Context, ev Event, user string, at time.Ti
 	defer cancel()
 	key := c.store.UserKey(bot.ChannelZalo, user)
 	log := c.log.With("user", key, "event", ev.EventName)
+	if ctx.Err() != nil {
+		log.Warn("zalo: event dropped at shutdown")
+		return
+	}
 	switch ev.EventName {
 	case EventUserSendText, EventFollow:
 		// Every inbound event opens the messaging window. The Zalo id is
@@ -349,6 +386,9 @@ func (c *Channel) process(ctx context.Context, ev Event, user string, at time.Ti
 			reply = c.eng.Handle(hctx, msg)
 		}
 		if err := c.deliver(ctx, user, key, reply); err != nil {
+			if reason := bot.FailureReason(err); reason != "" {
+				c.eng.Observer().DeliveryFailed(bot.ChannelZalo, reason)
+			}
 			log.Error("send reply", "err", err)
 		}
 	case EventUnfollow:

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/colecommune/trolyso/bench"
+	"github.com/colecommune/trolyso/cmd/trolyso/internal/bench"
 	"github.com/colecommune/trolyso/knowledge"
 )
 
@@ -28,6 +28,7 @@ type benchFlags struct {
 	e2e       bool
 	seed      uint64
 	keep      bool
+	memLoad   time.Duration
 }
 
 // runBench measures retrieval, start-up, memory and end-to-end throughput
@@ -44,7 +45,8 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fset.Float64Var(&f.tgRate, "telegram-rate", 20, "messages per second through the Telegram webhook (the adapter keeps under Telegram's 30/s sending limit)")
 	fset.BoolVar(&f.e2e, "e2e", true, "run the end-to-end load tests")
 	fset.Uint64Var(&f.seed, "seed", 1, "seed of the synthetic bases and questions")
-	fset.BoolVar(&f.keep, "keep", false, "keep the temporary folder (bases, databases, server logs)")
+	fset.BoolVar(&f.keep, "keep", false, "keep the temporary folder (synthetic bases, databases)")
+	fset.DurationVar(&f.memLoad, "mem-load", 3*time.Second, "web chat load while the resident memory of each base size is sampled")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		stop := make(chan struct{})
 		peakc := make(chan uint64, 1)
 		go func() { peakc <- bench.PeakRSS(srv.Cmd.Process.Pid, 50*time.Millisecond, stop) }()
-		bench.RunWeb(ctx, srv.URL, bench.LoadOptions{Residents: 50, Duration: 3 * time.Second, MaxMessages: 3000, Questions: qs, Seed: f.seed})
+		bench.RunWeb(ctx, srv.URL, bench.LoadOptions{Residents: 50, Duration: f.memLoad, MaxMessages: 3000, Questions: qs, Seed: f.seed})
 		close(stop)
 		peak = mib(<-peakc)
 		if err := srv.Signal(syscall.SIGTERM, 30*time.Second); err != nil {
@@ -199,7 +201,8 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	out.Flush()
 	fmt.Fprintln(a.stdout, "\nweb: POST /api/message with a session cookie per resident, real SQLite file (WAL), 30 % of answers rated 👍/👎 with the next message;")
 	fmt.Fprintln(a.stdout, "open loop: latency from the planned send time; closed loop: each resident sends again as soon as the reply arrives (latency includes queueing).")
-	fmt.Fprintln(a.stdout, "Telegram: update POSTed to the webhook, latency until the bot's sendMessage for that chat reaches the fake Bot API.")
+	fmt.Fprintln(a.stdout, "Telegram: update POSTed to the webhook (one of 100 users per resident), latency until the bot's sendMessage for that chat reaches the fake Bot API;")
+	fmt.Fprintln(a.stdout, "30 % of answers are rated 👍 by a callback tap right after they arrive (the ratings column). The adapter paces replies under Telegram's limits (~25/s per bot).")
 	return nil
 }
 

@@ -226,6 +226,9 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.Telegram.WebhookURL); c.Telegram.WebhookURL != "" && err == nil && !validWebhookPath(u.Path) {
 		errs = append(errs, fmt.Errorf("TELEGRAM_WEBHOOK_URL path %q: use only letters, digits, /, _, - and . (it is also the local path the webhook is served on)", u.Path))
 	}
+	if u, err := url.Parse(c.Telegram.WebhookURL); c.Telegram.WebhookURL != "" && err == nil && serverPath(u.Path) {
+		errs = append(errs, fmt.Errorf("TELEGRAM_WEBHOOK_URL path %q is one of the server's own routes (%s); choose another, e.g. /telegram/webhook", u.Path, strings.Join(serverRoutes, ", ")))
+	}
 	if c.Telegram.WebhookURL != "" && c.Telegram.Token == "" {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not"))
 	}
@@ -268,6 +271,20 @@ func validWebhookPath(p string) bool {
 		}
 	}
 	return !strings.Contains(p, "..") && !strings.Contains(p, "//")
+}
+
+// serverRoutes are the paths (a trailing slash: and everything below) that
+// serve mounts itself; a webhook there would collide with them.
+var serverRoutes = []string{"/api/", "/static/", "/admin", "/admin/", "/zalo/", "/metrics", "/healthz"}
+
+// serverPath reports whether p is, or is below, one of serverRoutes.
+func serverPath(p string) bool {
+	for _, r := range serverRoutes {
+		if p == r || p == strings.TrimSuffix(r, "/") || strings.HasSuffix(r, "/") && strings.HasPrefix(p, r) {
+			return true
+		}
+	}
+	return false
 }
 
 func validWebhookSecret(s string) bool {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -128,19 +127,7 @@ func TestHotReload(t *testing.T) {
 		LLM: LLMConfig{Timeout: time.Second}, reloadEvery: 50 * time.Millisecond}
 	a := &app{getenv: func(string) string { return "" }, now: time.Now, stdout: io.Discard, stderr: io.Discard,
 		log: slog.New(slog.NewTextHandler(logs, nil))}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, a, cfg, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	addr, stop := startServe(t, a, cfg)
 	ask := func(q string) map[string]any {
 		t.Helper()
 		body, _ := json.Marshal(map[string]string{"text": q})
@@ -159,12 +146,8 @@ func TestHotReload(t *testing.T) {
 	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs.String())
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !poll(cond) {
+			t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs.String())
 		}
 	}
 	// A broken file: refused, previous base stays live.
@@ -182,8 +165,7 @@ func TestHotReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("new entry answered", func() bool { return ask(newQ)["entry_id"] == "thu-vien-xa" })
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("serve returned %v", err)
 	}
 }

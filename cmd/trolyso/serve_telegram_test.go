@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,41 +12,22 @@ import (
 
 func TestTelegramConfigValidation(t *testing.T) {
 	base := map[string]string{"TROLYSO_DB": "x.db"}
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string // substring of the error, "" for none
-	}{
+	tests := []configCase{
 		{"off", nil, ""},
 		{"polling", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t"}, ""},
 		{"webhook", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/tg/hook", "TELEGRAM_WEBHOOK_SECRET": "abc_DEF-1"}, ""},
 		{"webhook without secret", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/hook"}, "TELEGRAM_WEBHOOK_SECRET"},
 		{"bad secret", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/hook", "TELEGRAM_WEBHOOK_SECRET": "a b"}, "TELEGRAM_WEBHOOK_SECRET"},
 		{"bad path", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/a%20b/{x}", "TELEGRAM_WEBHOOK_SECRET": "s"}, "path"},
+		{"path taken by Zalo", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/zalo/webhook", "TELEGRAM_WEBHOOK_SECRET": "s"}, "path"},
+		{"path taken by the web chat", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/api/message", "TELEGRAM_WEBHOOK_SECRET": "s"}, "path"},
+		{"path taken by admin", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/admin/login", "TELEGRAM_WEBHOOK_SECRET": "s"}, "path"},
+		{"path with prefix only", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TELEGRAM_WEBHOOK_URL": "https://x.vn/zalo-tg/hook", "TELEGRAM_WEBHOOK_SECRET": "s"}, ""},
 		{"webhook without token", map[string]string{"TELEGRAM_WEBHOOK_URL": "https://x.vn/hook", "TELEGRAM_WEBHOOK_SECRET": "s"}, "TELEGRAM_BOT_TOKEN"},
 		{"bad API URL", map[string]string{"TELEGRAM_API_URL": "api.telegram.org"}, "TELEGRAM_API_URL"},
 		{"bad admin id", map[string]string{"TROLYSO_ADMIN_TELEGRAM_IDS": "12, abc"}, "TROLYSO_ADMIN_TELEGRAM_IDS"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := &app{getenv: func(k string) string {
-				if v, ok := tt.env[k]; ok {
-					return v
-				}
-				return base[k]
-			}}
-			cfg, err := a.loadConfig()
-			if err == nil {
-				err = cfg.validate()
-			}
-			if tt.want == "" && err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-				t.Fatalf("error = %v, want it to mention %s", err, tt.want)
-			}
-		})
-	}
+	checkConfig(t, base, tests)
 }
 
 // TestServeTelegramWebhook runs serve with the Telegram channel in webhook
@@ -92,21 +70,7 @@ func TestServeTelegramWebhook(t *testing.T) {
 			WebhookSecret: "s3cret", AdminIDs: []int64{1}},
 		LLM: LLMConfig{Timeout: time.Second},
 	}
-	a := &app{getenv: func(string) string { return "" }, now: time.Now, log: slog.New(slog.DiscardHandler),
-		stdout: io.Discard, stderr: io.Discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, a, cfg, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	addr, stop := startServe(t, quietApp(), cfg)
 	post := func(secret string) int {
 		body := `{"update_id":5,"message":{"message_id":3,"date":1,"chat":{"id":77,"type":"private"},"from":{"id":77,"is_bot":false,"first_name":"A"},"text":"/start"}}`
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/tg/hook", strings.NewReader(body))
@@ -126,26 +90,17 @@ func TestServeTelegramWebhook(t *testing.T) {
 	if got := post("s3cret"); got != http.StatusOK {
 		t.Errorf("right secret: status %d, want 200", got)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitUntil(t, "a reply sent to the fake Bot API", func() bool {
 		mu.Lock()
-		n := len(texts)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no reply sent to the fake Bot API")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(texts) > 0
+	})
 	mu.Lock()
 	if !strings.Contains(strings.Join(methods, ","), "setWebhook") || len(texts) != 1 || !strings.Contains(texts[0], "trợ lý số") {
 		t.Errorf("methods %v, texts %q", methods, texts)
 	}
 	mu.Unlock()
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,11 +16,7 @@ import (
 
 func TestZaloConfigValidation(t *testing.T) {
 	base := map[string]string{"TROLYSO_DB": "x.db"}
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string // substring of the error, "" for none
-	}{
+	tests := []configCase{
 		{"off", nil, ""},
 		{"complete", map[string]string{"ZALO_APP_ID": "1", "ZALO_OA_SECRET_KEY": "k", "ZALO_APP_SECRET": "s", "ZALO_REFRESH_TOKEN": "r"}, ""},
 		{"no OA key", map[string]string{"ZALO_APP_ID": "1", "ZALO_ACCESS_TOKEN": "a"}, "ZALO_OA_SECRET_KEY"},
@@ -32,26 +26,7 @@ func TestZaloConfigValidation(t *testing.T) {
 		{"negative age", map[string]string{"ZALO_EVENT_MAX_AGE": "-1m"}, "ZALO_EVENT_MAX_AGE"},
 		{"bad API URL", map[string]string{"ZALO_API_URL": "openapi.zalo.me"}, "ZALO_API_URL"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := &app{getenv: func(k string) string {
-				if v, ok := tt.env[k]; ok {
-					return v
-				}
-				return base[k]
-			}}
-			cfg, err := a.loadConfig()
-			if err == nil {
-				err = cfg.validate()
-			}
-			if tt.want == "" && err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-				t.Fatalf("error = %v, want it to mention %s", err, tt.want)
-			}
-		})
-	}
+	checkConfig(t, base, tests)
 }
 
 // TestServeZalo runs serve with the Zalo channel pointed at a fake OA API:
@@ -80,20 +55,7 @@ func TestServeZalo(t *testing.T) {
 			MaxEventAge: 10 * time.Minute, Window: 7 * 24 * time.Hour},
 		LLM: LLMConfig{Timeout: time.Second},
 	}
-	a := &app{getenv: func(string) string { return "" }, now: time.Now, log: slog.New(slog.DiscardHandler),
-		stdout: io.Discard, stderr: io.Discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, a, cfg, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	addr, stop := startServe(t, quietApp(), cfg)
 	ts := fmt.Sprint(time.Now().UnixMilli())
 	body := `{"app_id":"42","user_id_by_app":"1","event_name":"user_send_text","timestamp":"` + ts +
 		`","sender":{"id":"777"},"recipient":{"id":"9"},"message":{"msg_id":"m1","text":"xin chào"}}`
@@ -107,26 +69,17 @@ func TestServeZalo(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("webhook status %d", resp.StatusCode)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitUntil(t, "a reply sent to the fake Zalo API", func() bool {
 		mu.Lock()
-		n := len(bodies)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no reply sent to the fake Zalo API")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(bodies) > 0
+	})
 	mu.Lock()
 	if !strings.Contains(bodies[0], `"user_id":"777"`) {
 		t.Errorf("reply = %s", bodies[0])
 	}
 	mu.Unlock()
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 }

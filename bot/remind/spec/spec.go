@@ -53,6 +53,13 @@ func ParseCron(expr string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cron expression %q: %v (minute hour day month weekday; L, W and # are not supported)", expr, err)
 	}
+	// cron.ParseStandard leaves the schedule in time.Local, which Next
+	// reads as "the zone of the time given": pin it to Vietnamese time so
+	// that Next(t) is right for a t in any zone (UTC from the database, the
+	// server's own zone).
+	if ss, ok := s.(*cron.SpecSchedule); ok {
+		ss.Location = Location()
+	}
 	if s.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, Location())).IsZero() {
 		return nil, fmt.Errorf("cron expression %q never fires", expr)
 	}

@@ -142,3 +142,22 @@ func TestParseTarget(t *testing.T) {
 		}
 	}
 }
+
+// The schedule itself is in Vietnamese time: Next gives 08:00 +07:00
+// whatever the zone of the time it is given.
+func TestParseCronPinsZone(t *testing.T) {
+	s, err := ParseCron("0 8 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 1, 2, 1, 0, 0, 0, time.UTC) // 08:00 in Hà Nội
+	for _, from := range []time.Time{
+		time.Date(2026, 1, 1, 18, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 1, 13, 0, 0, 0, time.FixedZone("EST", -5*3600)),
+		time.Date(2026, 1, 2, 1, 0, 0, 0, Location()),
+	} {
+		if got := s.Next(from); !got.Equal(want) {
+			t.Errorf("Next(%v) = %v, want %v", from, got, want)
+		}
+	}
+}

@@ -28,6 +28,8 @@ type FakeBotAPI struct {
 
 	mu      sync.Mutex
 	waiters map[int64]chan time.Time
+	// rateUp holds, per chat, the 👍 payload of the last answer sent.
+	rateUp map[int64]string
 	// Delay, when set, is slept before answering sendMessage; Fail, when
 	// it returns a status, answers sendMessage with that error instead.
 	Delay func() time.Duration
@@ -40,7 +42,7 @@ func NewFakeBotAPI(token string) (*FakeBotAPI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fake bot api: %w", err)
 	}
-	f := &FakeBotAPI{Token: token, ln: ln, waiters: map[int64]chan time.Time{}}
+	f := &FakeBotAPI{Token: token, ln: ln, waiters: map[int64]chan time.Time{}, rateUp: map[int64]string{}}
 	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 5 * time.Second}
 	go f.srv.Serve(ln)
 	return f, nil
@@ -117,8 +119,12 @@ func (f *FakeBotAPI) serve(w http.ResponseWriter, r *http.Request) {
 		})
 		fmt.Fprintf(w, `{"ok":true,"result":%s}`, res)
 		f.sends.Add(1)
+		rate := ratePayloadTG(form("reply_markup"))
 		f.mu.Lock()
 		c := f.waiters[chat]
+		if rate != "" {
+			f.rateUp[chat] = rate
+		}
 		f.mu.Unlock()
 		if c != nil {
 			select {
@@ -131,6 +137,39 @@ func (f *FakeBotAPI) serve(w http.ResponseWriter, r *http.Request) {
 	default: // setWebhook, deleteWebhook, answerCallbackQuery, setMyCommands…
 		fmt.Fprint(w, `{"ok":true,"result":true}`)
 	}
+}
+
+// ratePayloadTG finds the 👍 callback data ("r:<id>:+") in an inline
+// keyboard.
+func ratePayloadTG(markup string) string {
+	if markup == "" {
+		return ""
+	}
+	var kb struct {
+		InlineKeyboard [][]struct {
+			CallbackData string `json:"callback_data"`
+		} `json:"inline_keyboard"`
+	}
+	if json.Unmarshal([]byte(markup), &kb) != nil {
+		return ""
+	}
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			if strings.HasPrefix(b.CallbackData, "r:") && strings.HasSuffix(b.CallbackData, ":+") {
+				return b.CallbackData
+			}
+		}
+	}
+	return ""
+}
+
+// takeRating returns and forgets the 👍 payload last offered in chat.
+func (f *FakeBotAPI) takeRating(chat int64) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.rateUp[chat]
+	delete(f.rateUp, chat)
+	return p
 }
 
 // TelegramOptions shape a Telegram webhook load run.
@@ -160,6 +199,7 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 	defer cancel()
 	var (
 		sent, answered, errs atomic.Int64
+		ratings              atomic.Int64
 		updateID             atomic.Int64
 		mu                   sync.Mutex
 		lat                  []time.Duration
@@ -177,6 +217,8 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(o.Seed, uint64(i)+1<<32))
 			var myLat []time.Duration
+			var user, rateUser int64
+			var ratePayload string
 			defer func() {
 				mu.Lock()
 				lat = append(lat, myLat...)
@@ -187,7 +229,11 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 				next = start.Add(time.Duration(r.Int64N(int64(interval))))
 			}
 			for k := 0; ctx.Err() == nil; k++ {
-				if interval > 0 {
+				// A 👍 tap follows its answer at once, off the schedule.
+				sendAt := next
+				if rateUser != 0 {
+					sendAt = time.Now()
+				} else if interval > 0 {
 					if d := time.Until(next); d > 0 {
 						t := time.NewTimer(d)
 						select {
@@ -199,6 +245,7 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 					}
 				} else {
 					next = time.Now()
+					sendAt = next
 				}
 				if n := sent.Add(1); o.MaxMessages > 0 && n > int64(o.MaxMessages) {
 					cancel()
@@ -206,11 +253,23 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 				}
 				// Users are partitioned between residents: user ids
 				// i, i+Residents, i+2·Residents… belong to resident i.
-				user := int64(1_000_000 + i + o.Residents*r.IntN(max(o.Users/o.Residents, 1)))
-				text, _ := json.Marshal(o.Questions[(i+k)%len(o.Questions)])
 				uid := updateID.Add(1)
-				body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private","first_name":"Dân"},"from":{"id":%d,"is_bot":false,"first_name":"Dân"},"text":%s}}`,
-					uid, k+1, time.Now().Unix(), user, user, text)
+				var body string
+				rating := false
+				if rateUser != 0 {
+					// Tap 👍 under the answer just received.
+					user = rateUser
+					data, _ := json.Marshal(ratePayload)
+					body = fmt.Sprintf(`{"update_id":%d,"callback_query":{"id":"cq%d","from":{"id":%d,"is_bot":false,"first_name":"Dân"},"chat_instance":"ci","data":%s,`+
+						`"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private"},"from":{"id":999,"is_bot":true,"first_name":"Trợ lý số"},"text":"…","reply_markup":{}}}}`,
+						uid, uid, user, data, k, time.Now().Unix(), user)
+					rateUser, rating = 0, true
+				} else {
+					user = int64(1_000_000 + i + o.Residents*r.IntN(max(o.Users/o.Residents, 1)))
+					text, _ := json.Marshal(o.Questions[(i+k)%len(o.Questions)])
+					body = fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private","first_name":"Dân"},"from":{"id":%d,"is_bot":false,"first_name":"Dân"},"text":%s}}`,
+						uid, k+1, time.Now().Unix(), user, user, text)
+				}
 				wait := api.expect(user)
 				req, _ := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, o.WebhookURL, bytes.NewReader([]byte(body)))
 				req.Header.Set("Content-Type", "application/json")
@@ -219,7 +278,10 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 				if err != nil {
 					errs.Add(1)
 					api.forget(user)
-					next = next.Add(interval)
+					if !rating {
+						next = next.Add(interval)
+					}
+					time.Sleep(20 * time.Millisecond)
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
@@ -232,19 +294,29 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 					select {
 					case at := <-wait:
 						answered.Add(1)
-						myLat = append(myLat, at.Sub(next))
+						myLat = append(myLat, at.Sub(sendAt))
+						if rating {
+							ratings.Add(1)
+						} else if o.RateShare > 0 && r.Float64() < o.RateShare {
+							// The payload is noted before the waiter is told.
+							if p := api.takeRating(user); p != "" {
+								rateUser, ratePayload = user, p
+							}
+						}
 					case <-t.C:
 					}
 					t.Stop()
 				}
 				api.forget(user)
-				next = next.Add(interval)
+				if !rating {
+					next = next.Add(interval)
+				}
 			}
 		}(i)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	res := LoadResult{Sent: sent.Load(), Answered: answered.Load(), Status: status, Errors: errs.Load(),
+	res := LoadResult{Sent: sent.Load(), Answered: answered.Load(), Ratings: ratings.Load(), Status: status, Errors: errs.Load(),
 		Elapsed: elapsed, Latencies: Summarize(lat)}
 	if o.MaxMessages > 0 && res.Sent > int64(o.MaxMessages) {
 		res.Sent = int64(o.MaxMessages)

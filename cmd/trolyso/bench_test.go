@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/colecommune/trolyso/bot/privacy"
+	"github.com/colecommune/trolyso/cmd/trolyso/internal/bench"
+)
+
+// BenchmarkWebE2E runs the real server in-process (real SQLite file) and
+// sends b.N questions through POST /api/message from 500 simulated
+// residents, reporting answered messages per second and p99 latency.
+// Profile it with:
+//
+//	go test -run='^$' -bench=WebE2E -benchtime=20000x -cpuprofile=cpu.out ./cmd/trolyso/
+func BenchmarkWebE2E(b *testing.B) {
+	cfg := &Config{Addr: "127.0.0.1:0", DB: b.TempDir() + "/bench.db", MaxLen: 1000, WebRate: 100_000_000, LLM: LLMConfig{Timeout: time.Second}}
+	// Production logging (info level, text, redacting), written nowhere.
+	a := &app{getenv: func(string) string { return "" }, now: time.Now, stdout: io.Discard, stderr: io.Discard,
+		log: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: privacy.ReplaceAttr}))}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, a, cfg, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		b.Fatal(err)
+	}
+	shipped, err := bench.Shipped(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	qs := bench.Queries(shipped, 2000, 2)
+	b.ResetTimer()
+	r := bench.RunWeb(ctx, "http://"+addr, bench.LoadOptions{Residents: 500, Duration: time.Minute, MaxMessages: b.N, Questions: qs, Seed: 1})
+	b.StopTimer()
+	b.ReportMetric(r.Throughput, "answered/s")
+	b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
+	if r.Answered == 0 {
+		b.Fatalf("nothing answered: %v", r)
+	}
+	cancel()
+	<-done
+}
+
+// TestBenchCommandSmoke runs trolyso bench briefly (this test binary plays
+// the trolyso binary for the child servers) and checks the table.
+func TestBenchCommandSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	t.Setenv(reexecEnv, "1") // children re-execute this binary as trolyso
+	var out, errOut syncBuffer
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: os.Getenv, now: time.Now}
+	code := a.main(context.Background(), []string{"bench", "-sizes", "shipped,60", "-questions", "300", "-mem-load", "300ms",
+		"-residents", "20", "-rate", "100", "-duration", "700ms", "-telegram-rate", "10"})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"retrieval p50", "shipped|", "60|", "web chat API (open loop)", "web chat API (closed loop)", "Telegram webhook"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

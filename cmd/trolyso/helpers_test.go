@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// quietApp is an app with an empty environment and discarded output.
+func quietApp() *app {
+	return &app{getenv: func(string) string { return "" }, now: time.Now, log: slog.New(slog.DiscardHandler),
+		stdout: io.Discard, stderr: io.Discard}
+}
+
+// startServe runs serve with cfg in the background and waits until it
+// listens. stop cancels it and returns serve's error; it also runs when
+// the test ends.
+func startServe(t testing.TB, a *app, cfg *Config) (addr string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, a, cfg, ready) }()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("serve did not start")
+	}
+	var err error
+	stopped := false
+	stop = func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			err = <-done
+		}
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop
+}
+
+// poll checks cond every 20 ms for up to 10 s and reports whether it
+// became true.
+func poll(cond func() bool) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// waitUntil polls cond (see poll), failing the test with what.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	if !poll(cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// configCase is one environment checked by checkConfig.
+type configCase struct {
+	name string
+	env  map[string]string
+	want string // substring of the error, "" for none
+}
+
+// checkConfig loads and validates the configuration of each case's
+// environment laid over base.
+func checkConfig(t *testing.T, base map[string]string, cases []configCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &app{getenv: func(k string) string {
+				if v, ok := tt.env[k]; ok {
+					return v
+				}
+				return base[k]
+			}}
+			cfg, err := a.loadConfig()
+			if err == nil {
+				err = cfg.validate()
+			}
+			if tt.want == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("error = %v, want it to mention %s", err, tt.want)
+			}
+		})
+	}
+}
