@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,5 +170,66 @@ func TestHotReload(t *testing.T) {
 	waitFor("new entry answered", func() bool { return ask(newQ)["entry_id"] == "thu-vien-xa" })
 	if err := stop(); err != nil {
 		t.Errorf("serve returned %v", err)
+	}
+}
+
+// TestReloadOnSIGHUP: with folder polling effectively off, a SIGHUP makes
+// the server load a changed knowledge base.
+func TestReloadOnSIGHUP(t *testing.T) {
+	// Keep SIGHUP from ever reaching its default action (terminate) while
+	// the server's own handler is being installed.
+	guard := make(chan os.Signal, 1)
+	signal.Notify(guard, syscall.SIGHUP)
+	defer signal.Stop(guard)
+
+	dir := t.TempDir()
+	kb := filepath.Join(dir, "kb")
+	if err := os.CopyFS(kb, knowledge.EmbeddedBase()); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), KBDir: kb, MaxLen: 1000,
+		LLM: LLMConfig{Timeout: time.Second}, reloadEvery: time.Hour}
+	a := quietApp()
+	a.log = slog.New(slog.NewTextHandler(logs, nil))
+	startServe(t, a, cfg)
+	entry := "---\nid: thu-vien-xa\ntitle: Giờ mở cửa thư viện xã\ncategory: lien-he\nquestions:\n" +
+		"  - thư viện xã mở cửa lúc nào\n  - giờ mở cửa thư viện\n  - thu vien xa mo cua may gio\n  - thư viện có mở chủ nhật không\n" +
+		"tags: [thư viện]\nsources:\n  - https://dichvucong.gov.vn\nupdated: 2026-11-01\n---\nThư viện mở cửa theo giờ hành chính.\n"
+	if err := os.WriteFile(filepath.Join(kb, "thu-vien-xa.md"), []byte(entry), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The watcher may not have subscribed yet when the first signal
+	// arrives, so signal until the reload is logged.
+	waitUntil(t, "reload on SIGHUP", func() bool {
+		syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		time.Sleep(50 * time.Millisecond)
+		return strings.Contains(logs.String(), "why=SIGHUP") && strings.Contains(logs.String(), "entries=43")
+	})
+}
+
+func TestChatCLI(t *testing.T) {
+	var out, errb bytes.Buffer
+	db := filepath.Join(t.TempDir(), "t.db")
+	a := &app{
+		stdin:  strings.NewReader("quen mat khau vneid\n1\n\n"),
+		stdout: &out,
+		stderr: &errb,
+		getenv: func(k string) string {
+			if k == "TROLYSO_DB" {
+				return db
+			}
+			return ""
+		},
+		now: time.Now,
+	}
+	if code := a.main(context.Background(), []string{"chat"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"trợ lý số tự động", "Quên mật khẩu VNeID", "[1] 👍 Hài lòng", "Cảm ơn"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("chat output lacks %q:\n%s", want, s)
+		}
 	}
 }
