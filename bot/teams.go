@@ -395,6 +395,18 @@ var deliveryStateText = map[string]string{
 	storage.DeliverySkipped:       "bỏ qua (quá muộn)",
 }
 
+// DeliveryStateText says what happened to a delivery, in Vietnamese (for
+// the admin dashboard).
+func DeliveryStateText(state string) string {
+	if state == storage.DeliverySent {
+		return "đã gửi"
+	}
+	if s, ok := deliveryStateText[state]; ok {
+		return s
+	}
+	return state
+}
+
 // RunStatusText reports, for admins, who acknowledged a run and who did not.
 func RunStatusText(run storage.Run, ds []storage.Delivery) string {
 	var b strings.Builder

@@ -1,7 +1,9 @@
 // Package admin is the password-protected statistics dashboard at /admin:
 // satisfaction against the 95% target with server-drawn SVG charts, the
-// questions the bot could not answer, the lowest-rated answers, and the
-// quarterly report downloads. Without a configured password it is off.
+// questions the bot could not answer, the lowest-rated answers, the
+// quarterly report downloads, and the community digital technology teams
+// with their reminders (pause/resume, who acknowledged each run). Without a
+// configured password it is off.
 package admin
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
@@ -121,6 +124,10 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/unanswered", secure(h.auth(http.HandlerFunc(h.unanswered))))
 	mux.Handle("GET /admin/lowest", secure(h.auth(http.HandlerFunc(h.lowest))))
 	mux.Handle("GET /admin/report", secure(h.auth(http.HandlerFunc(h.report))))
+	mux.Handle("GET /admin/reminders", secure(h.auth(http.HandlerFunc(h.reminders))))
+	mux.Handle("POST /admin/reminders/{id}/pause", secure(h.auth(h.setEnabled(false))))
+	mux.Handle("POST /admin/reminders/{id}/resume", secure(h.auth(h.setEnabled(true))))
+	mux.Handle("GET /admin/runs/{id}", secure(h.auth(http.HandlerFunc(h.runDetail))))
 	mux.Handle("/admin/", secure(h.auth(http.NotFoundHandler())))
 }
 
@@ -290,7 +297,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var templates = template.Must(template.New("").Funcs(stats.Funcs).ParseFS(templateFS, "templates/*.html"))
+var templates = template.Must(template.New("").Funcs(stats.Funcs).Funcs(template.FuncMap{
+	// vntime shows a time in Vietnamese local time, "—" when unset.
+	"vntime": bot.VNTime,
+}).ParseFS(templateFS, "templates/*.html"))
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -100,16 +101,20 @@ func TestOffWithoutPassword(t *testing.T) {
 }
 
 func TestRoutesRefuseUnauthenticated(t *testing.T) {
-	srv, _ := setup(t, Config{Password: "mật-khẩu-đúng"})
+	srv, db := setup(t, Config{Password: "mật-khẩu-đúng"})
+	s := seedReminders(t, db)
+	run, rem := fmt.Sprint(s.run.ID), fmt.Sprint(s.reminder.ID)
 	c := client(t)
-	for _, p := range []string{"/admin", "/admin/", "/admin/unanswered", "/admin/lowest", "/admin/report?quarter=2026Q3&format=csv", "/admin/report?quarter=2026Q3&format=html", "/admin/nope"} {
+	for _, p := range []string{"/admin", "/admin/", "/admin/unanswered", "/admin/lowest", "/admin/report?quarter=2026Q3&format=csv", "/admin/report?quarter=2026Q3&format=html", "/admin/nope",
+		"/admin/reminders", "/admin/runs/" + run, "/admin/runs/999"} {
 		resp, body := get(t, c, srv.URL+p)
 		loc := resp.Header.Get("Location")
-		if resp.StatusCode == http.StatusOK || (loc != "/admin/login" && loc != "/admin/") || strings.Contains(body, "Hài lòng") {
+		if resp.StatusCode == http.StatusOK || (loc != "/admin/login" && loc != "/admin/") || strings.Contains(body, "Hài lòng") ||
+			strings.Contains(body, "Thôn Đông") || strings.Contains(body, s.team.JoinCode) {
 			t.Errorf("GET %s unauthenticated: %d %q", p, resp.StatusCode, loc)
 		}
 	}
-	for _, p := range []string{"/admin/logout", "/admin/", "/admin/report"} {
+	for _, p := range []string{"/admin/logout", "/admin/", "/admin/report", "/admin/reminders/" + rem + "/pause", "/admin/reminders/" + rem + "/resume"} {
 		resp, err := c.PostForm(srv.URL+p, url.Values{"csrf": {"x"}})
 		if err != nil {
 			t.Fatal(err)
@@ -118,6 +123,9 @@ func TestRoutesRefuseUnauthenticated(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("POST %s unauthenticated: %d", p, resp.StatusCode)
 		}
+	}
+	if r, err := db.Reminder(context.Background(), s.reminder.ID); err != nil || !r.Enabled {
+		t.Errorf("reminder after unauthenticated pause: %+v %v", r, err)
 	}
 	// A forged session cookie is refused too.
 	u, _ := url.Parse(srv.URL + "/admin/")

@@ -95,6 +95,9 @@ type Config struct {
 	NoTemplateButtons bool
 	// Concurrency bounds the events answered at once (default 4).
 	Concurrency int
+	// AdminIDs are the Zalo user ids (as the OA sees them, sender.id) of
+	// the commune's admins: their messages may use admin-only commands.
+	AdminIDs []string
 }
 
 // Channel is the Zalo OA channel. It is an http.Handler (the webhook) and
@@ -108,6 +111,8 @@ type Channel struct {
 	now   func() time.Time
 	tok   *tokens
 	q     *queue
+	// admins holds the configured admins' Zalo user ids.
+	admins map[string]bool
 
 	// base is the parent of every event's context; it is cancelled grace
 	// after Run's context ends, so a hung Zalo API cannot hold shutdown.
@@ -161,14 +166,15 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	}
 	log := cfg.Logger.With("channel", bot.ChannelZalo)
 	c := &Channel{
-		cfg:   cfg,
-		eng:   cfg.Engine,
-		store: cfg.Store,
-		log:   log,
-		http:  cfg.HTTPClient,
-		now:   cfg.Now,
-		q:     newQueue(cfg.Concurrency, 1000),
-		grace: shutdownGrace,
+		cfg:    cfg,
+		eng:    cfg.Engine,
+		store:  cfg.Store,
+		log:    log,
+		http:   cfg.HTTPClient,
+		now:    cfg.Now,
+		q:      newQueue(cfg.Concurrency, 1000),
+		grace:  shutdownGrace,
+		admins: map[string]bool{},
 		tok: &tokens{
 			store:     cfg.Store,
 			http:      cfg.HTTPClient,
@@ -180,6 +186,11 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 			early:     cfg.RefreshEarly,
 			backoff:   30 * time.Second,
 		},
+	}
+	for _, id := range cfg.AdminIDs {
+		if id = strings.TrimSpace(id); id != "" {
+			c.admins[id] = true
+		}
 	}
 	c.base, c.stopBase = context.WithCancel(context.Background())
 	if cfg.AccessToken != "" || cfg.RefreshToken != "" {
@@ -382,6 +393,7 @@ func (c *Channel) process(ctx context.Context, ev Event, user string, at time.Ti
 			reply = c.eng.Welcome()
 		} else {
 			msg := c.message(ctx, key, ev.Message.Text, at)
+			msg.Admin = c.admins[user]
 			hctx := bot.WithDeliveryAddress(ctx, bot.DeliveryAddress{Channel: bot.ChannelZalo, Address: user})
 			reply = c.eng.Handle(hctx, msg)
 		}

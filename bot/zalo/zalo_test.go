@@ -982,3 +982,44 @@ func TestTeamMemberJoinsOnZalo(t *testing.T) {
 		t.Fatalf("reminder = %s", last.Raw)
 	}
 }
+
+// TestAdminCommandsForConfiguredZaloAdmins: a sender listed in AdminIDs may
+// use an admin-only command; anyone else gets exactly the unknown-command
+// reply and nothing changes.
+func TestAdminCommandsForConfiguredZaloAdmins(t *testing.T) {
+	const admin = "5000000000000000005"
+	h := newHarness(t, func(c *Config) { c.AdminIDs = []string{" " + admin + " ", ""} })
+
+	unknown := h.say(userA, "/lenhkhongco").Req.Message.Text
+	tests := []struct {
+		name, user, text string
+		admin            bool
+	}{
+		{"resident", userA, "/themto Thôn Bắc", false},
+		{"resident, other admin command", userA, "/tonhom", false},
+		{"admin id as another user's prefix", admin[:len(admin)-1], "/themto Thôn Bắc", false},
+		{"configured admin", admin, "/themto Thôn Bắc", true},
+		{"configured admin lists teams", admin, "/tonhom", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := h.say(tt.user, tt.text).Req.Message.Text
+			if !tt.admin {
+				if got != unknown {
+					t.Fatalf("%q from a non-admin: %q, want the unknown-command reply %q", tt.text, got, unknown)
+				}
+				return
+			}
+			if got == unknown || !strings.Contains(got, "Thôn Bắc") {
+				t.Fatalf("%q from the admin: %q", tt.text, got)
+			}
+		})
+	}
+	teams, err := h.db.Teams(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(teams) != 1 || teams[0].Village != "Thôn Bắc" {
+		t.Fatalf("teams = %+v, want only the admin's Thôn Bắc", teams)
+	}
+}

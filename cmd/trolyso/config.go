@@ -66,6 +66,9 @@ type ZaloConfig struct {
 	// write to them (reminders); third-party notes say 7 days for paid
 	// "tư vấn" messages, 48 hours for free ones — unconfirmed.
 	Window time.Duration // ZALO_WINDOW
+	// AdminIDs are the Zalo user ids (sender.id of the OA's webhook events)
+	// allowed to use admin commands.
+	AdminIDs []string // TROLYSO_ADMIN_ZALO_IDS
 }
 
 // Enabled reports whether the channel is configured.
@@ -177,7 +180,34 @@ func (a *app) loadConfig() (*Config, error) {
 			c.Telegram.AdminIDs = append(c.Telegram.AdminIDs, id)
 		}
 	}
+	if ids := env("TROLYSO_ADMIN_ZALO_IDS"); ids != "" {
+		for _, f := range strings.Split(ids, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			if !validZaloID(f) {
+				errs = append(errs, fmt.Errorf("TROLYSO_ADMIN_ZALO_IDS: %q is not a Zalo user id (digits only)", f))
+				continue
+			}
+			c.Zalo.AdminIDs = append(c.Zalo.AdminIDs, f)
+		}
+	}
 	return c, errors.Join(errs...)
+}
+
+// validZaloID reports whether s looks like a Zalo user id as the OA's
+// webhook sends it: a decimal number (kept as text: it may exceed int64).
+func validZaloID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // storageFlags adds the flags shared by commands that open the database and

@@ -28,6 +28,7 @@ func startZalo(ctx context.Context, s *server) error {
 		OAuthURL:     z.OAuthURL,
 		MaxEventAge:  z.MaxEventAge,
 		Window:       z.Window,
+		AdminIDs:     z.AdminIDs,
 	})
 	if err != nil {
 		return err

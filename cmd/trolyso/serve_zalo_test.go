@@ -25,8 +25,21 @@ func TestZaloConfigValidation(t *testing.T) {
 		{"bad window", map[string]string{"ZALO_WINDOW": "a week"}, "ZALO_WINDOW"},
 		{"negative age", map[string]string{"ZALO_EVENT_MAX_AGE": "-1m"}, "ZALO_EVENT_MAX_AGE"},
 		{"bad API URL", map[string]string{"ZALO_API_URL": "openapi.zalo.me"}, "ZALO_API_URL"},
+		{"admin ids", map[string]string{"TROLYSO_ADMIN_ZALO_IDS": "8436473867424781246, 12,"}, ""},
+		{"bad admin id", map[string]string{"TROLYSO_ADMIN_ZALO_IDS": "8436473867424781246, zalo:12"}, "TROLYSO_ADMIN_ZALO_IDS"},
 	}
 	checkConfig(t, base, tests)
+
+	a := &app{getenv: func(k string) string {
+		return map[string]string{"TROLYSO_DB": "x.db", "TROLYSO_ADMIN_ZALO_IDS": " 8436473867424781246 ,,12"}[k]
+	}}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Zalo.AdminIDs, "|"); got != "8436473867424781246|12" {
+		t.Fatalf("TROLYSO_ADMIN_ZALO_IDS parsed as %q", got)
+	}
 }
 
 // TestServeZalo runs serve with the Zalo channel pointed at a fake OA API:
