@@ -94,7 +94,7 @@ func (ix *Index) Decide(query string) Decision {
 	if injection.Contains(toks) {
 		return Decision{Band: BandDecline, Reason: "out_of_scope", Normalized: foldJoin(toks)}
 	}
-	c := ix.bestSegment(clean, toks)
+	c := ix.bestSegment(clean, toks, 3)
 	if c == nil {
 		return Decision{Band: BandDecline, Reason: "empty", Normalized: foldJoin(toks)}
 	}
@@ -141,7 +141,7 @@ func (ix *Index) Search(query string, k int) []Match {
 	if len(toks) == 0 || k <= 0 {
 		return nil
 	}
-	c := ix.bestSegment(clean, toks)
+	c := ix.bestSegment(clean, toks, k)
 	if c == nil {
 		return nil
 	}
@@ -162,7 +162,7 @@ func (ix *Index) matches(r []scored, k int) []Match {
 // segment is one scored part of a message.
 type segment struct {
 	q      *query
-	ranked []scored
+	ranked []scored // the best entries, best first
 	f      Features
 	oos    bool
 	conf   float64
@@ -174,8 +174,9 @@ const clauseTrigger = 0.6
 
 // bestSegment scores the whole message and each of its sentences and,
 // when none of them is confident, each clause, and returns the most
-// confident segment.
-func (ix *Index) bestSegment(clean string, toks []vi.Token) *segment {
+// confident segment with its best k entries (at least 2).
+func (ix *Index) bestSegment(clean string, toks []vi.Token, k int) *segment {
+	k = max(k, 2)
 	var best *segment
 	var tried [][]vi.Token
 	// ctx is the text whose out-of-scope cues apply to the segment: the
@@ -199,7 +200,7 @@ func (ix *Index) bestSegment(clean string, toks []vi.Token) *segment {
 		if ctx == nil {
 			ctx = ts
 		}
-		s := ix.scoreSegment(ts, ctx)
+		s := ix.scoreSegment(ts, ctx, k)
 		s.f.Segment = idx
 		if best == nil || s.conf > best.conf+1e-9 {
 			best = s
@@ -244,9 +245,9 @@ func (ix *Index) bestSegment(clean string, toks []vi.Token) *segment {
 	return best
 }
 
-func (ix *Index) scoreSegment(ts, ctx []vi.Token) *segment {
+func (ix *Index) scoreSegment(ts, ctx []vi.Token, k int) *segment {
 	q := ix.analyse(ts)
-	r := ix.rank(q)
+	r := ix.rank(q, k)
 	s := &segment{q: q, ranked: r}
 	s.f.Unknown = ix.unknownShare(q)
 	if len(r) > 0 && q.self > 0 {
@@ -270,7 +271,7 @@ func (ix *Index) scoreSegment(ts, ctx []vi.Token) *segment {
 func (ix *Index) outOfScope(ts []vi.Token, r []scored) bool {
 	text := ""
 	if len(r) > 0 {
-		text = ix.entryText[r[0].entry]
+		text = ix.entryText(r[0].entry)
 	}
 	if cueOutside(ts, text) {
 		return true

@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -42,12 +43,32 @@ var defaultParams = params{
 	accentedRatio: 0.5,
 }
 
-// Feature kinds prefixed to term keys.
+// Feature kinds of a term (see feature).
 const (
-	kindUni  = "u:"
-	kindBi   = "b:"
-	kindTone = "t:"
+	kindUni  = 1 // a folded syllable
+	kindBi   = 2 // two adjacent folded syllables
+	kindTone = 3 // a tone key
 )
+
+// feature identifies a term: its kind in the top two bits and up to two
+// word ids (see Index.words) of 31 bits each.
+type feature uint64
+
+const wordBits = 31
+
+func mkFeature(kind, a, b uint32) feature {
+	return feature(uint64(kind)<<62 | uint64(a)<<wordBits | uint64(b))
+}
+
+func (f feature) kind() uint32 { return uint32(f >> 62) }
+
+func (f feature) words() (a, b uint32) {
+	const mask = 1<<wordBits - 1
+	return uint32(f>>wordBits) & mask, uint32(f) & mask
+}
+
+// noTerm is the term id of a feature the base does not have.
+const noTerm = ^uint32(0)
 
 // Match is one retrieved entry with its score.
 type Match struct {
@@ -57,6 +78,11 @@ type Match struct {
 
 // Index is the retrieval index of a loaded base. It is read-only after
 // NewIndex and safe for concurrent use.
+//
+// Words (folded syllables and tone keys) are interned to ids, terms
+// (features over word ids) to term ids, and each field keeps its postings
+// in one array with an offset per term, so the index holds no per-term
+// strings, maps or slices.
 type Index struct {
 	entries []*Entry
 	p       params
@@ -65,24 +91,36 @@ type Index struct {
 	bag  field // all of an entry's title, paraphrases and tags: one document per entry
 	body field // the answer: one document per entry
 
+	// idfs[df] is the IDF of a term found in df of the entries.
+	idfs   []float64
 	maxIDF float64
 
-	// termIDMap gives a term's id in the q, bag and body fields (-1 when
-	// absent) with one lookup.
-	termIDMap map[string][3]int32
+	// words interns the folded syllables and tone keys of the base;
+	// wordList is its inverse.
+	words    map[string]uint32
+	wordList []string
+	// wordCount counts each word as a folded syllable over the whole base,
+	// answers included (0 for a word seen only as a tone key); used for
+	// typo snapping and out-of-vocabulary detection.
+	wordCount []uint32
+	// uniTerm is the term id of each word's unigram when the question
+	// field has it, else noTerm.
+	uniTerm []uint32
+	// terms gives each feature of the base its term id. The terms of the
+	// question field come first, [0, nQ); the bag field has the same
+	// terms; terms found only in answers follow.
+	terms map[feature]uint32
 
-	// entryVocab holds the folded syllables of each entry's title,
-	// paraphrases and tags; used for coverage.
-	entryVocab []map[string]struct{}
-	// entryText is each entry's folded title, paraphrases and tags,
-	// space-delimited, for phrase checks.
-	entryText []string
-	// uniIDF is the entry-level IDF of folded syllables in the question
-	// field.
-	uniIDF map[string]float64
-	// vocab counts folded syllables over the whole base, answers included;
-	// used for typo snapping and out-of-vocabulary detection.
-	vocab map[string]int
+	// entryWords[entryWordOff[e]:entryWordOff[e+1]] are the sorted ids of
+	// the folded syllables of entry e's title, paraphrases and tags; used
+	// for coverage.
+	entryWordOff []uint32
+	entryWords   []uint32
+	// texts[textOff[e]:textOff[e+1]] is entry e's folded title,
+	// paraphrases and tags, space-delimited, for phrase checks (see
+	// entryText).
+	texts   string
+	textOff []uint32
 	// deletes maps every string obtained by deleting up to snapMaxD
 	// letters from a vocabulary word to the words it came from (indices
 	// into snapWords): the symmetric-delete neighbourhood used by snap.
@@ -92,63 +130,150 @@ type Index struct {
 	accPool sync.Pool
 }
 
-// field is an inverted index over documents that belong to entries.
+// Postings are packed into a uint32: the document in the high bits, the
+// term frequency in the low tfBits (tfMax there means "look it up in
+// bigTF").
+const (
+	tfBits  = 8
+	tfMax   = 1<<tfBits - 1
+	maxDocs = 1 << (32 - tfBits)
+)
+
+// field is an inverted index over documents that belong to entries, in
+// compressed sparse row form: the postings of term t are
+// post[off[t]:off[t+1]], in document order; terms from len(off)-1 on have
+// none.
 type field struct {
-	terms    map[string]int32
-	postings [][]posting
-	idf      []float64
-	df       []int
-	lastSeen []int32 // last entry counted in df, per term
+	off   []uint32
+	post  []uint32          // doc<<tfBits | tf
+	bigTF map[uint32]uint32 // term frequencies ≥ tfMax, by position in post
+	// df is the number of entries each term occurs in; nil when every
+	// document is an entry (df is then the length of the term's postings).
+	df []uint32
+	// docEntry is the entry of each document (nil when documents are
+	// entries).
 	docEntry []int32
-	docLen   []float64
-	avgdl    float64
+	// norm is k1·(1 − b + b·len/avgdl) of each document.
+	norm  []float64
+	avgdl float64
 	// docMass is the summed IDF of each document's distinct syllables
-	// (question field only).
+	// (question field, only when params.docCov > 0).
 	docMass []float64
 }
 
-type posting struct {
-	doc int32
-	tf  float32
+// nTerms is the number of term ids the field has postings arrays for.
+func (f *field) nTerms() uint32 { return uint32(len(f.off) - 1) }
+
+// postings returns the range of term t's postings in f.post.
+func (f *field) postings(t uint32) (lo, hi uint32) {
+	if t >= f.nTerms() {
+		return 0, 0
+	}
+	return f.off[t], f.off[t+1]
 }
 
-func newField() field { return field{terms: make(map[string]int32)} }
+// tf is the term frequency of the posting at position i.
+func (f *field) tf(i uint32) float64 {
+	if v := f.post[i] & tfMax; v != tfMax {
+		return float64(v)
+	}
+	return float64(f.bigTF[i])
+}
 
-func (f *field) add(entry int32, tf map[string]float64, length float64) {
-	d := int32(len(f.docEntry))
-	f.docEntry = append(f.docEntry, entry)
-	f.docLen = append(f.docLen, length)
-	for key, n := range tf {
-		id, ok := f.terms[key]
-		if !ok {
-			id = int32(len(f.postings))
-			f.terms[key] = id
-			f.postings = append(f.postings, nil)
-			f.df = append(f.df, 0)
-			f.lastSeen = append(f.lastSeen, -1)
+// fieldBuilder collects a field's documents before they are packed.
+type fieldBuilder struct {
+	perEntry bool     // one document per entry
+	start    []uint32 // first pair of each document
+	terms    []uint32 // term of each (term, tf) pair, sorted within a document
+	tfs      []uint32
+	docLen   []float64
+	docEntry []int32
+}
+
+// add adds a document given the term ids of its features, one per
+// occurrence; ids is sorted in place.
+func (b *fieldBuilder) add(entry int32, ids []uint32, length int) {
+	if len(b.docLen) >= maxDocs {
+		panic("knowledge: too many documents to index")
+	}
+	b.start = append(b.start, uint32(len(b.terms)))
+	b.docLen = append(b.docLen, float64(length))
+	b.docEntry = append(b.docEntry, entry)
+	slices.Sort(ids)
+	for i := 0; i < len(ids); {
+		j := i + 1
+		for j < len(ids) && ids[j] == ids[i] {
+			j++
 		}
-		f.postings[id] = append(f.postings[id], posting{doc: d, tf: float32(n)})
-		if f.lastSeen[id] != entry {
-			f.lastSeen[id] = entry
-			f.df[id]++
-		}
+		b.terms = append(b.terms, ids[i])
+		b.tfs = append(b.tfs, uint32(j-i))
+		i = j
 	}
 }
 
-func (f *field) finish(nEntries int) {
-	f.idf = make([]float64, len(f.postings))
-	for id := range f.postings {
-		f.idf[id] = idf(nEntries, f.df[id])
+// build packs the documents into a field with postings for term ids
+// below nTerms, BM25 parameters k1 and b and IDFs over nEntries entries.
+func (b *fieldBuilder) build(nTerms int, k1, bb float64) field {
+	f := field{off: make([]uint32, nTerms+1), post: make([]uint32, len(b.terms))}
+	for _, t := range b.terms {
+		f.off[t+1]++
+	}
+	for t := 1; t <= nTerms; t++ {
+		f.off[t] += f.off[t-1]
+	}
+	next := slices.Clone(f.off[:nTerms])
+	b.start = append(b.start, uint32(len(b.terms)))
+	for d := range b.docLen {
+		for i := b.start[d]; i < b.start[d+1]; i++ {
+			t, tf := b.terms[i], b.tfs[i]
+			pos := next[t]
+			next[t]++
+			if tf >= tfMax {
+				if f.bigTF == nil {
+					f.bigTF = make(map[uint32]uint32)
+				}
+				f.bigTF[pos] = tf
+				tf = tfMax
+			}
+			f.post[pos] = uint32(d)<<tfBits | tf
+		}
 	}
 	total := 0.0
-	for _, l := range f.docLen {
+	for _, l := range b.docLen {
 		total += l
 	}
 	f.avgdl = 1
-	if len(f.docLen) > 0 {
-		f.avgdl = math.Max(total/float64(len(f.docLen)), 1)
+	if len(b.docLen) > 0 {
+		f.avgdl = math.Max(total/float64(len(b.docLen)), 1)
 	}
-	f.df, f.lastSeen = nil, nil
+	f.norm = make([]float64, len(b.docLen))
+	for d, dl := range b.docLen {
+		f.norm[d] = k1 * (1 - bb + bb*dl/f.avgdl)
+	}
+	if !b.perEntry {
+		f.docEntry = slices.Clip(b.docEntry)
+		// Documents of an entry are consecutive, so a term's entries
+		// change along its postings once per entry it occurs in.
+		f.df = make([]uint32, nTerms)
+		for t := range nTerms {
+			last := int32(-1)
+			for _, p := range f.post[f.off[t]:f.off[t+1]] {
+				if e := f.docEntry[p>>tfBits]; e != last {
+					last = e
+					f.df[t]++
+				}
+			}
+		}
+	}
+	return f
+}
+
+// idf is the IDF of term t in field f.
+func (ix *Index) idf(f *field, t uint32) float64 {
+	if f.df != nil {
+		return ix.idfs[f.df[t]]
+	}
+	return ix.idfs[f.off[t+1]-f.off[t]]
 }
 
 // idf is the BM25 inverse document frequency with df counted over entries.
@@ -177,20 +302,29 @@ func newIndex(entries []*Entry, p params) *Index {
 	ix := &Index{
 		entries: entries,
 		p:       p,
-		q:       newField(),
-		bag:     newField(),
-		body:    newField(),
-		uniIDF:  make(map[string]float64),
-		vocab:   make(map[string]int),
+		words:   make(map[string]uint32),
+		terms:   make(map[feature]uint32),
 	}
+	n := len(entries)
+	ix.idfs = make([]float64, n+1)
+	for df := range ix.idfs {
+		ix.idfs[df] = idf(n, df)
+	}
+	ix.maxIDF = ix.idfs[0]
+
+	// Titles, paraphrases and tags first, so that the terms of the
+	// question field get the lowest ids.
+	q, bag := fieldBuilder{}, fieldBuilder{perEntry: true}
+	ix.entryWordOff = make([]uint32, 1, n+1)
+	ix.textOff = make([]uint32, 1, n+1)
+	var text strings.Builder
+	var docIDs, bagIDs, ev []uint32
 	for ei, e := range entries {
 		entry := int32(ei)
-		ev := make(map[string]struct{})
-		bagTF := map[string]float64{}
+		bagIDs, ev = bagIDs[:0], ev[:0]
 		bagLen := 0
-		var text strings.Builder
 		text.WriteByte(' ')
-		addDoc := func(toks []vi.Token, tf map[string]float64) {
+		addDoc := func(toks []vi.Token, ids []uint32) {
 			if len(toks) == 0 {
 				return
 			}
@@ -199,72 +333,128 @@ func newIndex(entries []*Entry, p params) *Index {
 				text.WriteByte(' ')
 			}
 			text.WriteString("| ")
-			ix.q.add(entry, tf, float64(len(toks)))
-			for k, v := range tf {
-				bagTF[k] += v
-			}
+			bagIDs = append(bagIDs, ids...)
+			q.add(entry, ids, len(toks))
 			bagLen += len(toks)
 			for _, t := range toks {
-				ev[t.Fold] = struct{}{}
-				ix.vocab[t.Fold]++
+				w := ix.countWord(t.Fold)
+				ev = append(ev, w)
 			}
 		}
-		for _, s := range append([]string{e.Title}, e.Questions...) {
+		for i := -1; i < len(e.Questions); i++ {
+			s := e.Title
+			if i >= 0 {
+				s = e.Questions[i]
+			}
 			toks := vi.Canonical(vi.Tokenize(s))
-			addDoc(toks, ix.docTerms(toks))
+			docIDs = ix.docTerms(docIDs[:0], toks)
+			addDoc(toks, docIDs)
 		}
 		// Tags form one pseudo-document; bigrams stay inside a tag.
 		var tagToks []vi.Token
-		tagTF := map[string]float64{}
+		docIDs = docIDs[:0]
 		for _, tag := range e.Tags {
 			toks := vi.Canonical(vi.Tokenize(tag))
 			tagToks = append(tagToks, toks...)
-			for k, v := range ix.docTerms(toks) {
-				tagTF[k] += v
-			}
+			docIDs = ix.docTerms(docIDs, toks)
 		}
-		addDoc(tagToks, tagTF)
-		ix.bag.add(entry, bagTF, float64(bagLen))
-		ix.entryVocab = append(ix.entryVocab, ev)
-		ix.entryText = append(ix.entryText, text.String())
+		addDoc(tagToks, docIDs)
+		bag.add(entry, bagIDs, bagLen)
+		slices.Sort(ev)
+		ix.entryWords = append(ix.entryWords, slices.Compact(ev)...)
+		ix.entryWordOff = append(ix.entryWordOff, uint32(len(ix.entryWords)))
+		ix.textOff = append(ix.textOff, uint32(text.Len()))
+	}
+	ix.texts = strings.Clone(text.String())
+	nQ := len(ix.terms)
 
-		body := e.Answer
-		if body == "" {
-			body = e.Body
+	body := fieldBuilder{perEntry: true}
+	for ei, e := range entries {
+		text := e.Answer
+		if text == "" {
+			text = e.Body
 		}
-		btoks := vi.Canonical(vi.Tokenize(stripMarkup(body)))
+		btoks := vi.Canonical(vi.Tokenize(stripMarkup(text)))
 		for _, t := range btoks {
-			ix.vocab[t.Fold]++
+			ix.countWord(t.Fold)
 		}
-		ix.body.add(entry, ix.docTerms(btoks), float64(len(btoks)))
+		docIDs = ix.docTerms(docIDs[:0], btoks)
+		body.add(int32(ei), docIDs, len(btoks))
 	}
-	n := len(entries)
-	ix.maxIDF = idf(n, 0)
-	ix.q.finish(n)
-	ix.bag.finish(n)
-	ix.body.finish(n)
-	ix.q.docMass = make([]float64, len(ix.q.docLen))
-	for key, id := range ix.q.terms {
-		if strings.HasPrefix(key, kindUni) {
-			ix.uniIDF[key[len(kindUni):]] = ix.q.idf[id]
-			for _, p := range ix.q.postings[id] {
-				ix.q.docMass[p.doc] += ix.q.idf[id]
-			}
+
+	ix.q = q.build(nQ, p.k1, p.b)
+	ix.bag = bag.build(nQ, p.bagK1, p.bagB)
+	ix.body = body.build(len(ix.terms), p.bodyK1, p.bodyB)
+	ix.entryWords = slices.Clip(ix.entryWords)
+	ix.uniTerm = make([]uint32, len(ix.wordList))
+	for w := range ix.uniTerm {
+		ix.uniTerm[w] = noTerm
+		if t, ok := ix.terms[mkFeature(kindUni, uint32(w), 0)]; ok && t < uint32(nQ) {
+			ix.uniTerm[w] = t
 		}
 	}
-	ix.termIDMap = make(map[string][3]int32, len(ix.body.terms)+len(ix.q.terms))
-	for i, f := range []*field{&ix.q, &ix.bag, &ix.body} {
-		for key, id := range f.terms {
-			ids, ok := ix.termIDMap[key]
-			if !ok {
-				ids = [3]int32{-1, -1, -1}
+	if p.docCov > 0 {
+		ix.q.docMass = make([]float64, len(ix.q.norm))
+		for f, t := range ix.terms {
+			if f.kind() != kindUni || t >= uint32(nQ) {
+				continue
 			}
-			ids[i] = id
-			ix.termIDMap[key] = ids
+			v := ix.idf(&ix.q, t)
+			for _, pp := range ix.q.post[ix.q.off[t]:ix.q.off[t+1]] {
+				ix.q.docMass[pp>>tfBits] += v
+			}
 		}
 	}
 	ix.buildDeletes()
 	return ix
+}
+
+// entryText is entry e's folded title, paraphrases and tags, each
+// followed by " | ", with a leading space.
+func (ix *Index) entryText(e int) string {
+	return ix.texts[ix.textOff[e]:ix.textOff[e+1]]
+}
+
+// word returns the id of word w, adding it when new.
+func (ix *Index) word(w string) uint32 {
+	if id, ok := ix.words[w]; ok {
+		return id
+	}
+	id := uint32(len(ix.wordList))
+	if id >= 1<<wordBits {
+		panic("knowledge: too many distinct words to index")
+	}
+	w = strings.Clone(w) // do not keep the text it was cut from
+	ix.words[w] = id
+	ix.wordList = append(ix.wordList, w)
+	ix.wordCount = append(ix.wordCount, 0)
+	return id
+}
+
+// countWord counts one occurrence of the folded syllable w.
+func (ix *Index) countWord(w string) uint32 {
+	id := ix.word(w)
+	ix.wordCount[id]++
+	return id
+}
+
+// vocabCount is the number of occurrences of folded syllable w in the
+// base, answers included.
+func (ix *Index) vocabCount(w string) uint32 {
+	if id, ok := ix.words[w]; ok {
+		return ix.wordCount[id]
+	}
+	return 0
+}
+
+// term returns the id of feature f, adding it when new.
+func (ix *Index) term(f feature) uint32 {
+	if id, ok := ix.terms[f]; ok {
+		return id
+	}
+	id := uint32(len(ix.terms))
+	ix.terms[f] = id
+	return id
 }
 
 // stripMarkup removes the Markdown and template syntax of an answer body.
@@ -303,20 +493,21 @@ func stripMarkup(s string) string {
 	return c.String()
 }
 
-// docTerms returns the term frequencies of a knowledge-base text.
-func (ix *Index) docTerms(toks []vi.Token) map[string]float64 {
-	tf := make(map[string]float64, 3*len(toks))
+// docTerms appends the term ids of the features of a knowledge-base text
+// to ids, one per occurrence, adding terms as needed.
+func (ix *Index) docTerms(ids []uint32, toks []vi.Token) []uint32 {
 	accented := vi.AccentedRatio(toks, countsForRatio) >= ix.p.accentedRatio
 	for i, t := range toks {
-		tf[kindUni+t.Fold]++
+		w := ix.word(t.Fold)
+		ids = append(ids, ix.term(mkFeature(kindUni, w, 0)))
 		if i+1 < len(toks) {
-			tf[kindBi+t.Fold+" "+toks[i+1].Fold]++
+			ids = append(ids, ix.term(mkFeature(kindBi, w, ix.word(toks[i+1].Fold))))
 		}
 		if accented && toneEligible(t) {
-			tf[kindTone+t.Tone]++
+			ids = append(ids, ix.term(mkFeature(kindTone, ix.word(t.Tone), 0)))
 		}
 	}
-	return tf
+	return ids
 }
 
 func countsForRatio(t vi.Token) bool { return !foreign[t.Fold] }
@@ -325,3 +516,22 @@ func toneEligible(t vi.Token) bool { return t.IsSyllable() && !foreign[t.Fold] }
 
 // Entries returns the indexed entries.
 func (ix *Index) Entries() []*Entry { return ix.entries }
+
+// featureName spells out feature f, for debugging ("u:hoa", "b:hoa don",
+// "t:hoa2"); words the base does not have print as "?".
+func (ix *Index) featureName(f feature) string {
+	word := func(w uint32) string {
+		if int(w) < len(ix.wordList) {
+			return ix.wordList[w]
+		}
+		return "?"
+	}
+	a, b := f.words()
+	switch f.kind() {
+	case kindBi:
+		return "b:" + word(a) + " " + word(b)
+	case kindTone:
+		return "t:" + word(a)
+	}
+	return "u:" + word(a)
+}

@@ -17,8 +17,8 @@ import (
 type query struct {
 	slots    []vi.Slot
 	groups   []group
-	unis     []int32 // distinct syllable term ids (question field), any reading
-	self     float64 // score of the preferred reading against itself
+	unis     []uint32 // distinct syllable term ids (question field), any reading
+	self     float64  // score of the preferred reading against itself
 	accented bool
 	norm     string // folded text of the preferred reading
 }
@@ -28,15 +28,36 @@ type group struct {
 }
 
 type qterm struct {
-	key string
-	w   float64
-	ids [3]int32 // term id in the q, bag and body fields, -1 if absent
+	f  feature
+	w  float64
+	id uint32 // term id, noTerm if the base does not have it
 }
 
 // scored is an entry's retrieval score.
 type scored struct {
 	entry int
 	score float64
+}
+
+// queryWords gives the words of a query their ids: the base's ids, and
+// further ids for words the base does not have.
+type queryWords struct {
+	ix    *Index
+	extra []string
+}
+
+func (qw *queryWords) id(w string) uint32 {
+	if id, ok := qw.ix.words[w]; ok {
+		return id
+	}
+	n := uint32(len(qw.ix.wordList))
+	for i, x := range qw.extra {
+		if x == w {
+			return n + uint32(i)
+		}
+	}
+	qw.extra = append(qw.extra, w)
+	return n + uint32(len(qw.extra)-1)
 }
 
 // analyse turns the tokens of one segment (politeness already stripped)
@@ -47,6 +68,7 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 	q := &query{slots: slots}
 	q.accented = vi.AccentedRatio(toks, countsForRatio) >= ix.p.accentedRatio
 	p := &ix.p
+	qw := queryWords{ix: ix}
 
 	isOrig := func(s vi.Slot, t vi.Token) bool {
 		for _, o := range s.Orig {
@@ -70,7 +92,7 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 		seen = append(seen, sig)
 		for _, a := range g.alts {
 			for i := range a {
-				a[i].ids = ix.termIDs(a[i].key)
+				a[i].id = ix.termID(a[i].f)
 			}
 		}
 		q.groups = append(q.groups, g)
@@ -81,15 +103,16 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 			var terms []qterm
 			for j, t := range a.Toks {
 				w := p.wUni * a.Weight
-				if _, known := ix.uniIDF[t.Fold]; !known && isDigits(t.Fold) {
+				if _, known := ix.uniIDF(t.Fold); !known && isDigits(t.Fold) {
 					w *= functionWeight // a stray number (age, year, amount)
 				}
-				terms = append(terms, qterm{key: kindUni + t.Fold, w: w})
+				wid := qw.id(t.Fold)
+				terms = append(terms, qterm{f: mkFeature(kindUni, wid, 0), w: w})
 				if j+1 < len(a.Toks) {
-					terms = append(terms, qterm{key: kindBi + t.Fold + " " + a.Toks[j+1].Fold, w: p.wBi * a.Weight})
+					terms = append(terms, qterm{f: mkFeature(kindBi, wid, qw.id(a.Toks[j+1].Fold)), w: p.wBi * a.Weight})
 				}
 				if toneEligible(t) && (q.accented || (t.Accented && isOrig(s, t))) {
-					terms = append(terms, qterm{key: kindTone + t.Tone, w: p.wTone * a.Weight})
+					terms = append(terms, qterm{f: mkFeature(kindTone, qw.id(t.Tone), 0), w: p.wTone * a.Weight})
 				}
 			}
 			if len(terms) > 0 {
@@ -108,19 +131,17 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 					if len(b.Toks) == 0 {
 						continue
 					}
-					bg.alts = append(bg.alts, []qterm{{key: kindBi + last.Fold + " " + b.Toks[0].Fold, w: p.wBi * math.Min(a.Weight, b.Weight)}})
+					bg.alts = append(bg.alts, []qterm{{f: mkFeature(kindBi, qw.id(last.Fold), qw.id(b.Toks[0].Fold)), w: p.wBi * math.Min(a.Weight, b.Weight)}})
 				}
 			}
 			addGroup(bg)
 		}
 	}
-	uniSeen := map[int32]bool{}
 	for _, g := range q.groups {
 		for _, a := range g.alts {
 			for _, t := range a {
-				if id := t.ids[0]; id >= 0 && strings.HasPrefix(t.key, kindUni) && !uniSeen[id] {
-					uniSeen[id] = true
-					q.unis = append(q.unis, id)
+				if t.id < ix.q.nTerms() && t.f.kind() == kindUni && !slices.Contains(q.unis, t.id) {
+					q.unis = append(q.unis, t.id)
 				}
 			}
 		}
@@ -140,7 +161,7 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 	sat := (p.k1 + 1) / (1 + p.k1*(1-p.b+p.b*float64(n)/ix.q.avgdl))
 	for _, g := range q.groups {
 		for _, t := range g.alts[0] {
-			q.self += t.w * ix.termIDF(t.key) * sat
+			q.self += t.w * ix.termIDF(t) * sat
 		}
 	}
 	q.self *= 1 + p.wBag
@@ -173,14 +194,14 @@ func sameKeys(a, b []qterm) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].key != b[i].key {
+		if a[i].f != b[i].f {
 			return false
 		}
 	}
 	return true
 }
 
-// groupSig is an FNV-1a hash of a group's term keys.
+// groupSig is an FNV-1a hash of a group's features.
 func groupSig(g group) uint64 {
 	h := uint64(14695981039346656037)
 	mix := func(b byte) {
@@ -189,8 +210,8 @@ func groupSig(g group) uint64 {
 	}
 	for _, a := range g.alts {
 		for _, t := range a {
-			for i := 0; i < len(t.key); i++ {
-				mix(t.key[i])
+			for i := 0; i < 64; i += 8 {
+				mix(byte(t.f >> i))
 			}
 			mix('|')
 		}
@@ -199,31 +220,51 @@ func groupSig(g group) uint64 {
 	return h
 }
 
-func (ix *Index) termIDs(key string) [3]int32 {
-	if ids, ok := ix.termIDMap[key]; ok {
-		return ids
+// termID returns the term id of feature f, or noTerm.
+func (ix *Index) termID(f feature) uint32 {
+	if id, ok := ix.terms[f]; ok {
+		return id
 	}
-	return [3]int32{-1, -1, -1}
+	return noTerm
 }
 
 // termIDF is the question-field IDF of a term; unknown unigrams get the
 // largest IDF, unknown bigrams the mean IDF of their syllables.
-func (ix *Index) termIDF(key string) float64 {
-	if id, ok := ix.q.terms[key]; ok {
-		return ix.q.idf[id]
+func (ix *Index) termIDF(t qterm) float64 {
+	if t.id < ix.q.nTerms() {
+		return ix.idf(&ix.q, t.id)
 	}
-	switch {
-	case strings.HasPrefix(key, kindBi):
-		a, b, _ := strings.Cut(key[len(kindBi):], " ")
-		return (ix.foldIDF(a) + ix.foldIDF(b)) / 2
-	case strings.HasPrefix(key, kindTone):
-		return ix.maxIDF
+	if t.f.kind() == kindBi {
+		a, b := t.f.words()
+		return (ix.wordIDF(a) + ix.wordIDF(b)) / 2
+	}
+	return ix.maxIDF
+}
+
+// uniIDF is the entry-level IDF of folded syllable f in the question
+// field; ok is false when no question of the base has it.
+func (ix *Index) uniIDF(f string) (v float64, ok bool) {
+	if w, found := ix.words[f]; found {
+		if t := ix.uniTerm[w]; t != noTerm {
+			return ix.idf(&ix.q, t), true
+		}
+	}
+	return 0, false
+}
+
+// wordIDF is the question-field IDF of a word id's syllable, or the
+// largest IDF.
+func (ix *Index) wordIDF(w uint32) float64 {
+	if int(w) < len(ix.uniTerm) {
+		if t := ix.uniTerm[w]; t != noTerm {
+			return ix.idf(&ix.q, t)
+		}
 	}
 	return ix.maxIDF
 }
 
 func (ix *Index) foldIDF(f string) float64 {
-	if v, ok := ix.uniIDF[f]; ok {
+	if v, ok := ix.uniIDF(f); ok {
 		return v
 	}
 	return ix.maxIDF
@@ -236,12 +277,13 @@ type scratch struct {
 	touchG             []int32
 }
 
-// rank scores every entry for q, best first.
-func (ix *Index) rank(q *query) []scored {
-	nd, ne := len(ix.q.docEntry), len(ix.entries)
+// rank scores every entry for q and returns the best k (at least one),
+// best first.
+func (ix *Index) rank(q *query, k int) []scored {
+	nd, ne := len(ix.q.norm), len(ix.entries)
 	sc, _ := ix.accPool.Get().(*scratch)
 	if sc == nil || len(sc.alt) != nd {
-		sc = &scratch{acc: make([]float64, nd+3*ne), alt: make([]float64, nd), grp: make([]float64, nd), cov: make([]float64, nd)}
+		sc = &scratch{acc: make([]float64, nd+3*ne), alt: make([]float64, nd), grp: make([]float64, nd)}
 	}
 	acc := sc.acc
 	clear(acc)
@@ -250,20 +292,24 @@ func (ix *Index) rank(q *query) []scored {
 	bodyAcc := acc[nd+ne : nd+2*ne]
 	best := acc[nd+2*ne:]
 	p := &ix.p
-	ix.q.scoreGroups(q, 0, docAcc, p.k1, p.b, sc)
+	ix.scoreGroups(&ix.q, q, docAcc, p.k1, sc)
 	if p.wBag > 0 {
-		ix.bag.scoreGroups(q, 1, bagAcc, p.bagK1, p.bagB, sc)
+		ix.scoreGroups(&ix.bag, q, bagAcc, p.bagK1, sc)
 	}
 	if p.wBody > 0 {
-		ix.body.scoreGroups(q, 2, bodyAcc, p.bodyK1, p.bodyB, sc)
+		ix.scoreGroups(&ix.body, q, bodyAcc, p.bodyK1, sc)
 	}
 	if p.docCov > 0 {
+		if len(sc.cov) != nd {
+			sc.cov = make([]float64, nd)
+		}
 		cov := sc.cov
 		clear(cov)
 		for _, id := range q.unis {
-			idf := ix.q.idf[id]
-			for _, pp := range ix.q.postings[id] {
-				cov[pp.doc] += idf
+			idf := ix.idf(&ix.q, id)
+			lo, hi := ix.q.postings(id)
+			for _, pp := range ix.q.post[lo:hi] {
+				cov[pp>>tfBits] += idf
 			}
 		}
 		for d := range docAcc {
@@ -278,47 +324,86 @@ func (ix *Index) rank(q *query) []scored {
 			best[e] = s
 		}
 	}
-	out := make([]scored, 0, ne)
-	for e, s := range best {
-		s += p.wBag*bagAcc[e] + p.wBody*bodyAcc[e]
-		if s > 0 {
-			out = append(out, scored{entry: e, score: s})
-		}
-	}
-	ix.accPool.Put(sc)
-	slices.SortFunc(out, func(a, b scored) int {
+	// Keep the best k in order: score descending, then entry id.
+	before := func(a, b scored) bool {
 		if a.score != b.score {
-			if a.score > b.score {
+			return a.score > b.score
+		}
+		return ix.entries[a.entry].ID < ix.entries[b.entry].ID
+	}
+	k = max(k, 1)
+	if k > 64 {
+		// Many wanted: sort them all rather than insert one by one.
+		var all []scored
+		for e, s := range best {
+			if s += p.wBag*bagAcc[e] + p.wBody*bodyAcc[e]; s > 0 {
+				all = append(all, scored{entry: e, score: s})
+			}
+		}
+		ix.accPool.Put(sc)
+		slices.SortFunc(all, func(a, b scored) int {
+			if before(a, b) {
 				return -1
 			}
-			return 1
+			if before(b, a) {
+				return 1
+			}
+			return 0
+		})
+		return all[:min(k, len(all))]
+	}
+	out := make([]scored, 0, min(k, ne))
+	for e, s := range best {
+		s += p.wBag*bagAcc[e] + p.wBody*bodyAcc[e]
+		if s <= 0 {
+			continue
 		}
-		return strings.Compare(ix.entries[a.entry].ID, ix.entries[b.entry].ID)
-	})
+		c := scored{entry: e, score: s}
+		if len(out) == k {
+			if !before(c, out[k-1]) {
+				continue
+			}
+			out = out[:k-1]
+		}
+		i := len(out)
+		out = append(out, c)
+		for i > 0 && before(c, out[i-1]) {
+			out[i] = out[i-1]
+			i--
+		}
+		out[i] = c
+	}
+	ix.accPool.Put(sc)
 	return out
 }
 
-// scoreGroups adds the BM25 score of q's groups to acc (indexed by the
-// field's documents), each group contributing its best reading.
-func (f *field) scoreGroups(q *query, fi int, acc []float64, k1, b float64, sc *scratch) {
-	alt, grp := sc.alt[:len(f.docLen)], sc.grp[:len(f.docLen)]
+// scoreGroups adds the BM25 score in field f of q's groups to acc
+// (indexed by the field's documents), each group contributing its best
+// reading.
+func (ix *Index) scoreGroups(f *field, q *query, acc []float64, k1 float64, sc *scratch) {
+	alt, grp := sc.alt[:len(f.norm)], sc.grp[:len(f.norm)]
+	k1p := k1 + 1
 	for _, g := range q.groups {
 		sc.touchG = sc.touchG[:0]
 		for _, a := range g.alts {
 			sc.touchA = sc.touchA[:0]
 			for _, t := range a {
-				id := t.ids[fi]
-				if id < 0 {
+				lo, hi := f.postings(t.id)
+				if lo == hi {
 					continue
 				}
-				idf := f.idf[id]
-				for _, p := range f.postings[id] {
-					tf := float64(p.tf)
-					dl := f.docLen[p.doc]
-					if alt[p.doc] == 0 {
-						sc.touchA = append(sc.touchA, p.doc)
+				wi := t.w * ix.idf(f, t.id)
+				for i := lo; i < hi; i++ {
+					pp := f.post[i]
+					d := int32(pp >> tfBits)
+					tf := float64(pp & tfMax)
+					if tf == tfMax {
+						tf = f.tf(i)
 					}
-					alt[p.doc] += t.w * idf * tf * (k1 + 1) / (tf + k1*(1-b+b*dl/f.avgdl))
+					if alt[d] == 0 {
+						sc.touchA = append(sc.touchA, d)
+					}
+					alt[d] += wi * tf * k1p / (tf + f.norm[d])
 				}
 			}
 			for _, d := range sc.touchA {
@@ -366,7 +451,7 @@ func (ix *Index) isStrayNumber(s vi.Slot) bool {
 	if !isDigits(f) {
 		return false
 	}
-	_, ok := ix.uniIDF[f]
+	_, ok := ix.uniIDF(f)
 	return !ok
 }
 
@@ -399,7 +484,7 @@ func (ix *Index) slotIDFRaw(s vi.Slot) float64 {
 // coverage is the IDF-weighted share of query slots whose words occur in
 // entry e's title, paraphrases or tags.
 func (ix *Index) coverage(q *query, e int) float64 {
-	ev := ix.entryVocab[e]
+	ev := ix.entryWords[ix.entryWordOff[e]:ix.entryWordOff[e+1]]
 	var num, den float64
 	for _, s := range q.slots {
 		w := ix.slotIDF(s)
@@ -411,8 +496,10 @@ func (ix *Index) coverage(q *query, e int) float64 {
 			}
 			hit := 0
 			for _, t := range a.Toks {
-				if _, ok := ev[t.Fold]; ok {
-					hit++
+				if w, ok := ix.words[t.Fold]; ok {
+					if _, found := slices.BinarySearch(ev, w); found {
+						hit++
+					}
 				}
 			}
 			f := float64(hit) / float64(len(a.Toks))
@@ -438,7 +525,7 @@ func (ix *Index) unknownShare(q *query) float64 {
 		known := isFunctionSlot(s) || ix.isStrayNumber(s)
 		for _, a := range s.Alts {
 			for _, t := range a.Toks {
-				if _, ok := ix.uniIDF[t.Fold]; ok {
+				if _, ok := ix.uniIDF(t.Fold); ok {
 					known = true
 				}
 			}
@@ -467,13 +554,13 @@ func (ix *Index) repair(toks []vi.Token) []vi.Token {
 		}
 		t := toks[i]
 		i++
-		if ix.vocab[t.Fold] > 0 || foreign[t.Fold] {
+		if ix.vocabCount(t.Fold) > 0 || foreign[t.Fold] {
 			out = append(out, t)
 			continue
 		}
 		if !t.IsSyllable() {
 			// "muc2", "lop3": a known word glued to a number.
-			if w, num, ok := splitTrailingNumber(t.Fold); ok && ix.vocab[w] > 0 {
+			if w, num, ok := splitTrailingNumber(t.Fold); ok && ix.vocabCount(w) > 0 {
 				out = append(out, vi.NewToken(w), vi.NewToken(num))
 				continue
 			}
@@ -535,7 +622,7 @@ func (ix *Index) respell(w string) (string, bool) {
 			continue
 		}
 		c := r[1] + w[len(r[0]):]
-		if ix.vocab[c] > 0 {
+		if ix.vocabCount(c) > 0 {
 			return c, true
 		}
 	}
@@ -558,7 +645,7 @@ func (ix *Index) split(w string) []string {
 			if cost[j] == inf {
 				continue
 			}
-			if ix.vocab[w[j:i]] < 2 {
+			if ix.vocabCount(w[j:i]) < 2 {
 				continue
 			}
 			if c := cost[j] + 1; c < cost[i] {
@@ -586,9 +673,9 @@ const snapMaxD = 2
 // vocabulary: two words within edit distance d (optimal string alignment)
 // share a string reachable from each by at most d deletions.
 func (ix *Index) buildDeletes() {
-	ix.snapWords = make([]string, 0, len(ix.vocab))
-	for w := range ix.vocab {
-		if len(w) >= 2 && len(w) < 32 {
+	ix.snapWords = make([]string, 0, len(ix.wordList))
+	for id, w := range ix.wordList {
+		if ix.wordCount[id] > 0 && len(w) >= 2 && len(w) < 32 {
 			ix.snapWords = append(ix.snapWords, w)
 		}
 	}

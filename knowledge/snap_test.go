@@ -6,6 +6,18 @@ import (
 	"testing"
 )
 
+// vocabWords returns the folded syllables of the base, sorted.
+func vocabWords(ix *Index) []string {
+	var words []string
+	for id, w := range ix.wordList {
+		if ix.wordCount[id] > 0 {
+			words = append(words, w)
+		}
+	}
+	sort.Strings(words)
+	return words
+}
+
 // snapScan is the reference for snap: a scan of the whole vocabulary for
 // the unique word at the smallest edit distance.
 func snapScan(ix *Index, w string) (string, bool) {
@@ -13,11 +25,7 @@ func snapScan(ix *Index, w string) (string, bool) {
 	if len(w) >= 7 {
 		maxD = 2
 	}
-	words := make([]string, 0, len(ix.vocab))
-	for c := range ix.vocab {
-		words = append(words, c)
-	}
-	sort.Strings(words)
+	words := vocabWords(ix)
 	for d := 1; d <= maxD; d++ {
 		found, count := "", 0
 		for _, c := range words {
@@ -61,11 +69,7 @@ func TestSnapMatchesScan(t *testing.T) {
 		}
 		return string(b)
 	}
-	var words []string
-	for w := range ix.vocab {
-		words = append(words, w)
-	}
-	sort.Strings(words)
+	words := vocabWords(ix)
 	checked, snapped := 0, 0
 	for i := 0; i < 3000; i++ {
 		var q string
@@ -78,7 +82,7 @@ func TestSnapMatchesScan(t *testing.T) {
 		} else {
 			q = mutate(words[rng.IntN(len(words))])
 		}
-		if len(q) < 4 || ix.vocab[q] > 0 {
+		if len(q) < 4 || ix.vocabCount(q) > 0 {
 			continue
 		}
 		got, gok := ix.snap(q)

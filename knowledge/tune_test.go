@@ -168,7 +168,7 @@ func TestExplain(t *testing.T) {
 			for _, a := range g.alts {
 				var ks []string
 				for _, t := range a {
-					ks = append(ks, fmt.Sprintf("%s*%.1f", t.key, t.w))
+					ks = append(ks, fmt.Sprintf("%s*%.1f", ix.featureName(t.f), t.w))
 				}
 				alts = append(alts, strings.Join(ks, " "))
 			}
