@@ -386,21 +386,17 @@ func (e *Engine) answerReply(en *knowledge.Entry) Reply {
 }
 
 // record stores the exchange and adds the buttons that refer to it. A
-// storage failure is logged, never shown: the resident still gets the answer.
+// storage failure is logged, never shown: the resident still gets the answer
+// (without rating buttons, which would have nothing to refer to).
 func (e *Engine) record(ctx context.Context, ex *storage.Exchange, reply *Reply) {
-	if e.store == nil || ex.UserKey == "" {
-		reply.Buttons = append(reply.Buttons, e.answerButtons(reply)...)
-		return
+	if e.store != nil && ex.UserKey != "" {
+		if id, err := e.store.RecordExchange(ctx, ex); err != nil {
+			e.log.Error("record exchange", "err", err)
+		} else {
+			reply.ExchangeID = id
+		}
 	}
-	id, err := e.store.RecordExchange(ctx, ex)
-	if err != nil {
-		e.log.Error("record exchange", "err", err)
-	} else {
-		reply.ExchangeID = id
-	}
-	if reply.Band == BandAnswer {
-		reply.Buttons = append(reply.Buttons, e.answerButtons(reply)...)
-	}
+	reply.Buttons = append(reply.Buttons, e.answerButtons(reply)...)
 }
 
 // answerButtons are the buttons under an answer.
