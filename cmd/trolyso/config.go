@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ type Config struct {
 	// WebRate is how many web chat API requests one client address may
 	// send per minute.
 	WebRate int // TROLYSO_WEB_RATE
+	// TrustedProxies are reverse proxies (addresses or CIDR ranges) whose
+	// X-Forwarded-For header names the real client.
+	TrustedProxies []netip.Prefix // TROLYSO_TRUSTED_PROXIES
 
 	Telegram TelegramConfig
 	Zalo     ZaloConfig
@@ -144,6 +148,24 @@ func (a *app) loadConfig() (*Config, error) {
 	var err error
 	if c.MaxLen, err = envInt(env, "TROLYSO_MAX_MESSAGE_LEN", 1000); err != nil {
 		errs = append(errs, err)
+	}
+	if v := env("TROLYSO_TRUSTED_PROXIES"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					errs = append(errs, fmt.Errorf("TROLYSO_TRUSTED_PROXIES: %q is not an IP address or CIDR range", f))
+					continue
+				}
+				p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
 	}
 	if c.WebRate, err = envInt(env, "TROLYSO_WEB_RATE", 60); err != nil {
 		errs = append(errs, err)

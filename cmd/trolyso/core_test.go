@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -231,5 +233,45 @@ func TestChatCLI(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("chat output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+func TestTrustedProxiesConfig(t *testing.T) {
+	checkConfig(t, nil, []configCase{
+		{"none", nil, ""},
+		{"address and range", map[string]string{"TROLYSO_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}, ""},
+		{"garbage", map[string]string{"TROLYSO_TRUSTED_PROXIES": "proxy.local"}, "TROLYSO_TRUSTED_PROXIES"},
+	})
+}
+
+// TestRateLimitBehindTrustedProxy: behind a trusted proxy each resident
+// (X-Forwarded-For) has their own budget; the same resident is limited.
+func TestRateLimitBehindTrustedProxy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), MaxLen: 1000, WebRate: 6,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, LLM: LLMConfig{Timeout: time.Second}}
+	addr, _ := startServe(t, quietApp(), cfg)
+	send := func(client string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/message", strings.NewReader(`{"text":"xin chào"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 20 {
+		if code := send(fmt.Sprintf("198.51.100.%d", i+1)); code != http.StatusOK {
+			t.Fatalf("resident %d behind the proxy got %d", i, code)
+		}
+	}
+	limited := false
+	for range 20 {
+		limited = limited || send("203.0.113.9") == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Error("one resident sending 20 requests at once was never limited")
 	}
 }

@@ -117,7 +117,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	web.New(web.Config{Engine: s.eng, Store: db, Logger: log, RatePerMinute: cfg.WebRate}).Routes(s.mux)
+	web.New(web.Config{Engine: s.eng, Store: db, Logger: log, RatePerMinute: cfg.WebRate, TrustedProxies: cfg.TrustedProxies}).Routes(s.mux)
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

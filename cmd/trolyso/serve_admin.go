@@ -15,12 +15,13 @@ func mountAdmin(ctx context.Context, s *server) error {
 		return nil
 	}
 	h, err := admin.New(admin.Config{
-		Store:        s.db,
-		Base:         s.eng.Base,
-		Logger:       s.log,
-		Password:     s.cfg.AdminPassword,
-		PasswordHash: s.cfg.AdminPasswordHash,
-		Now:          s.a.now,
+		Store:          s.db,
+		Base:           s.eng.Base,
+		Logger:         s.log,
+		Password:       s.cfg.AdminPassword,
+		PasswordHash:   s.cfg.AdminPasswordHash,
+		Now:            s.a.now,
+		TrustedProxies: s.cfg.TrustedProxies,
 	})
 	if err != nil {
 		return err
