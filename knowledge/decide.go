@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/colecommune/trolyso/knowledge/vi"
@@ -172,12 +173,86 @@ type segment struct {
 // are scored too.
 const clauseTrigger = 0.6
 
+// messageParts splits a message into its clauses, politeness stripped,
+// each weighted by whether it asks the question: when some clauses carry
+// question cues ("ở đâu", "thế nào", "được không", "nhờ hướng dẫn", a
+// final "không", a question mark), the others are the story around the
+// question and weigh ix.p.wNarrative. With no cue, or a single clause,
+// every clause weighs 1.
+func (ix *Index) messageParts(clean string) []part {
+	cls := vi.MessageClauses(clean)
+	parts := make([]part, 0, len(cls))
+	asked := make([]bool, 0, len(cls))
+	nq := 0
+	for i, c := range cls {
+		ts, _ := vi.StripPoliteness(vi.TokenizeClean(c.Text))
+		if len(ts) == 0 {
+			continue
+		}
+		q := vi.IsQuestion(vi.Canonical(ts))
+		if !q && c.Asked && (i+1 == len(cls) || cls[i+1].Sentence != c.Sentence) {
+			// The last clause of a sentence ending with "?" asks it
+			// when no clause of that sentence has a cue.
+			q = true
+			for j := i - 1; j >= 0 && cls[j].Sentence == c.Sentence; j-- {
+				if vi.IsQuestion(vi.Canonical(vi.TokenizeClean(cls[j].Text))) {
+					q = false
+					break
+				}
+			}
+		}
+		parts = append(parts, part{toks: ts, weight: 1})
+		asked = append(asked, q)
+		if q {
+			nq++
+		}
+	}
+	// A question with no topic of its own ("xin hướng dẫn cách làm",
+	// "nhờ chỉ giúp với") asks about the clause before it.
+	for i := len(parts) - 1; i > 0; i-- {
+		if asked[i] && !asked[i-1] && topicWords(parts[i].toks) < 2 {
+			asked[i-1] = true
+			nq++
+		}
+	}
+	if nq > 0 && nq < len(parts) && ix.p.wNarrative < 1 {
+		for i := range parts {
+			if !asked[i] {
+				parts[i].weight = ix.p.wNarrative
+			}
+		}
+	}
+	return parts
+}
+
+// requestWords are the words of a request for guidance; with grammatical
+// words they make a clause that has no topic of its own.
+var requestWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields("huong dan cach nho chi giup xin tu van giai thich lam thu tuc buoc nhu the nao sao dau gi gio lai") {
+		requestWords[w] = true
+	}
+}
+
+// topicWords counts the tokens of a clause that are neither grammatical
+// nor request words.
+func topicWords(ts []vi.Token) int {
+	n := 0
+	for _, t := range vi.Canonical(ts) {
+		if !vi.IsFunctionWord(t.Fold) && !requestWords[t.Fold] {
+			n++
+		}
+	}
+	return n
+}
+
 // bestSegment scores the whole message and each of its sentences and,
 // when none of them is confident, each clause, and returns the most
 // confident segment with its best k entries (at least 2).
 func (ix *Index) bestSegment(clean string, toks []vi.Token, k int) *segment {
 	k = max(k, 2)
-	var best *segment
+	var best, msg *segment
 	var tried [][]vi.Token
 	// ctx is the text whose out-of-scope cues apply to the segment: the
 	// segment itself for the message and its sentences, the enclosing
@@ -202,11 +277,29 @@ func (ix *Index) bestSegment(clean string, toks []vi.Token, k int) *segment {
 		}
 		s := ix.scoreSegment(ts, ctx, k)
 		s.f.Segment = idx
+		// A sentence or clause only lends its confidence to the entry the
+		// whole message ranks first: alone, a story clause ("con cháu bảo
+		// phải cài app của công an") or a question with little content
+		// ("giờ làm thế nào để đặt lại mã") often points elsewhere.
+		if msg != nil && len(s.ranked) > 0 && len(msg.ranked) > 0 && s.ranked[0].entry != msg.ranked[0].entry {
+			return
+		}
 		if best == nil || s.conf > best.conf+1e-9 {
 			best = s
 		}
 	}
-	try(toks, 0, nil)
+	if ix.p.wNarrative < 1 {
+		stripped, _ := vi.StripPoliteness(toks)
+		if len(stripped) == 0 {
+			return nil
+		}
+		tried = append(tried, stripped)
+		parts := ix.messageParts(clean)
+		best = ix.scoreParts(parts, nil, parts, k)
+		msg = best
+	} else {
+		try(toks, 0, nil)
+	}
 	idx := 0
 	sents := vi.Sentences(clean)
 	sentToks := make([][]vi.Token, len(sents))
@@ -245,19 +338,82 @@ func (ix *Index) bestSegment(clean string, toks []vi.Token, k int) *segment {
 	return best
 }
 
+// rerankPool is how many of the best entries rerank reorders.
+const rerankPool = 8
+
+// rerank ranks the entries for q and reorders the best rerankPool of them
+// by their score scaled by how much of the query their questions cover
+// (1 − γ + γ·coverage): an entry that has the query's distinguishing
+// words ("passcode", "ký số", "thường trú") beats one that matches more
+// of its generic words ("hồ sơ", "nộp", "trên cổng"). The returned scores
+// are the scaled ones (entries beyond the pool get their lower bound
+// 1 − γ, so the order stays consistent whatever k); raw is the unscaled
+// score of the first entry and cov its coverage.
+func (ix *Index) rerank(q *query, k int) (r []scored, raw, cov float64) {
+	g := ix.p.covRerank
+	r = ix.rank(q, max(k, rerankPool))
+	if len(r) == 0 {
+		return r, 0, 0
+	}
+	if g == 0 {
+		return r[:min(k, len(r))], r[0].score, ix.coverage(q, r[0].entry)
+	}
+	n := min(len(r), rerankPool)
+	raws := make([]float64, n)
+	covs := make([]float64, n)
+	idx := make([]int, n)
+	for i := range n {
+		covs[i] = ix.coverage(q, r[i].entry)
+		raws[i] = r[i].score
+		idx[i] = i
+		r[i].score *= 1 - g + g*covs[i]
+	}
+	for i := n; i < len(r); i++ {
+		r[i].score *= 1 - g
+	}
+	pool := r[:n]
+	slices.SortFunc(idx, func(a, b int) int {
+		x, y := pool[a], pool[b]
+		switch {
+		case x.score > y.score:
+			return -1
+		case x.score < y.score:
+			return 1
+		}
+		return strings.Compare(ix.entries[x.entry].ID, ix.entries[y.entry].ID)
+	})
+	sorted := make([]scored, n)
+	for i, j := range idx {
+		sorted[i] = pool[j]
+	}
+	copy(pool, sorted)
+	return r[:min(k, len(r))], raws[idx[0]], covs[idx[0]]
+}
+
 func (ix *Index) scoreSegment(ts, ctx []vi.Token, k int) *segment {
-	q := ix.analyse(ts)
-	r := ix.rank(q, k)
+	return ix.scoreParts([]part{{toks: ts, weight: 1}}, ctx, nil, k)
+}
+
+// scoreParts scores a query made of parts; out-of-scope cues are looked
+// for in ctxParts, or in ctx when ctxParts is nil.
+func (ix *Index) scoreParts(parts []part, ctx []vi.Token, ctxParts []part, k int) *segment {
+	q := ix.analyseParts(parts)
+	r, raw, cov := ix.rerank(q, k)
 	s := &segment{q: q, ranked: r}
 	s.f.Unknown = ix.unknownShare(q)
 	if len(r) > 0 && q.self > 0 {
-		s.f.Top = r[0].score / q.self
-		if len(r) > 1 {
-			s.f.Second = r[1].score / q.self
+		// Top keeps the raw score (the thresholds are set on it);
+		// Second keeps its ratio to Top under the reranked scores.
+		s.f.Top = raw / q.self
+		if len(r) > 1 && r[0].score > 0 {
+			s.f.Second = s.f.Top * r[1].score / r[0].score
 		}
-		s.f.Coverage = ix.coverage(q, r[0].entry)
+		s.f.Coverage = cov
 	}
-	s.oos = ix.outOfScope(ctx, r)
+	if ctxParts == nil {
+		ctxParts = []part{{toks: ctx, weight: 1}}
+	}
+	s.oos = ix.outOfScope(ctxParts, q, r, s.f)
 	s.conf = math.Min(s.f.Top, 1) * s.f.Coverage * (1 - s.f.Unknown)
 	if s.oos {
 		s.conf *= 0.5
@@ -268,19 +424,59 @@ func (ix *Index) scoreSegment(ts, ctx []vi.Token, k int) *segment {
 // outOfScope reports whether the segment contains an out-of-scope cue
 // that the best entry does not share. Cues are looked for in the tokens as
 // typed and with abbreviations expanded ("gplx" → "giấy phép lái xe").
-func (ix *Index) outOfScope(ts []vi.Token, r []scored) bool {
+//
+// ctx is the text whose cues apply, in parts: a cue in a part weighing
+// less than 1 (the story around the question) is background and never
+// declines. A cue in the question is background too when it is a small
+// share of the message and the best entry explains all the rest: "gửi ảnh
+// căn cước qua Zalo cho người lạ có sao không" is a question about
+// personal data, not about Zalo.
+func (ix *Index) outOfScope(ctx []part, q *query, r []scored, f Features) bool {
+	// A cue the best entry mentions is in scope only when that entry
+	// matches well enough to be answered: a weak match to the one entry
+	// that mentions "sổ đỏ" in passing does not make a question about
+	// land titles answerable.
 	text := ""
-	if len(r) > 0 {
+	if len(r) > 0 && f.Top >= answerTop {
 		text = ix.entryText(r[0].entry)
 	}
-	if cueOutside(ts, text) {
-		return true
+	var all []vi.Token
+	central := false
+	// The cue syllables weigh the largest IDF each (a cue is a topic of
+	// its own); the rest of the message is the query's slots without
+	// them.
+	var cueMass float64
+	var cueFolds []string
+	for _, pt := range ctx {
+		all = append(all, pt.toks...)
+		if pt.weight < 1 {
+			continue
+		}
+		ts := pt.toks
+		ms := cuesOutside(ts, text)
+		if ct := vi.Canonical(ts); len(ms) == 0 && !sameFolds(ct, ts) {
+			ts, ms = ct, cuesOutside(ct, text)
+		}
+		for _, m := range ms {
+			central = true
+			for _, t := range ts[m.Start:m.End] {
+				cueMass += ix.maxIDF
+				cueFolds = append(cueFolds, t.Fold)
+			}
+		}
 	}
-	if ct := vi.Canonical(ts); !sameFolds(ct, ts) && cueOutside(ct, text) {
+	if central && ix.p.cueShare > 0 && len(r) > 0 && q != nil {
+		restHit, rest := ix.coverageWithout(q, r[0].entry, cueFolds)
+		share := cueMass / (cueMass + rest)
+		if share <= ix.p.cueShare && f.Top >= ix.p.cueTop && restHit >= ix.p.cueCov*rest {
+			central = false
+		}
+	}
+	if central {
 		return true
 	}
 	for _, p := range oosPairs {
-		a, b := p.a.FindAll(ts), p.b.FindAll(ts)
+		a, b := p.a.FindAll(all), p.b.FindAll(all)
 		if len(a) == 0 || len(b) == 0 {
 			continue
 		}
@@ -291,18 +487,19 @@ func (ix *Index) outOfScope(ts []vi.Token, r []scored) bool {
 	return false
 }
 
-// cueOutside reports whether ts has a cue of oosCues that entry text (""
-// for none) does not contain.
-func cueOutside(ts []vi.Token, text string) bool {
+// cuesOutside returns the cues of oosCues in ts that entry text ("" for
+// none) does not contain.
+func cuesOutside(ts []vi.Token, text string) []vi.Match[bool] {
+	var out []vi.Match[bool]
 	for _, m := range oosCues.FindAll(ts) {
 		if m.Value && !strictMatch(ts[m.Start:m.End], m.Phrase) {
 			continue
 		}
 		if text == "" || !containsPhrase(text, m.Phrase) {
-			return true
+			out = append(out, m)
 		}
 	}
-	return false
+	return out
 }
 
 func containsPhrase(text string, p vi.Phrase) bool {

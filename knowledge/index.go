@@ -31,6 +31,20 @@ type params struct {
 	// is treated as written with diacritics (tone-key features on for every
 	// syllable).
 	accentedRatio float64
+
+	// wNarrative is the weight of the clauses of a message that do not
+	// ask the question (1: every clause weighs the same).
+	wNarrative float64
+
+	// An out-of-scope cue in the question is background when its IDF
+	// share of the message is at most cueShare, the top score at least
+	// cueTop and the coverage at least cueCov of what the cue leaves
+	// (cueShare 0: every cue declines).
+	cueShare, cueTop, cueCov float64
+
+	// covRerank is γ of rerank: the weight of coverage in the order of
+	// the best entries (0: BM25 order).
+	covRerank float64
 }
 
 var defaultParams = params{
@@ -41,6 +55,9 @@ var defaultParams = params{
 	wBag: 0.5, wBody: 0.15,
 	docCov:        0,
 	accentedRatio: 0.5,
+	wNarrative:    0.5,
+	cueShare:      0.25, cueTop: 0.5, cueCov: 0.8,
+	covRerank: 0.5,
 }
 
 // Feature kinds of a term (see feature).

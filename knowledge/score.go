@@ -16,6 +16,7 @@ import (
 // best reading, so synonyms and ambiguous abbreviations never add up.
 type query struct {
 	slots    []vi.Slot
+	slotW    []float64 // weight of each slot's part
 	groups   []group
 	unis     []uint32 // distinct syllable term ids (question field), any reading
 	self     float64  // score of the preferred reading against itself
@@ -24,7 +25,8 @@ type query struct {
 }
 
 type group struct {
-	alts [][]qterm
+	alts   [][]qterm
+	weight float64 // weight of the part the group comes from
 }
 
 type qterm struct {
@@ -60,15 +62,33 @@ func (qw *queryWords) id(w string) uint32 {
 	return n + uint32(len(qw.extra)-1)
 }
 
+// part is a piece of a message (a clause) with the weight its words get
+// in the query: narrative clauses around the question weigh less than the
+// clause that asks it.
+type part struct {
+	toks   []vi.Token
+	weight float64
+}
+
 // analyse turns the tokens of one segment (politeness already stripped)
 // into a query: typo repair, abbreviation and synonym expansion, features.
 func (ix *Index) analyse(toks []vi.Token) *query {
-	toks = ix.repair(toks)
-	slots := vi.Expand(toks)
-	q := &query{slots: slots}
-	q.accented = vi.AccentedRatio(toks, countsForRatio) >= ix.p.accentedRatio
+	return ix.analyseParts([]part{{toks: toks, weight: 1}})
+}
+
+// analyseParts analyses the parts of a message into one query. Each part
+// is expanded on its own (no bigram crosses two parts) and its terms and
+// coverage weight are scaled by its weight; a word repeated in several
+// parts counts once, at its largest weight.
+func (ix *Index) analyseParts(parts []part) *query {
+	q := &query{}
 	p := &ix.p
 	qw := queryWords{ix: ix}
+	var all []vi.Token
+	for _, pt := range parts {
+		all = append(all, pt.toks...)
+	}
+	q.accented = vi.AccentedRatio(all, countsForRatio) >= ix.p.accentedRatio
 
 	isOrig := func(s vi.Slot, t vi.Token) bool {
 		for _, o := range s.Orig {
@@ -79,62 +99,88 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 		return false
 	}
 	var seen []uint64 // signatures of the groups added so far
-	addGroup := func(g group) {
+	addGroup := func(g group, pw float64) {
 		if len(g.alts) == 0 || len(g.alts[0]) == 0 {
 			return
 		}
 		g.alts = dedupeAlts(g.alts)
-		// Skip a group identical to an earlier one (a repeated word).
+		// Skip a group identical to an earlier one (a repeated word),
+		// keeping the larger weight.
 		sig := groupSig(g)
-		if slices.Contains(seen, sig) {
+		if i := slices.Index(seen, sig); i >= 0 {
+			if old := q.groups[i]; old.weight < pw {
+				scaleGroup(old, pw/old.weight)
+				q.groups[i].weight = pw
+			}
 			return
 		}
 		seen = append(seen, sig)
 		for _, a := range g.alts {
 			for i := range a {
 				a[i].id = ix.termID(a[i].f)
+				a[i].w *= pw
 			}
 		}
+		g.weight = pw
 		q.groups = append(q.groups, g)
 	}
-	for si, s := range slots {
-		var g group
-		for _, a := range s.Alts {
-			var terms []qterm
-			for j, t := range a.Toks {
-				w := p.wUni * a.Weight
-				if _, known := ix.uniIDF(t.Fold); !known && isDigits(t.Fold) {
-					w *= functionWeight // a stray number (age, year, amount)
-				}
-				wid := qw.id(t.Fold)
-				terms = append(terms, qterm{f: mkFeature(kindUni, wid, 0), w: w})
-				if j+1 < len(a.Toks) {
-					terms = append(terms, qterm{f: mkFeature(kindBi, wid, qw.id(a.Toks[j+1].Fold)), w: p.wBi * a.Weight})
-				}
-				if toneEligible(t) && (q.accented || (t.Accented && isOrig(s, t))) {
-					terms = append(terms, qterm{f: mkFeature(kindTone, qw.id(t.Tone), 0), w: p.wTone * a.Weight})
-				}
-			}
-			if len(terms) > 0 {
-				g.alts = append(g.alts, terms)
-			}
+	n := 0
+	var normParts []string
+	for _, pt := range parts {
+		if len(pt.toks) == 0 || pt.weight <= 0 {
+			continue
 		}
-		addGroup(g)
-		if si+1 < len(slots) {
-			var bg group
+		toks := ix.repair(pt.toks)
+		slots := vi.Expand(toks)
+		for si, s := range slots {
+			q.slots = append(q.slots, s)
+			q.slotW = append(q.slotW, pt.weight)
+			var g group
 			for _, a := range s.Alts {
-				if len(a.Toks) == 0 {
-					continue
+				var terms []qterm
+				for j, t := range a.Toks {
+					w := p.wUni * a.Weight
+					if _, known := ix.uniIDF(t.Fold); !known && isDigits(t.Fold) {
+						w *= functionWeight // a stray number (age, year, amount)
+					}
+					wid := qw.id(t.Fold)
+					terms = append(terms, qterm{f: mkFeature(kindUni, wid, 0), w: w})
+					if j+1 < len(a.Toks) {
+						terms = append(terms, qterm{f: mkFeature(kindBi, wid, qw.id(a.Toks[j+1].Fold)), w: p.wBi * a.Weight})
+					}
+					if toneEligible(t) && (q.accented || (t.Accented && isOrig(s, t))) {
+						terms = append(terms, qterm{f: mkFeature(kindTone, qw.id(t.Tone), 0), w: p.wTone * a.Weight})
+					}
 				}
-				last := a.Toks[len(a.Toks)-1]
-				for _, b := range slots[si+1].Alts {
-					if len(b.Toks) == 0 {
+				if len(terms) > 0 {
+					g.alts = append(g.alts, terms)
+				}
+			}
+			addGroup(g, pt.weight)
+			if si+1 < len(slots) {
+				var bg group
+				for _, a := range s.Alts {
+					if len(a.Toks) == 0 {
 						continue
 					}
-					bg.alts = append(bg.alts, []qterm{{f: mkFeature(kindBi, qw.id(last.Fold), qw.id(b.Toks[0].Fold)), w: p.wBi * math.Min(a.Weight, b.Weight)}})
+					last := a.Toks[len(a.Toks)-1]
+					for _, b := range slots[si+1].Alts {
+						if len(b.Toks) == 0 {
+							continue
+						}
+						bg.alts = append(bg.alts, []qterm{{f: mkFeature(kindBi, qw.id(last.Fold), qw.id(b.Toks[0].Fold)), w: p.wBi * math.Min(a.Weight, b.Weight)}})
+					}
 				}
+				addGroup(bg, pt.weight)
 			}
-			addGroup(bg)
+		}
+		for _, s := range slots {
+			if len(s.Alts) > 0 {
+				for _, t := range s.Alts[0].Toks {
+					normParts = append(normParts, t.Fold)
+				}
+				n += len(s.Alts[0].Toks)
+			}
 		}
 	}
 	for _, g := range q.groups {
@@ -147,17 +193,7 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 		}
 	}
 	// Self score: the preferred reading of every group against itself.
-	n := 0
-	var parts []string
-	for _, s := range slots {
-		if len(s.Alts) > 0 {
-			for _, t := range s.Alts[0].Toks {
-				parts = append(parts, t.Fold)
-			}
-			n += len(s.Alts[0].Toks)
-		}
-	}
-	q.norm = strings.Join(parts, " ")
+	q.norm = strings.Join(normParts, " ")
 	sat := (p.k1 + 1) / (1 + p.k1*(1-p.b+p.b*float64(n)/ix.q.avgdl))
 	for _, g := range q.groups {
 		for _, t := range g.alts[0] {
@@ -166,6 +202,15 @@ func (ix *Index) analyse(toks []vi.Token) *query {
 	}
 	q.self *= 1 + p.wBag
 	return q
+}
+
+// scaleGroup multiplies the weights of a group's terms by f.
+func scaleGroup(g group, f float64) {
+	for _, a := range g.alts {
+		for i := range a {
+			a[i].w *= f
+		}
+	}
 }
 
 // dedupeAlts drops readings whose terms repeat an earlier reading's (two
@@ -486,8 +531,8 @@ func (ix *Index) slotIDFRaw(s vi.Slot) float64 {
 func (ix *Index) coverage(q *query, e int) float64 {
 	ev := ix.entryWords[ix.entryWordOff[e]:ix.entryWordOff[e+1]]
 	var num, den float64
-	for _, s := range q.slots {
-		w := ix.slotIDF(s)
+	for si, s := range q.slots {
+		w := ix.slotIDF(s) * q.slotW[si]
 		den += w
 		frac := 0.0
 		for _, a := range s.Alts {
@@ -515,12 +560,58 @@ func (ix *Index) coverage(q *query, e int) float64 {
 	return num / den
 }
 
+// coverageWithout is coverage's numerator and denominator over the slots
+// of q that are not made only of the syllables skip.
+func (ix *Index) coverageWithout(q *query, e int, skip []string) (hit, total float64) {
+	ev := ix.entryWords[ix.entryWordOff[e]:ix.entryWordOff[e+1]]
+	for si, s := range q.slots {
+		if len(s.Alts) == 0 {
+			continue
+		}
+		inSkip := true
+		for _, t := range s.Alts[0].Toks {
+			if !slices.Contains(skip, t.Fold) {
+				inSkip = false
+			}
+		}
+		if inSkip {
+			continue
+		}
+		w := ix.slotIDF(s) * q.slotW[si]
+		total += w
+		hit += w * ix.slotHit(s, ev)
+	}
+	return hit, total
+}
+
+// slotHit is the largest share of a reading's syllables found in ev.
+func (ix *Index) slotHit(s vi.Slot, ev []uint32) float64 {
+	frac := 0.0
+	for _, a := range s.Alts {
+		if len(a.Toks) == 0 {
+			continue
+		}
+		hit := 0
+		for _, t := range a.Toks {
+			if w, ok := ix.words[t.Fold]; ok {
+				if _, found := slices.BinarySearch(ev, w); found {
+					hit++
+				}
+			}
+		}
+		if f := float64(hit) / float64(len(a.Toks)); f > frac {
+			frac = f
+		}
+	}
+	return frac
+}
+
 // unknownShare is the IDF-weighted share of query slots none of whose
 // readings occur anywhere in the base (answers included).
 func (ix *Index) unknownShare(q *query) float64 {
 	var num, den float64
-	for _, s := range q.slots {
-		w := ix.slotIDF(s)
+	for si, s := range q.slots {
+		w := ix.slotIDF(s) * q.slotW[si]
 		den += w
 		known := isFunctionSlot(s) || ix.isStrayNumber(s)
 		for _, a := range s.Alts {

@@ -62,6 +62,11 @@ var oosPairList = [][2]string{
 	{"lương hưu|lương|trợ cấp|phụ cấp|tiền hỗ trợ", "bao nhiêu|được mấy|mấy triệu|tăng lên|tăng bao nhiêu|" +
 		"được tăng|bao giờ tăng|khi nào tăng|tăng lương|tính lương|cách tính|tính như thế nào|tính thế nào|mức hưởng|mức lương|mức trợ cấp"},
 	{"bằng lái|giấy phép lái xe", "hết hạn|quá hạn|cấp lại|làm lại|gia hạn|học"},
+	// Bank cards: the base covers receiving money through a bank account,
+	// not lost or blocked bank cards.
+	{"thẻ atm|thẻ ngân hàng|thẻ tín dụng|thẻ visa|agribank|vietcombank|vietinbank|bidv|techcombank|" +
+		"mb bank|mbbank|sacombank|vpbank|tpbank|acb", "mất|bị mất|đánh rơi|khóa thẻ|làm lại thẻ|cấp lại thẻ|" +
+		"làm lại|cấp lại|quên mã pin|nuốt thẻ|hết hạn"},
 }
 
 var injectionList = "bỏ qua hướng dẫn|bỏ qua các hướng dẫn|bỏ qua mọi hướng dẫn|bỏ qua chỉ dẫn|" +

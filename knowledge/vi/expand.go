@@ -113,6 +113,9 @@ var abbreviationTable = [][2]string{
 	{"sài gòn|hồ chí minh|tp hcm|hcm|sg|tphcm|bình dương|đồng nai|hải phòng|đà nẵng|bắc ninh|" +
 		"bắc giang|hưng yên|thái nguyên|quảng ninh|vĩnh phúc|hải dương|long an|vũng tàu|cần thơ|" +
 		"hà nội|thủ đô|miền nam|trong nam|ngoài bắc|thành phố", "=:1;tỉnh khác:0.7"},
+	// Everyday names of the VNeID app also read as "vneid" (one way only:
+	// "vneid" alone must not match every "ứng dụng" of the base).
+	{"app định danh|ứng dụng định danh|app công an|ứng dụng công an|app định danh điện tử", "=:1;vneid:0.8"},
 	// Odd spellings of VNeID.
 	{"vneld|vneit|vnied|vnid|vneiid|vnedi|vnieid|vneidd|vnneid|vnaid|vneit|vnei|vnekid|veneid|vmeid|vneyd|vnejd|vneld|vn eid|v neid|vne id|vn e id|vn id|vn eld|v n e i d|vneid app", "vneid"},
 }

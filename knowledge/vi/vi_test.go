@@ -271,3 +271,41 @@ func TestClauses(t *testing.T) {
 		}
 	}
 }
+
+func TestIsQuestion(t *testing.T) {
+	tests := []struct {
+		clause string
+		want   bool
+	}{
+		{"bác tải ở đâu", true},
+		{"đăng ký thế nào cho đúng hả em", true},
+		{"có mất tiền không ạ", true},
+		{"xin online có được ko", true},
+		{"nhờ hướng dẫn giúp tôi các bước kích hoạt", true},
+		{"con cháu bảo phải cài cái app định danh của công an", false},
+		{"tôi không biết dùng điện thoại", false},
+		{"hôm qua bà hàng xóm nhận được cuộc gọi", false},
+	}
+	for _, tt := range tests {
+		if got := IsQuestion(Canonical(Tokenize(tt.clause))); got != tt.want {
+			t.Errorf("IsQuestion(%q) = %v, want %v", tt.clause, got, tt.want)
+		}
+	}
+}
+
+func TestMessageClauses(t *testing.T) {
+	got := MessageClauses(Clean("Chào em, bác mới mua điện thoại. Bác tải ở đâu, đăng ký thế nào? Cảm ơn"))
+	want := []Clause{
+		{"chào em", 0, false}, {"bác mới mua điện thoại", 0, false},
+		{"bác tải ở đâu", 1, true}, {"đăng ký thế nào", 1, true},
+		{"cảm ơn", 2, false},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("MessageClauses = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("clause %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
