@@ -12,6 +12,7 @@ package eval
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -106,6 +107,35 @@ type Report struct {
 	OutOfScope int      `json:"-"`
 	Results    []Result `json:"-"`
 	counts     tallies
+}
+
+// metrics is one report's figures as printed by --json.
+type metrics struct {
+	Questions       int     `json:"questions"`
+	HitAt1          float64 `json:"hit_at_1"`
+	HitAt3          float64 `json:"hit_at_3"`
+	MRR             float64 `json:"mrr"`
+	Clarified       float64 `json:"clarified"`
+	OOSDeclined     float64 `json:"oos_declined"`
+	InScopeDeclined float64 `json:"in_scope_declined"`
+}
+
+func (r *Report) metrics() metrics {
+	return metrics{r.Questions, r.HitAt1, r.HitAt3, r.MRR, r.Clarified, r.OOSDeclined, r.InScopeDeclined}
+}
+
+// MarshalJSON prints exactly the keys questions, hit_at_1, hit_at_3, mrr,
+// clarified, oos_declined, in_scope_declined and by_style (an empty object
+// when the file has no style column), each style with the same figures.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	out := struct {
+		metrics
+		ByStyle map[string]metrics `json:"by_style"`
+	}{r.metrics(), make(map[string]metrics, len(r.ByStyle))}
+	for name, s := range r.ByStyle {
+		out.ByStyle[name] = s.metrics()
+	}
+	return json.Marshal(out)
 }
 
 // Result is the outcome for one case.

@@ -3,8 +3,10 @@ package eval
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,8 +99,8 @@ func TestNoStyleColumn(t *testing.T) {
 		t.Errorf("by_style = %v, want nil without a style column", rep.ByStyle)
 	}
 	js, _ := json.Marshal(rep)
-	if strings.Contains(string(js), "by_style") {
-		t.Errorf("by_style should be omitted: %s", js)
+	if !strings.Contains(string(js), `"by_style":{}`) {
+		t.Errorf("by_style should be an empty object: %s", js)
 	}
 	if rep.HitAt1 != 1 || rep.OOSDeclined != 1 || rep.Questions != 2 {
 		t.Errorf("report = %+v", *rep)
@@ -123,5 +125,34 @@ func TestParseErrors(t *testing.T) {
 	cases, err := Parse(strings.NewReader("\ufeffquestion\texpected\r\nQuên mật khẩu\tquen-mat-khau\tformal\r\n"))
 	if err != nil || len(cases) != 1 || cases[0].Style != "formal" || cases[0].Line != 2 {
 		t.Errorf("Parse with BOM/CRLF = %+v, %v", cases, err)
+	}
+}
+
+func TestJSONKeysExactly(t *testing.T) {
+	want := []string{"by_style", "clarified", "hit_at_1", "hit_at_3", "in_scope_declined", "mrr", "oos_declined", "questions"}
+	for _, r := range []*Report{
+		{Questions: 2},
+		{Questions: 2, ByStyle: map[string]*Report{"nodiac": {Questions: 1, HitAt1: 1}}},
+	} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(b, &top); err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Sorted(maps.Keys(top)); !slices.Equal(got, want) {
+			t.Errorf("keys = %v, want %v", got, want)
+		}
+		var styles map[string]map[string]any
+		if err := json.Unmarshal(top["by_style"], &styles); err != nil || styles == nil {
+			t.Errorf("by_style = %s, want an object", top["by_style"])
+		}
+		for name, s := range styles {
+			if len(s) != len(want)-1 || s["hit_at_1"] == nil {
+				t.Errorf("style %s has keys %v", name, slices.Sorted(maps.Keys(s)))
+			}
+		}
 	}
 }
