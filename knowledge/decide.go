@@ -449,6 +449,11 @@ func (ix *Index) outOfScope(ctx []part, q *query, r []scored, f Features) bool {
 	var cueFolds []string
 	for _, pt := range ctx {
 		all = append(all, pt.toks...)
+	}
+	// Messaging apps are where scams arrive: "có người nhắn Zalo gửi
+	// link" is about the link, not about Zalo.
+	scam := scamContext.Contains(all) || scamContext.Contains(vi.Canonical(all))
+	for _, pt := range ctx {
 		if pt.weight < 1 {
 			continue
 		}
@@ -458,6 +463,9 @@ func (ix *Index) outOfScope(ctx []part, q *query, r []scored, f Features) bool {
 			ts, ms = ct, cuesOutside(ct, text)
 		}
 		for _, m := range ms {
+			if scam && channelCues.Contains(ts[m.Start:m.End]) {
+				continue
+			}
 			central = true
 			for _, t := range ts[m.Start:m.End] {
 				cueMass += ix.maxIDF

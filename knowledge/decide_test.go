@@ -492,3 +492,101 @@ func TestDistinguishingTerms(t *testing.T) {
 		}
 	}
 }
+
+// TestRemainingClasses: one table per class of failure seen on unseen
+// questions, each with its own phrasings.
+func TestRemainingClasses(t *testing.T) {
+	ix := shipped(t)
+	classes := []struct {
+		name  string
+		cases []struct{ q, want string }
+	}{
+		{"everyday synonyms", []struct{ q, want string }{
+			{"photo công chứng sổ hộ khẩu mất bao nhiêu", "dvc-chung-thuc"},
+			{"nhap khau cho con vao ho nha minh", "vneid-cu-tru"},
+			{"lĩnh lương hưu qua tài khoản ngân hàng được không", "thanh-toan-so"},
+			{"bộ phận một cửa của xã ở đâu", "dvc-trung-tam-hcc"},
+			{"giay xac nhan doc than lam online duoc ko", "dvc-xac-nhan-hon-nhan"},
+			{"đánh rơi căn cước thì làm lại thế nào", "can-cuoc-cap-doi"},
+		}},
+		{"colloquial question endings", []struct{ q, want string }{
+			{"nop ho so online kieu j", "dvc-nop-ho-so"},
+			{"khai tử online kiểu gì vậy", "dvc-khai-tu"},
+			{"quên passcode sao giờ", "vneid-quen-passcode"},
+			{"tạm trú thì khai sao hả", "vneid-cu-tru"},
+			{"dang nhap dvc bang vneid dc hong", "dvc-dang-nhap"},
+			{"đăng ký chữ ký số kiểu gì hả", "cks-dang-ky"},
+		}},
+		{"adult age and kinship", []struct{ q, want string }{
+			{"bố tôi 72 tuổi muốn đăng ký tài khoản định danh mức 2 thì làm thế nào", "vneid-dang-ky-muc-2"},
+			{"bà tôi 70 tuổi quên mật khẩu vneid", "vneid-quen-mat-khau"},
+			// A child keeps the children's entry.
+			{"cháu bé 3 tuổi đăng ký vneid thế nào", "vneid-tre-em"},
+			{"đăng ký định danh cho con dưới 14 tuổi", "vneid-tre-em"},
+		}},
+		{"messaging apps in scam questions", []struct{ q, want string }{
+			{"trên facebook có tin nhắn đòi mã otp vneid có phải lừa đảo không", "vneid-lua-dao"},
+			{"có người gọi qua zalo bảo bấm link cập nhật vneid", "vneid-lua-dao"},
+			// Questions about the apps themselves are still declined.
+			{"cách cài zalo trên điện thoại", "<decline out_of_scope>"},
+			{"tạo tài khoản facebook thế nào", "<decline out_of_scope>"},
+			{"tiktok bị khóa làm sao mở", "<decline out_of_scope>"},
+		}},
+		{"topic words beat fee words", []struct{ q, want string }{
+			{"mất căn cước làm lại ở đâu hết bao nhiêu tiền", "can-cuoc-cap-doi"},
+			{"cccd bi mat lam lai mat phi bao nhieu", "can-cuoc-cap-doi"},
+			{"chứng thực bản sao bao nhiêu tiền một trang", "dvc-chung-thuc"},
+		}},
+		{"near ties", []struct{ q, want string }{
+			{"chờ mãi không thấy otp vneid", "vneid-loi-ung-dung"},
+			{"sao vneid không gửi mã về điện thoại tôi", "vneid-loi-ung-dung"},
+			{"máy cũ hỏng mà vneid cứ gửi mã về máy cũ", "vneid-doi-thiet-bi"},
+			{"ký số hồ sơ khi nộp trên cổng dvc", "cks-ky-ho-so"},
+			{"muốn ký chữ ký số lên tờ khai nộp trên cổng dịch vụ công", "cks-ky-ho-so"},
+			{"nộp hồ sơ trên dịch vụ công từng bước thế nào", "dvc-nop-ho-so"},
+		}},
+	}
+	for _, c := range classes {
+		t.Run(c.name, func(t *testing.T) {
+			for _, tt := range c.cases {
+				if got := answerID(ix.Decide(tt.q)); got != tt.want {
+					t.Errorf("Decide(%q) = %s, want %s", tt.q, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestSlotFactors: an adult's age and relatives weigh little unless the
+// message is about a child; fee and place words weigh less.
+func TestSlotFactors(t *testing.T) {
+	factors := func(q string) map[string]float64 {
+		toks := vi.TokenizeClean(vi.Clean(q))
+		slots := vi.Expand(toks)
+		f := slotFactors(slots, hasChildCue(vi.Canonical(toks)))
+		out := map[string]float64{}
+		for i, s := range slots {
+			out[s.Fold()] = f[i]
+		}
+		return out
+	}
+	tests := []struct {
+		q    string
+		word string
+		want float64
+	}{
+		{"mẹ tôi 65 tuổi làm mức 2", "me", contextWeight},
+		{"mẹ tôi 65 tuổi làm mức 2", "tuoi", contextWeight},
+		{"me toi 65 tuoi lam muc 2", "me", contextWeight},
+		{"đổi căn cước khi đủ 25 tuổi", "tuoi", 1},
+		{"con 8 tuổi của bố mẹ", "tuoi", 1},
+		{"con 8 tuổi của bố mẹ", "bo", 1},
+		{"có cần mang gì không", "co", 1}, // "có" is not "cô"
+		{"hết bao nhiêu tiền", "tien", genericWeight},
+	}
+	for _, tt := range tests {
+		if got := factors(tt.q)[tt.word]; got != tt.want {
+			t.Errorf("slotFactors(%q)[%s] = %v, want %v", tt.q, tt.word, got, tt.want)
+		}
+	}
+}

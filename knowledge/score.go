@@ -89,6 +89,7 @@ func (ix *Index) analyseParts(parts []part) *query {
 		all = append(all, pt.toks...)
 	}
 	q.accented = vi.AccentedRatio(all, countsForRatio) >= ix.p.accentedRatio
+	child := hasChildCue(vi.Canonical(all))
 
 	isOrig := func(s vi.Slot, t vi.Token) bool {
 		for _, o := range s.Orig {
@@ -132,9 +133,11 @@ func (ix *Index) analyseParts(parts []part) *query {
 		}
 		toks := ix.repair(pt.toks)
 		slots := vi.Expand(toks)
+		factors := slotFactors(slots, child)
 		for si, s := range slots {
+			sw := pt.weight * factors[si]
 			q.slots = append(q.slots, s)
-			q.slotW = append(q.slotW, pt.weight)
+			q.slotW = append(q.slotW, sw)
 			var g group
 			for _, a := range s.Alts {
 				var terms []qterm
@@ -156,7 +159,7 @@ func (ix *Index) analyseParts(parts []part) *query {
 					g.alts = append(g.alts, terms)
 				}
 			}
-			addGroup(g, pt.weight)
+			addGroup(g, sw)
 			if si+1 < len(slots) {
 				var bg group
 				for _, a := range s.Alts {
@@ -171,7 +174,7 @@ func (ix *Index) analyseParts(parts []part) *query {
 						bg.alts = append(bg.alts, []qterm{{f: mkFeature(kindBi, qw.id(last.Fold), qw.id(b.Toks[0].Fold)), w: p.wBi * math.Min(a.Weight, b.Weight)}})
 					}
 				}
-				addGroup(bg, pt.weight)
+				addGroup(bg, pt.weight*min(factors[si], factors[si+1]))
 			}
 		}
 		for _, s := range slots {

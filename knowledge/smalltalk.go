@@ -58,6 +58,16 @@ var oosCues *vi.PhraseSet[bool]
 // much it is.
 var oosPairs []struct{ a, b *vi.PhraseSet[struct{}] }
 
+// channelCues are out-of-scope cues naming a messaging or social app;
+// they do not decline a message with a scamContext cue.
+var channelCues = phraseSetOf("zalo|facebook|tiktok|youtube|messenger|viber|telegram|fb")
+
+// scamContext: links, one-time codes, scams and the assistant's own
+// topics (VNeID, identity cards).
+var scamContext = phraseSetOf("link|đường link|đường dẫn|otp|mã otp|mã xác thực|mã xác nhận|lừa|lừa đảo|bị lừa|" +
+	"giả danh|giả mạo|mạo danh|app giả|ứng dụng giả|người lạ|số lạ|tin nhắn lạ|xưng công an|" +
+	"vneid|định danh|định danh điện tử|căn cước|cccd|mật khẩu vneid|chiếm đoạt|chiếm tài khoản")
+
 var oosPairList = [][2]string{
 	{"lương hưu|lương|trợ cấp|phụ cấp|tiền hỗ trợ", "bao nhiêu|được mấy|mấy triệu|tăng lên|tăng bao nhiêu|" +
 		"được tăng|bao giờ tăng|khi nào tăng|tăng lương|tính lương|cách tính|tính như thế nào|tính thế nào|mức hưởng|mức lương|mức trợ cấp"},

@@ -48,6 +48,11 @@ var abbreviationTable = [][2]string{
 	{"j|gj|zì|dì", "gì"},
 	{"ntn|ntnao|ntnào|nthenao", "như thế nào"},
 	{"lsao|lmsao|lms", "làm sao"},
+	// Colloquial question endings ask the same as "thế nào", "làm sao",
+	// "được không".
+	{"kiểu gì|kiểu j|kiểu nào|kiểu chi|kiểu sao|kiểu gì giờ|kiểu gì đây", "như thế nào"},
+	{"sao giờ|sao đây|làm sao giờ|làm sao đây|giờ làm sao|thế nào giờ|thế nào đây|tính sao|tính sao giờ|tính sao đây", "làm sao"},
+	{"được hong|đc hong|dc hong|được hem|đc hem|dc hem|được hok|dc hok|đc hok|được khum|dc khum", "được không"},
 	{"mk|mậtkhẩu|matkhau", "mật khẩu"},
 	{"pass|password|passwork|passwd|pw|pass word", "mật khẩu"},
 	{"tk|acc|account|tàikhoản|taikhoan", "tài khoản"},
@@ -125,7 +130,7 @@ var abbreviationTable = [][2]string{
 var synonymTable = []string{
 	"ứng dụng|app|phần mềm",
 	"cài|tải|cài đặt|tải về",
-	"căn cước|cccd|thẻ căn cước|căn cước công dân|thẻ chip|thẻ chíp|chứng minh nhân dân|thẻ cccd",
+	"căn cước|cccd|thẻ căn cước|căn cước công dân|thẻ chip|thẻ chíp|chứng minh nhân dân|chứng minh thư|thẻ cccd",
 	"đổi|thay|thay đổi|cập nhật|chỉnh sửa",
 	"online|trực tuyến|qua mạng|trên mạng",
 	"đăng nhập|login",
@@ -146,6 +151,8 @@ var synonymTable = []string{
 	"đổi điện thoại|đổi máy|thay điện thoại|thay máy",
 	"tạo tài khoản|đăng ký tài khoản|lập tài khoản",
 	"người mất|người chết|qua đời|từ trần",
+	// Everyday wordings of losing a card or device.
+	"làm mất|bị mất|đánh rơi|đánh mất|thất lạc",
 }
 
 const synonymWeight = 0.8

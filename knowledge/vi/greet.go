@@ -184,7 +184,7 @@ func init() {
 		roi thi la co khong duoc a nhe nha cua cho voi va hay hoac nay do kia oi vay the nao sao gi ai dau
 		bao gio luc khi neu ma nhung vi nen de da dang se van cung rat qua lam cac mot nhieu it
 		phai can muon biet hoi xin giup o tai tu den len xuong ra vao trong ngoai tren duoi
-		hom nay mai qua luon chua moi nua thoi day kia day ne ha hả u nhi`) {
+		hom nay mai qua luon chua moi nua thoi day kia day ne ha hả u nhi kieu chang hen`) {
 		functionWords[w] = true
 	}
 }
