@@ -40,6 +40,20 @@ var (
 	// genericWords are shared by the questions of most procedures.
 	genericWords = phraseSetOf("tiền|phí|lệ phí|chi phí|mất phí|tốn|tốn tiền|hết|bao|nhiêu|bao nhiêu|" +
 		"ở đâu|chỗ nào|nơi nào|đâu|online|trực tuyến|qua mạng|trên mạng|cần|cách")
+	// requestPhrases ask for help or name the paperwork every procedure
+	// has ("hướng dẫn mình với", "nhờ chỉ giúp", "cần chuẩn bị gì"):
+	// they weigh like generic words. Matched over whole slots.
+	requestPhrases = phraseSetOf("hướng dẫn|hướng dẫn giúp|chỉ dẫn|chỉ giúp|chỉ cho|chỉ dùm|chỉ hộ|chỉ mình|chỉ em|" +
+		"chỉ tôi|chỉ bác|chỉ cháu|chỉ con|chỉ tui|giúp|giúp đỡ|giúp với|nhờ|nhờ ai|tư vấn|giải thích|" +
+		"chuẩn bị|mang theo|thủ tục|cách làm|làm sao|làm thế nào|như thế nào|thế nào|ra sao")
+	// hearsayPhrases say where the asker heard of something ("nghe nói",
+	// "mọi người bảo") or when ("bây giờ"): the wrapping of a question,
+	// weighed like a kinship word.
+	hearsayPhrases = phraseSetOf("bây giờ|hiện giờ|giờ đây|dạo này|" +
+		"nghe nói|nghe bảo|nghe đâu|nghe đồn|nghe kể|nghe người ta nói|nghe người ta bảo|" +
+		"nghe mọi người nói|nghe mọi người bảo|người ta nói|người ta bảo|mọi người nói|mọi người bảo|" +
+		"thấy bảo|thấy nói|thấy người ta nói|thấy người ta bảo|thấy mọi người|ai cũng bảo|ai cũng nói|" +
+		"hàng xóm bảo|hàng xóm nói|bạn bè bảo|bạn bè nói")
 	// ageKeepers before "N tuổi" make the age a rule of a procedure
 	// ("đổi căn cước khi đủ 25 tuổi"), not a description of the asker.
 	ageKeepers = map[string]bool{"du": true, "tron": true, "khi": true, "duoi": true, "tren": true, "tu": true, "qua": true}
@@ -79,6 +93,8 @@ func slotFactors(slots []vi.Slot, child bool) []float64 {
 			out[i] = genericWeight
 		}
 	}
+	phraseFactors(slots, requestPhrases, genericWeight, out)
+	phraseFactors(slots, hearsayPhrases, contextWeight, out)
 	// "65 tuổi": an adult's age.
 	for i := 0; i+1 < len(slots); i++ {
 		n, ok := slotNumber(slots[i])
@@ -91,6 +107,38 @@ func slotFactors(slots []vi.Slot, child bool) []float64 {
 		out[i], out[i+1] = contextWeight, contextWeight
 	}
 	return out
+}
+
+// phraseFactors lowers to w the factor of the slots that a phrase of set
+// spans exactly (whole slots, in their preferred reading).
+func phraseFactors(slots []vi.Slot, set *vi.PhraseSet[struct{}], w float64, out []float64) {
+	var buf [32]vi.Token
+	var ownBuf [32]int
+	toks, owner := buf[:0], ownBuf[:0]
+	for i, s := range slots {
+		if len(s.Alts) == 0 {
+			continue
+		}
+		for _, t := range s.Alts[0].Toks {
+			toks = append(toks, t)
+			owner = append(owner, i)
+		}
+	}
+	for i := 0; i < len(toks); {
+		_, n := set.Longest(toks, i)
+		if n == 0 {
+			i++
+			continue
+		}
+		first, last := owner[i], owner[i+n-1]
+		whole := (i == 0 || owner[i-1] != first) && (i+n == len(toks) || owner[i+n] != last)
+		if whole { // not a phrase cutting a slot
+			for j := first; j <= last; j++ {
+				out[j] = min(out[j], w)
+			}
+		}
+		i += n
+	}
 }
 
 // isKin reports whether slot i is an adult relative: typed with its

@@ -77,6 +77,15 @@ const (
 	// candidates offered must score at least this share of the top
 	clarifyKeep = 0.70
 
+	// dominant match: a top score between the clarify and answer floors
+	// is answered when the entry explains most of the message and no
+	// other entry comes close ("có người nhắn gửi link tải VNeID bản
+	// mới, bấm vào có sao không": one entry is about it, the rest are
+	// far behind)
+	dominantTop      = 0.38
+	dominantCoverage = 0.60
+	dominantRatio    = 0.50
+
 	// decline when this share of the query (IDF-weighted) is words the
 	// base's questions never use
 	maxUnknown = 0.50
@@ -112,6 +121,8 @@ func (ix *Index) Decide(query string) Decision {
 	case f.Unknown >= maxUnknown:
 		d.Band, d.Reason, d.Matches = BandDecline, "unknown_words", top[:1]
 	case f.Top >= answerTop && f.Coverage >= answerCoverage && f.Second < ambiguousRatio*f.Top:
+		d.Band, d.Matches = BandAnswer, top[:1]
+	case f.Top >= dominantTop && f.Coverage >= dominantCoverage && f.Second <= dominantRatio*f.Top:
 		d.Band, d.Matches = BandAnswer, top[:1]
 	case f.Top >= clarifyTop && f.Coverage >= clarifyCoverage:
 		d.Band = BandClarify
@@ -208,9 +219,10 @@ func (ix *Index) messageParts(clean string) []part {
 		}
 	}
 	// A question with no topic of its own ("xin hướng dẫn cách làm",
-	// "nhờ chỉ giúp với") asks about the clause before it.
+	// "nhờ chỉ giúp với", "cần chuẩn bị những gì") asks about the clause
+	// before it.
 	for i := len(parts) - 1; i > 0; i-- {
-		if asked[i] && !asked[i-1] && topicWords(parts[i].toks) < 2 {
+		if asked[i] && !asked[i-1] && ix.topicWords(parts[i].toks) == 0 {
 			asked[i-1] = true
 			nq++
 		}
@@ -225,22 +237,50 @@ func (ix *Index) messageParts(clean string) []part {
 	return parts
 }
 
-// requestWords are the words of a request for guidance; with grammatical
-// words they make a clause that has no topic of its own.
+// requestWords are the words of a request for guidance or of the
+// paperwork every procedure has; with grammatical words they make a
+// clause that has no topic of its own.
 var requestWords = map[string]bool{}
 
 func init() {
-	for _, w := range strings.Fields("huong dan cach nho chi giup xin tu van giai thich lam thu tuc buoc nhu the nao sao dau gi gio lai") {
+	for _, w := range strings.Fields("huong dan cach nho chi giup xin tu van giai thich lam thu tuc buoc nhu the nao sao dau gi gio lai " +
+		"chuan bi mang theo giay to ho so dang ki can duoc khong nghe noi bao nguoi ta moi") {
 		requestWords[w] = true
 	}
 }
 
-// topicWords counts the tokens of a clause that are neither grammatical
-// nor request words.
-func topicWords(ts []vi.Token) int {
+// topicWords counts the tokens of a clause that say what it is about:
+// not grammatical or request words, not inside a request or hearsay
+// phrase, and distinctive in the base (found in fewer than a third of the
+// entries' questions; a word the base lacks counts). "cần chuẩn bị
+// những gì" and "thủ tục thế nào" have none; "có mất tiền không" has one.
+func (ix *Index) topicWords(ts []vi.Token) int {
+	ct := vi.Canonical(ts)
+	var skipBuf [32]bool
+	skip := skipBuf[:0]
+	for range ct {
+		skip = append(skip, false)
+	}
+	for _, set := range []*vi.PhraseSet[struct{}]{requestPhrases, hearsayPhrases} {
+		for i := 0; i < len(ct); {
+			_, n := set.Longest(ct, i)
+			if n == 0 {
+				i++
+				continue
+			}
+			for j := i; j < i+n; j++ {
+				skip[j] = true
+			}
+			i += n
+		}
+	}
+	floor := ix.idfs[len(ix.entries)/3]
 	n := 0
-	for _, t := range vi.Canonical(ts) {
-		if !vi.IsFunctionWord(t.Fold) && !requestWords[t.Fold] {
+	for i, t := range ct {
+		if skip[i] || vi.IsFunctionWord(t.Fold) || requestWords[t.Fold] {
+			continue
+		}
+		if ix.foldIDF(t.Fold) > floor {
 			n++
 		}
 	}

@@ -583,10 +583,92 @@ func TestSlotFactors(t *testing.T) {
 		{"con 8 tuổi của bố mẹ", "bo", 1},
 		{"có cần mang gì không", "co", 1}, // "có" is not "cô"
 		{"hết bao nhiêu tiền", "tien", genericWeight},
+		// Requests for help and hearsay wrap the question.
+		{"hướng dẫn mình ký số với", "huong", genericWeight},
+		{"cần chuẩn bị những gì", "chuan", genericWeight},
+		{"nghe nói ký được trên vneid", "nghe", contextWeight},
+		{"mọi người bảo ký được trên vneid", "bao", contextWeight},
+		{"bây giờ ký trên vneid được không", "gio", contextWeight},
+		{"tổ công nghệ số ở thôn", "nghe", 1}, // "nghệ" is not "nghe"
 	}
 	for _, tt := range tests {
 		if got := factors(tt.q)[tt.word]; got != tt.want {
 			t.Errorf("slotFactors(%q)[%s] = %v, want %v", tt.q, tt.word, got, tt.want)
+		}
+	}
+}
+
+// TestWrappedQuestions: the topic of a message is found whatever wraps
+// it — a question clause with only generic words, requests for help,
+// hearsay, the place where a document is signed, a scam with one clear
+// entry, a photographed signature.
+func TestWrappedQuestions(t *testing.T) {
+	ix := shipped(t)
+	classes := []struct {
+		name  string
+		cases []struct{ q, want string }
+	}{
+		{"generic asking clause leans on the story", []struct{ q, want string }{
+			{"Em định đăng ký kết hôn, cần chuẩn bị những gì ạ", "dvc-ket-hon"},
+			{"Vợ chồng em sắp cưới, muốn đăng ký kết hôn thì phải mang theo giấy tờ gì?", "dvc-ket-hon"},
+			{"Tôi định đăng ký kết hôn, thủ tục thế nào?", "dvc-ket-hon"},
+			{"Ông nhà tôi vừa mất, làm giấy khai tử cần giấy tờ gì?", "dvc-khai-tu"},
+		}},
+		{"requests and hearsay are not the topic", []struct{ q, want string }{
+			{"Nghe bảo giờ ký được văn bản ngay trên VNeID, chỉ mình cách với.", "vneid-chu-ky"},
+			{"Mọi người bảo có thể ký hợp đồng bằng app VNeID, hướng dẫn em với", "vneid-chu-ky"},
+			{"Bác nghe người ta nói làm dịch vụ công trên mạng, nó là cái gì thế cháu?", "dvc-gioi-thieu"},
+			// The community team keeps its own questions.
+			{"Tổ công nghệ số ở thôn là gì?", "to-cong-nghe-so"},
+			{"Ở thôn có ai hướng dẫn dùng VNeID không?", "to-cong-nghe-so"},
+			{"Nhờ người đến tận nhà hướng dẫn cài app được không?", "to-cong-nghe-so"},
+			{"Ai hướng dẫn người già dùng điện thoại ở thôn?", "to-cong-nghe-so"},
+		}},
+		{"where the document is signed", []struct{ q, want string }{
+			{"ky hop dong pdf bang app vneid duoc ko", "vneid-chu-ky"},
+			{"ký tài liệu pdf trong ứng dụng vneid được không", "vneid-chu-ky"},
+			{"ký văn bản trên ứng dụng định danh được không", "vneid-chu-ky"},
+			{"ky file bang smartca the nao", "cks-ky-ho-so"},
+			{"ký số hồ sơ trên cổng dịch vụ công bằng usb token", "cks-ky-ho-so"},
+		}},
+		{"a scam with one clear entry is answered", []struct{ q, want string }{
+			{"có đứa nhắn tin gửi đường link cập nhật vneid phiên bản mới, bấm vào thì sao", "vneid-lua-dao"},
+		}},
+		{"a photographed signature", []struct{ q, want string }{
+			{"Chụp chữ ký tay rồi chèn vào file word có được coi là chữ ký số không?", "cks-khai-niem"},
+			{"scan chu ky roi dan vao pdf co phai ky so khong", "cks-khai-niem"},
+		}},
+	}
+	for _, c := range classes {
+		t.Run(c.name, func(t *testing.T) {
+			for _, tt := range c.cases {
+				if got := answerID(ix.Decide(tt.q)); got != tt.want {
+					t.Errorf("Decide(%q) = %s, want %s", tt.q, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestTopicWords: a clause carries a topic only with distinctive words,
+// not with request, paperwork or hearsay words.
+func TestTopicWords(t *testing.T) {
+	ix := shipped(t)
+	for _, tt := range []struct {
+		clause string
+		topic  bool
+	}{
+		{"cần chuẩn bị những gì", false},
+		{"thủ tục thế nào", false},
+		{"hướng dẫn mình với", false},
+		{"nghe mọi người bảo", false},
+		{"đăng ký kết hôn", true},
+		{"quên passcode vneid", true},
+		{"có mất tiền không", true},
+	} {
+		got := ix.topicWords(vi.Tokenize(tt.clause)) > 0
+		if got != tt.topic {
+			t.Errorf("topicWords(%q) > 0 = %v, want %v", tt.clause, got, tt.topic)
 		}
 	}
 }
