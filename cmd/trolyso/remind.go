@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 const remindUsage = `usage:
   trolyso remind add --name NAME --cron "M H DOM MON DOW" [--target all|teams:ID,ID|groups] --template TEXT
   trolyso remind list
+  trolyso remind edit ID [--name NAME] [--cron SPEC] [--target T] [--template TEXT]   change only what is given
   trolyso remind pause ID | resume ID | rm ID
   trolyso remind preview ID | --cron SPEC [--template TEXT]   next five run times (+07:00), then the text
   trolyso remind status [RUN_ID]                              who acknowledged a run, who did not
@@ -51,7 +53,7 @@ func runRemind(ctx context.Context, a *app, args []string) error {
 		if len(rest) != 0 {
 			return usage()
 		}
-	case "pause", "resume", "rm":
+	case "pause", "resume", "rm", "edit":
 		if len(rest) != 1 {
 			return usage()
 		}
@@ -100,6 +102,10 @@ func runRemind(ctx context.Context, a *app, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "reminder %d: %s\n", id, map[string]string{"pause": "paused", "resume": "resumed", "rm": "removed"}[sub])
 		return nil
+	case "edit":
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		return remindEdit(ctx, a, db, rest[0], set, *name, *cronExpr, *target, *tmpl)
 	case "preview":
 		return remindPreview(ctx, a, db, rest, *cronExpr, *tmpl)
 	case "status":
@@ -151,6 +157,47 @@ func remindAdd(ctx context.Context, a *app, db *storage.DB, name, cronExpr, targ
 		return err
 	}
 	fmt.Fprintf(a.stdout, "reminder %d added; next run %s\n", r.ID, nextRun(r.Cron, a.now()))
+	return nil
+}
+
+// remindEdit changes the parts of a reminder given on the command line
+// (set names the flags that were given), validating the result as a whole.
+func remindEdit(ctx context.Context, a *app, db *storage.DB, ref string, set map[string]bool, name, cronExpr, target, tmpl string) error {
+	id, err := parseID(ref)
+	if err != nil {
+		return err
+	}
+	r, err := db.Reminder(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no reminder %d (see trolyso remind list)", id)
+	}
+	if err != nil {
+		return err
+	}
+	if !set["name"] && !set["cron"] && !set["target"] && !set["template"] {
+		return fmt.Errorf("%w: remind edit ID needs at least one of --name, --cron, --target, --template", errUsage)
+	}
+	if set["name"] {
+		r.Name = name
+	}
+	if set["cron"] {
+		r.Cron = strings.TrimSpace(cronExpr)
+	}
+	if set["target"] {
+		r.Target = target
+	}
+	if set["template"] {
+		r.Template = tmpl
+	}
+	if err := checkReminder(ctx, db, r.Name, r.Cron, r.Target, r.Template); err != nil {
+		return err
+	}
+	t, _ := spec.ParseTarget(r.Target)
+	r.Target = t.String()
+	if err := db.UpdateReminder(ctx, r); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "reminder %d updated; next run %s\n", r.ID, nextRun(r.Cron, a.now()))
 	return nil
 }
 

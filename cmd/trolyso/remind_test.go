@@ -135,3 +135,32 @@ func TestRemindCommands(t *testing.T) {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
 }
+
+func TestRemindEdit(t *testing.T) {
+	t.Setenv("TZ", "UTC")
+	db := filepath.Join(t.TempDir(), "t.db")
+	// Reminder 2 is the seeded weekly digest (Mondays 07:30).
+	code, out, errOut := runCLI(t, db, "remind", "edit", "2", "--cron", "0 7 * * 2")
+	if code != 0 || !strings.Contains(out, "reminder 2 updated; next run 2026-03-03T07:00:00+07:00") {
+		t.Fatalf("edit cron: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, db, "remind", "list")
+	if code != 0 || !strings.Contains(out, "Điểm tin hằng tuần") || !strings.Contains(out, "0 7 * * 2") {
+		t.Errorf("list after edit (name kept, cron changed):\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+		code int
+	}{
+		{[]string{"2", "--template", "{{.Nope}}"}, "unknown field .Nope", 1},
+		{[]string{"2", "--cron", "61 7 * * *"}, "minute", 1},
+		{[]string{"99", "--name", "x"}, "no reminder 99", 1},
+		{[]string{"2"}, "at least one of", 2},
+	} {
+		code, _, errOut := runCLI(t, db, append([]string{"remind", "edit"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("edit %v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+}
