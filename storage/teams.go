@@ -139,6 +139,18 @@ func cleanVillage(s string) string {
 	return strings.Join(strings.Fields(norm.NFC.String(s)), " ")
 }
 
+// MoveGroupChat records that a Telegram group chat got a new id (a group
+// upgraded to a supergroup): every team using the old id uses the new one.
+// It returns how many teams changed.
+func (db *DB) MoveGroupChat(ctx context.Context, from, to string) (int64, error) {
+	res, err := db.w.ExecContext(ctx, `UPDATE teams SET group_chat = ? WHERE group_chat = ?`, to, from)
+	if err != nil {
+		return 0, fmt.Errorf("move group chat: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 // SetTeamGroup sets (or clears, with "") a team's Telegram group chat.
 func (db *DB) SetTeamGroup(ctx context.Context, id int64, groupChat string) error {
 	res, err := db.w.ExecContext(ctx, `UPDATE teams SET group_chat = ? WHERE id = ?`, strings.TrimSpace(groupChat), id)

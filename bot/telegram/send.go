@@ -53,7 +53,22 @@ func (a *Adapter) SendTo(ctx context.Context, address string, r bot.Reply) error
 	}
 	// Reminders must be delivered at most once: never repeat a send whose
 	// request may already have reached Telegram.
-	return a.deliver(context.WithValue(ctx, atMostOnceKey{}, true), chatID, r, sendOptions{})
+	ctx = context.WithValue(ctx, atMostOnceKey{}, true)
+	err = a.deliver(ctx, chatID, r, sendOptions{})
+	// A group upgraded to a supergroup has a new id; Telegram refused the
+	// message (nothing was sent), so follow the group and send once more.
+	var moved *tgbot.MigrateError
+	if errors.As(err, &moved) && moved.MigrateToChatID != 0 {
+		newID := int64(moved.MigrateToChatID)
+		to := strconv.FormatInt(newID, 10)
+		if n, merr := a.store.MoveGroupChat(ctx, strconv.FormatInt(chatID, 10), to); merr != nil {
+			a.log.Error("telegram: record the group's new chat id", "err", merr)
+		} else {
+			a.log.Info("telegram: group chat became a supergroup; following it", "teams", n)
+		}
+		return a.deliver(ctx, newID, r, sendOptions{})
+	}
+	return err
 }
 
 // atMostOnceKey marks a context whose sends must not be repeated after an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/colecommune/trolyso/bot"
@@ -45,4 +46,27 @@ func TestAmbiguousFailureRetryPolicy(t *testing.T) {
 	e.api.script("sendMessage", scriptHangUp)
 	e.api.push(textUpdate(8, 8, 1, "/help"))
 	e.api.wait("sendMessage", 3)
+}
+
+// A reminder to a group that became a supergroup follows it: the team's
+// group chat id is updated and the message goes to the new chat, once.
+func TestSendToFollowsMigratedGroup(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	team, err := e.db.AddTeam(ctx, "Thôn Bắc", "-4001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api.script("sendMessage", `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1009876}}`)
+	if err := e.a.SendTo(ctx, "-4001", bot.Reply{Text: "Nhắc lịch"}); err != nil {
+		t.Fatalf("SendTo: %v", err)
+	}
+	calls := e.api.callsOf("sendMessage")
+	if len(calls) != 2 || calls[0].Form["chat_id"] != "-4001" || calls[1].Form["chat_id"] != "-1009876" {
+		t.Fatalf("calls: %+v", calls)
+	}
+	got, err := e.db.Team(ctx, strconv.FormatInt(team.ID, 10))
+	if err != nil || got.GroupChat != "-1009876" {
+		t.Errorf("team group = %q, %v; want the supergroup id", got.GroupChat, err)
+	}
 }
