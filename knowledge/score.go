@@ -537,25 +537,7 @@ func (ix *Index) coverage(q *query, e int) float64 {
 	for si, s := range q.slots {
 		w := ix.slotIDF(s) * q.slotW[si]
 		den += w
-		frac := 0.0
-		for _, a := range s.Alts {
-			if len(a.Toks) == 0 {
-				continue
-			}
-			hit := 0
-			for _, t := range a.Toks {
-				if w, ok := ix.words[t.Fold]; ok {
-					if _, found := slices.BinarySearch(ev, w); found {
-						hit++
-					}
-				}
-			}
-			f := float64(hit) / float64(len(a.Toks))
-			if f > frac {
-				frac = f
-			}
-		}
-		num += w * frac
+		num += w * ix.slotHit(s, ev)
 	}
 	if den == 0 {
 		return 0
