@@ -274,12 +274,25 @@ func (db *DB) Membership(ctx context.Context, key string) (Member, error) {
 // LeaveTeam ends the user's active membership and returns it; ErrNotFound
 // if they are in no team.
 func (db *DB) LeaveTeam(ctx context.Context, key string) (Member, error) {
-	m, err := db.Membership(ctx, key)
+	var m Member
+	// Read and end the membership in one write transaction, so a /dangky
+	// arriving at the same moment cannot be the membership that ends.
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = scanMember(tx.QueryRowContext(ctx, `SELECT `+memberCols+memberFrom+`WHERE u.key = ? AND m.active = 1`, key))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("look up membership: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE team_members SET active = 0 WHERE id = ?`, m.ID); err != nil {
+			return fmt.Errorf("leave team: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return Member{}, err
-	}
-	if _, err := db.w.ExecContext(ctx, `UPDATE team_members SET active = 0 WHERE id = ?`, m.ID); err != nil {
-		return Member{}, fmt.Errorf("leave team: %w", err)
 	}
 	m.Active = false
 	return m, nil
