@@ -79,9 +79,12 @@ func (a *Adapter) handleMessage(ctx context.Context, m *models.Message) {
 		Address: strconv.FormatInt(chat.id, 10),
 		Group:   chat.group,
 	})
-	heard := "" // a transcribed voice question, shown back with the answer
+	heard := ""        // a transcribed voice question, shown back with the answer
+	captioned := false // the question came as a photo or file caption
 	if strings.TrimSpace(text) == "" {
 		switch {
+		case chat.private() && strings.TrimSpace(m.Caption) != "":
+			msg.Text, captioned = m.Caption, true
 		case m.Voice != nil && a.voice != nil:
 			t, refusal, ok := a.transcribe(ctx, m.Voice)
 			if !ok {
@@ -109,6 +112,9 @@ func (a *Adapter) handleMessage(ctx context.Context, m *models.Message) {
 		}
 	}
 	reply := a.eng.Handle(ctx, msg)
+	if captioned {
+		reply.Text = textCaptionNote + "\n\n" + reply.Text
+	}
 	if heard != "" {
 		reply.Text = fmt.Sprintf(textYouAsked, markup.Escape(strings.TrimSpace(heard))) + "\n\n" + reply.Text
 	}

@@ -497,6 +497,18 @@ func TestMediaGetsTypeYourQuestion(t *testing.T) {
 	}
 }
 
+// A photo with a caption in a private chat: the caption is answered, with
+// a note that the photo itself was not read.
+func TestPhotoCaptionIsAnswered(t *testing.T) {
+	e := newEnv(t, nil)
+	e.api.push(mediaUpdate(7, 7, 1, `"photo":[{"file_id":"p","file_unique_id":"p","width":1,"height":1}],"caption":"quên mật khẩu vneid thì làm sao"`))
+	c := e.api.wait("sendMessage", 1)[0]
+	text := c.Form["text"]
+	if !strings.Contains(text, "chưa xem được ảnh") || !strings.Contains(text, "Quên mật khẩu VNeID") {
+		t.Errorf("reply = %q, want the caption answered with the note", text)
+	}
+}
+
 func TestVoiceHandlerSeam(t *testing.T) {
 	var got Voice
 	e := newEnv(t, func(c *Config) {

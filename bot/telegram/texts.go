@@ -13,3 +13,6 @@ const (
 
 // textYouAsked shows a transcribed voice question back to the resident.
 const textYouAsked = "Bạn hỏi: “%s”"
+
+// textCaptionNote heads the answer to a question sent as a photo caption.
+const textCaptionNote = "_Tôi chưa xem được ảnh hay tệp, nên trả lời theo lời nhắn kèm theo._"
