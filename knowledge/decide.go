@@ -101,7 +101,7 @@ func (ix *Index) Decide(query string) Decision {
 	if kind := smallTalkKind(toks); kind != "" {
 		return Decision{Band: BandSmallTalk, SmallTalk: kind, Normalized: foldJoin(toks)}
 	}
-	if injection.Contains(toks) {
+	if IsInjection(query) {
 		return Decision{Band: BandDecline, Reason: "out_of_scope", Normalized: foldJoin(toks)}
 	}
 	c := ix.bestSegment(clean, toks, 3)

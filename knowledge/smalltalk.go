@@ -42,9 +42,6 @@ type stValue struct {
 
 var smallTalkSet *vi.PhraseSet[stValue]
 
-// injection lists requests to ignore instructions or reveal the prompt.
-var injection *vi.PhraseSet[struct{}]
-
 // oosCues are topics the assistant never answers (weather, prices, lottery,
 // health advice, football, recipes, poems, jokes...). A cue declines a
 // message unless the best entry itself contains the cue words.
@@ -78,14 +75,6 @@ var oosPairList = [][2]string{
 		"mb bank|mbbank|sacombank|vpbank|tpbank|acb", "mất|bị mất|đánh rơi|khóa thẻ|làm lại thẻ|cấp lại thẻ|" +
 		"làm lại|cấp lại|quên mã pin|nuốt thẻ|hết hạn"},
 }
-
-var injectionList = "bỏ qua hướng dẫn|bỏ qua các hướng dẫn|bỏ qua mọi hướng dẫn|bỏ qua chỉ dẫn|" +
-	"bỏ qua lệnh|quên hết hướng dẫn|quên các hướng dẫn|ignore previous|ignore all|ignore the|" +
-	"ignore your|system prompt|prompt hệ thống|tiết lộ prompt|cho xem prompt|in ra prompt|" +
-	"lời nhắc hệ thống|jailbreak|developer mode|chế độ nhà phát triển|đóng vai|hãy giả vờ|" +
-	"giả vờ là|act as|pretend you|your instructions|hướng dẫn ban đầu|chỉ thị ban đầu|" +
-	"prompt của bạn|cấu hình của bạn|bỏ qua quy tắc|không cần tuân theo|prompt injection|" +
-	"reveal|dan mode|câu lệnh hệ thống|lệnh hệ thống"
 
 // oosList: "!" marks a strict multi-syllable cue; single accented
 // syllables are always strict.
@@ -147,7 +136,6 @@ func init() {
 		}
 	}
 	smallTalkSet = vi.NewPhraseSet(m)
-	injection = phraseSetOf(injectionList)
 	om := map[string]bool{}
 	for _, p := range strings.Split(oosList, "|") {
 		strict := strings.HasPrefix(p, "!")

@@ -1,12 +1,12 @@
 package compose
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/colecommune/trolyso/bot/privacy"
+	"github.com/colecommune/trolyso/knowledge"
 	"github.com/colecommune/trolyso/knowledge/vi"
 )
 
@@ -14,107 +14,10 @@ import (
 // model; longer text is cut.
 const DefaultMaxQuestion = 500
 
-// injectionPatterns match attempts to steer the model, on text folded by
-// vi.Fold (lower case, no diacritics, đ→d, punctuation removed) with every
-// "y" turned into "i", so "Bỏ qua mọi quy tắc!" and "bo qua moi qui tac"
-// look the same. The patterns get the same y→i mapping.
-var injectionPatterns = compilePatterns(
-	// "bỏ qua (mọi/tất cả…) hướng dẫn/chỉ dẫn/quy tắc…": with a sweeping
-	// quantifier, or pointing at earlier instructions ("… trước đó", "… ở
-	// trên", "… của bạn"), or ending the message. "Bỏ qua hướng dẫn xác thực
-	// khuôn mặt" or "bỏ qua lệnh gọi video" are ordinary questions.
-	pattern{re: `\bbo qua (?:di )?(?:het|moi|tat ca|toan bo|nhung gi) (?:cac |nhung )?(?:huong dan|chi dan|chi thi|cau lenh|quy tac|rang buoc|loi nhac|nhac lenh|prompt)\b`},
-	pattern{re: `\bbo qua (?:di |cac |nhung )*(?:huong dan|chi dan|chi thi|cau lenh|quy tac|rang buoc|loi nhac|nhac lenh|prompt) (?:o |da |duoc )?(?:truoc|tren|ban dau|cu|cua ban|he thong|da cho|do|nay|kia|khac)\b`},
-	pattern{re: `\bbo qua (?:di |cac |nhung )*(?:huong dan|chi dan|chi thi|cau lenh|quy tac|rang buoc|loi nhac|nhac lenh|prompt)(?: di)?\s*$`},
-	// "quên/phớt lờ … hướng dẫn trước đó", unless the resident says they
-	// forgot ("tôi quên hướng dẫn trên trang dịch vụ công").
-	pattern{re: `\b(?:quen|phot lo|khong can tuan theo|dung tuan theo|khong tuan theo) (?:di |het |moi |tat ca |cac |nhung )*(?:huong dan|chi dan|chi thi|quy tac|rang buoc) (?:truoc|tren|ban dau|cu|cua ban|he thong|da cho)\b`, notFirstPerson: true},
-	// role play
-	pattern{re: `\bha[iy] dong vai\b`},
-	pattern{re: `\bdong vai (?:la|lam|mot|nhu|nguoi|nhan vat)\b`},
-	pattern{re: `\b(?:gia vo|tuong tuong|tu gio|tu ba[iy] gio) ban (?:la|dang la|se la|tro thanh)\b`},
-	// "giả sử bạn là …", "bây giờ bạn là …" only with a persona: "giả sử bạn
-	// là người không có điện thoại thông minh" is an ordinary question.
-	pattern{re: `\b(?:gia su|coi nhu|ba[iy] gio) ban (?:la|dang la|se la|tro thanh) (?:mot )?(?:hacker|tin tac|chatgpt|gpt|ai|dan|tro l[iy]|chatbot|bot|mo hinh|nhan vat|nguoi yeu|admin|quan tri vien|lap trinh vien|ke gian|ke lua dao)\b`},
-	pattern{re: `\bban (?:khong con|khong phai) la (?:tro l[iy]|chatbot|bot)\b`},
-	// revealing the instructions; "hướng dẫn" only with words that point
-	// at the bot's own ("cho tôi xem hướng dẫn gốc" is ordinary).
-	pattern{re: `\b(?:in ra|hien thi|cho (?:toi |tui |minh )?xem|tiet lo|nhac lai|doc lai|chep lai|viet ra) (?:toan bo |nguyen van |cac |nhung )*(?:loi nhac|cau lenh|chi dan|quy tac|nhac lenh|prompt) (?:he thong|ban dau|goc|an|cua ban|duoc cai dat|duoc giao)\b`},
-	pattern{re: `\b(?:in ra|hien thi|cho (?:toi |tui |minh )?xem|tiet lo|nhac lai|doc lai|chep lai|viet ra) (?:toan bo |nguyen van |cac |nhung )*huong dan (?:he thong|an|duoc cai dat|duoc giao)\b`},
-	pattern{re: `\bin ra (?:cac |nhung )?(?:loi nhac|nhac lenh|prompt)\b`},
-	pattern{re: `\b(?:loi nhac|nhac lenh|cau lenh) he thong\b`},
-	pattern{re: `\bsystem (?:prompt|message|instruction|instructions)\b`},
-	pattern{re: `\bprompt (?:cua ban|he thong|goc|ban dau|an)\b`},
-	// English
-	pattern{re: `\b(?:ignore|disregard|forget|override|bypass) (?:all |any |the |your |my |of |these |those |every )*(?:previous |prior |above |earlier |preceding |initial |original |system |safety )*(?:instructions?|prompts?|rules|directions|guidelines|context)\b`},
-	pattern{re: `\b(?:act as|pretend to be|pretend you are|you are now|from now on you are|roleplay as|role play as|jailbreak|developer mode|dan mode|do anything now)\b`},
-	pattern{re: `\b(?:reveal|print|show|repeat|output) (?:me )?(?:your |the )*(?:system |hidden |initial |original )*(?:prompt|instructions)\b`},
-)
-
-// pattern is one injection pattern; notFirstPerson patterns do not count
-// when the words before them are a first-person subject ("tôi quên …").
-type pattern struct {
-	re             string
-	notFirstPerson bool
-}
-
-type injectionPattern struct {
-	re             *regexp.Regexp
-	notFirstPerson bool
-}
-
-// firstPersonTail matches folded text ending with a first-person subject,
-// optionally followed by adverbs ("toi da ", "em lo ").
-var firstPersonTail = regexp.MustCompile(`(?:^|\s)(?:toi|tui|minh|em|con|chau|chung toi|nha toi)(?: (?:da|lo|bi|hai|moi|vua|cung|lai|that|mat|hoi))* $`)
-
-func compilePatterns(ps ...pattern) []injectionPattern {
-	out := make([]injectionPattern, len(ps))
-	for i, p := range ps {
-		out[i] = injectionPattern{re: regexp.MustCompile(strings.ReplaceAll(p.re, "y", "i")), notFirstPerson: p.notFirstPerson}
-	}
-	return out
-}
-
 // IsInjection reports whether text looks like an attempt to make the model
-// ignore its rules, play a role or reveal its instructions. Invisible
-// characters are tried both as nothing and as spaces, so that they cannot
-// split or join the words of a pattern.
-func IsInjection(text string) bool {
-	for _, variant := range []string{stripInvisible(text, ""), stripInvisible(text, " ")} {
-		f := strings.ReplaceAll(vi.Fold(variant), "y", "i")
-		for _, p := range injectionPatterns {
-			for _, m := range p.re.FindAllStringIndex(f, -1) {
-				if !p.notFirstPerson || !firstPersonTail.MatchString(f[:m[0]]) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// invisible reports characters that change nothing visible: format
-// characters (zero-width spaces and joiners, bidi controls, tag
-// characters, soft hyphen, BOM) and variation selectors.
-func invisible(r rune) bool {
-	return unicode.Is(unicode.Cf, r) || r >= 0xFE00 && r <= 0xFE0F || r >= 0xE0100 && r <= 0xE01EF || r == '\u034F' || r == '\u115F' || r == '\u1160' || r == '\u3164' || r == '\uFFA0'
-}
-
-// stripInvisible replaces invisible characters with repl.
-func stripInvisible(s, repl string) string {
-	if strings.IndexFunc(s, invisible) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if invisible(r) {
-			b.WriteString(repl)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// ignore its rules, play a role or reveal its instructions. It is the same
+// check retrieval uses to decline such messages (knowledge.IsInjection).
+func IsInjection(text string) bool { return knowledge.IsInjection(text) }
 
 // Sanitize prepares a resident's question for the model: invalid UTF-8,
 // invisible and control characters removed, identity numbers, phone
@@ -126,7 +29,7 @@ func Sanitize(s string, max int) string {
 		max = DefaultMaxQuestion
 	}
 	s = strings.ToValidUTF8(s, "")
-	s = stripInvisible(s, "")
+	s = vi.StripInvisible(s, "")
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == '<':

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/colecommune/trolyso/knowledge/vi"
 	"io"
 	"path"
 	"strings"
@@ -62,7 +63,7 @@ func (c *Composer) Transcribe(ctx context.Context, r io.Reader, fileName string,
 	if err != nil {
 		return "", fmt.Errorf("transcribe voice message: %s", describe(err))
 	}
-	text := strings.TrimFunc(stripInvisible(resp.Text, ""), func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+	text := strings.TrimFunc(vi.StripInvisible(resp.Text, ""), func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 	text = strings.Join(strings.Fields(text), " ")
 	if text == "" {
 		return "", ErrNoSpeech
