@@ -73,7 +73,11 @@ func compilePatterns(ps ...pattern) []injectionPattern {
 // characters are tried both as nothing and as spaces, so that they cannot
 // split or join the words of a pattern.
 func IsInjection(text string) bool {
-	for _, variant := range []string{vi.StripInvisible(text, ""), vi.StripInvisible(text, " ")} {
+	variants := []string{vi.StripInvisible(text, "")}
+	if spaced := vi.StripInvisible(text, " "); spaced != variants[0] {
+		variants = append(variants, spaced)
+	}
+	for _, variant := range variants {
 		f := strings.ReplaceAll(vi.Fold(variant), "y", "i")
 		for _, p := range injectionPatterns {
 			for _, m := range p.re.FindAllStringIndex(f, -1) {
