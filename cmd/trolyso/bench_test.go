@@ -24,32 +24,23 @@ func BenchmarkWebE2E(b *testing.B) {
 	// Production logging (info level, text, redacting), written nowhere.
 	a := &app{getenv: func(string) string { return "" }, now: time.Now, stdout: io.Discard, stderr: io.Discard,
 		log: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: privacy.ReplaceAttr}))}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, a, cfg, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		b.Fatal(err)
-	}
+	addr, stop := startServe(b, a, cfg)
 	shipped, err := bench.Shipped(time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
 	qs := bench.Queries(shipped, 2000, 2)
 	b.ResetTimer()
-	r := bench.RunWeb(ctx, "http://"+addr, bench.LoadOptions{Residents: 500, Duration: time.Minute, MaxMessages: b.N, Questions: qs, Seed: 1})
+	r := bench.RunWeb(context.Background(), "http://"+addr, bench.LoadOptions{Residents: 500, Duration: time.Minute, MaxMessages: b.N, Questions: qs, Seed: 1})
 	b.StopTimer()
 	b.ReportMetric(r.Throughput, "answered/s")
 	b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
 	if r.Answered == 0 {
 		b.Fatalf("nothing answered: %v", r)
 	}
-	cancel()
-	<-done
+	if err := stop(); err != nil {
+		b.Error(err)
+	}
 }
 
 // TestBenchCommandSmoke runs trolyso bench briefly (this test binary plays

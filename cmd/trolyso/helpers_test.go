@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,8 +17,8 @@ func quietApp() *app {
 }
 
 // startServe runs serve with cfg in the background and waits until it
-// listens. stop cancels it and returns serve's error; it also runs when
-// the test ends.
+// listens. stop cancels it and returns serve's error (or an error if it has
+// not stopped within 40 s); it also runs when the test ends.
 func startServe(t testing.TB, a *app, cfg *Config) (addr string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -39,7 +40,11 @@ func startServe(t testing.TB, a *app, cfg *Config) (addr string, stop func() err
 		if !stopped {
 			stopped = true
 			cancel()
-			err = <-done
+			select {
+			case err = <-done:
+			case <-time.After(40 * time.Second):
+				err = errors.New("serve did not stop within 40 s")
+			}
 		}
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -114,19 +113,7 @@ func TestBrokenUpstreamsNoLeaks(t *testing.T) {
 			}
 			a := &app{getenv: func(string) string { return "" }, now: time.Now, log: slog.New(slog.DiscardHandler),
 				stdout: io.Discard, stderr: io.Discard}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			ready := make(chan string, 1)
-			done := make(chan error, 1)
-			go func() { done <- serve(ctx, a, cfg, ready) }()
-			var addr string
-			select {
-			case addr = <-ready:
-			case err := <-done:
-				t.Fatalf("serve: %v", err)
-			case <-time.After(30 * time.Second):
-				t.Fatal("serve did not start")
-			}
+			addr, stop := startServe(t, a, cfg)
 
 			// Web residents: answered despite the model API.
 			for _, q := range []string{"quên mật khẩu vneid", "đăng ký chữ ký số cá nhân", "xin chào"} {
@@ -204,14 +191,8 @@ func TestBrokenUpstreamsNoLeaks(t *testing.T) {
 				}
 			}
 			t0 := time.Now()
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("serve: %v", err)
-				}
-			case <-time.After(40 * time.Second):
-				t.Fatal("serve did not stop within 40 s")
+			if err := stop(); err != nil {
+				t.Fatalf("serve: %v", err)
 			}
 			t.Logf("%s: stopped in %v; API calls %v", mode, time.Since(t0).Round(time.Millisecond), api.calls)
 			api.unblock()

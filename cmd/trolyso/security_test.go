@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -117,36 +116,12 @@ func startSecretServer(t *testing.T) (addr string, logs *syncBuffer, stop func()
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, a, cfg, ready) }()
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve: %v\n%s", err, logs)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("serve did not start")
-	}
-	stopped := false
+	addr, stopServe := startServe(t, a, cfg)
 	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("serve did not stop")
+		if err := stopServe(); err != nil {
+			t.Errorf("serve: %v\n%s", err, logs)
 		}
 	}
-	t.Cleanup(stop)
 	return addr, logs, stop
 }
 
