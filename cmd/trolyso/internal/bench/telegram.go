@@ -234,14 +234,8 @@ func RunTelegram(ctx context.Context, api *FakeBotAPI, o TelegramOptions) LoadRe
 				if rateUser != 0 {
 					sendAt = time.Now()
 				} else if interval > 0 {
-					if d := time.Until(next); d > 0 {
-						t := time.NewTimer(d)
-						select {
-						case <-ctx.Done():
-							t.Stop()
-							return
-						case <-t.C:
-						}
+					if !sleepUntil(ctx, next) {
+						return
 					}
 				} else {
 					next = time.Now()

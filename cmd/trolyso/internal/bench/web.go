@@ -146,14 +146,8 @@ func RunWeb(ctx context.Context, baseURL string, o LoadOptions) LoadResult {
 			var pendingID int64
 			for ctx.Err() == nil {
 				if interval > 0 {
-					if d := time.Until(next); d > 0 {
-						t := time.NewTimer(d)
-						select {
-						case <-ctx.Done():
-							t.Stop()
-							return
-						case <-t.C:
-						}
+					if !sleepUntil(ctx, next) {
+						return
 					}
 				} else {
 					next = time.Now()
@@ -259,4 +253,20 @@ func ratePayload(wr webResp, r *rand.Rand) string {
 func (r LoadResult) String() string {
 	return fmt.Sprintf("%d sent, %d answered (%d ratings) in %v: %.0f/s, p50 %v p99 %v max %v, status %v, %d transport errors, %d locked",
 		r.Sent, r.Answered, r.Ratings, r.Elapsed.Round(time.Millisecond), r.Throughput, r.P50, r.P99, r.Max, r.Status, r.Errors, r.Locked)
+}
+
+// sleepUntil waits until t, or returns false as soon as ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
 }
