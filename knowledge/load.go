@@ -200,7 +200,7 @@ type frontMatter struct {
 	Tags      []string `yaml:"tags"`
 	Sources   []string `yaml:"sources"`
 	Updated   string   `yaml:"updated"`
-	ReviewBy  string   `yaml:"review_by"`
+	ReviewBy  string   `yaml:"review_by,omitempty"`
 }
 
 const dateLayout = "2006-01-02"
@@ -343,6 +343,24 @@ func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Ent
 		}
 	}
 	return e, ps
+}
+
+// Format writes e as an entry file (front matter and body) that ParseEntry
+// reads back as the same entry.
+func Format(e *Entry) ([]byte, error) {
+	fm := frontMatter{ID: e.ID, Title: e.Title, Category: e.Category, Questions: e.Questions,
+		Tags: e.Tags, Sources: e.Sources}
+	if !e.Updated.IsZero() {
+		fm.Updated = e.Updated.Format(dateLayout)
+	}
+	if !e.ReviewBy.IsZero() {
+		fm.ReviewBy = e.ReviewBy.Format(dateLayout)
+	}
+	head, err := yaml.Marshal(fm)
+	if err != nil {
+		return nil, fmt.Errorf("format entry %s: %w", e.ID, err)
+	}
+	return []byte("---\n" + string(head) + "---\n" + e.Body + "\n"), nil
 }
 
 // Render fills the commune-profile placeholders of an answer body.

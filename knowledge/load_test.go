@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -136,5 +137,28 @@ func TestProfileRejectsUnknownKeys(t *testing.T) {
 	}
 	if _, err := ParseProfile([]byte("placeholder: true\n")); err == nil {
 		t.Fatal("profile without name accepted")
+	}
+}
+
+// Every shipped entry written by Format parses back to the same entry.
+func TestFormatRoundTrip(t *testing.T) {
+	b, err := Load(EmbeddedBase(), testProfile(t), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range b.Entries {
+		data, err := Format(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ps := ParseEntry(e.ID+".md", data, testProfile(t), testNow)
+		if got == nil {
+			t.Fatalf("%s: %v", e.ID, ps)
+		}
+		if got.ID != e.ID || got.Title != e.Title || got.Body != e.Body || got.Answer != e.Answer ||
+			!slices.Equal(got.Questions, e.Questions) || !slices.Equal(got.Sources, e.Sources) ||
+			!got.Updated.Equal(e.Updated) || !got.ReviewBy.Equal(e.ReviewBy) {
+			t.Errorf("%s: round trip changed the entry", e.ID)
+		}
 	}
 }

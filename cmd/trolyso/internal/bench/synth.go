@@ -16,8 +16,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/colecommune/trolyso/knowledge"
 )
 
@@ -82,16 +80,6 @@ func (v *vocabulary) phrase(r *rand.Rand, min, max int) string {
 	return strings.Join(ws, " ")
 }
 
-type frontMatter struct {
-	ID        string   `yaml:"id"`
-	Title     string   `yaml:"title"`
-	Category  string   `yaml:"category"`
-	Questions []string `yaml:"questions"`
-	Tags      []string `yaml:"tags"`
-	Sources   []string `yaml:"sources"`
-	Updated   string   `yaml:"updated"`
-}
-
 // Synthesize returns a knowledge base of n entries as Markdown files: the
 // shipped entries, then synthetic ones recombining the shipped vocabulary
 // (titles, paraphrases, tags) with shipped answer bodies, so that their
@@ -101,37 +89,36 @@ func Synthesize(shipped *knowledge.Base, n int, seed uint64) (fstest.MapFS, erro
 	fsys := fstest.MapFS{}
 	r := rand.New(rand.NewPCG(seed, 0x7472_6f6c_7973_6f))
 	v := newVocabulary(shipped)
-	write := func(fm frontMatter, body string) error {
-		head, err := yaml.Marshal(fm)
+	write := func(e *knowledge.Entry) error {
+		data, err := knowledge.Format(e)
 		if err != nil {
-			return fmt.Errorf("synthesize %s: %w", fm.ID, err)
+			return fmt.Errorf("synthesize: %w", err)
 		}
-		fsys[fm.ID+".md"] = &fstest.MapFile{Data: []byte("---\n" + string(head) + "---\n" + body + "\n"), Mode: 0o644}
+		fsys[e.ID+".md"] = &fstest.MapFile{Data: data, Mode: 0o644}
 		return nil
 	}
 	for _, e := range shipped.Entries {
-		fm := frontMatter{ID: e.ID, Title: e.Title, Category: e.Category, Questions: e.Questions, Tags: e.Tags,
-			Sources: e.Sources, Updated: e.Updated.Format("2006-01-02")}
-		if err := write(fm, e.Body); err != nil {
+		if err := write(e); err != nil {
 			return nil, err
 		}
 	}
+	updated := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := len(shipped.Entries); i < n; i++ {
 		model := shipped.Entries[r.IntN(len(shipped.Entries))]
-		fm := frontMatter{
+		fm := &knowledge.Entry{
 			ID:       fmt.Sprintf("synth-%05d", i),
 			Title:    v.phrase(r, 5, 10),
 			Category: knowledge.Categories[r.IntN(len(knowledge.Categories))].ID,
 			Tags:     []string{v.pick(r), v.phrase(r, 2, 3)},
 			Sources:  []string{fmt.Sprintf("https://dichvucong.gov.vn/p/synth/%d", i)},
-			Updated:  "2026-11-01",
+			Updated:  updated,
 		}
 		nq := knowledge.MinQuestions + r.IntN(6)
 		for j := 0; j < nq; j++ {
 			fm.Questions = append(fm.Questions, v.recombine(r, model.Questions[r.IntN(len(model.Questions))]))
 		}
-		body := v.phrase(r, 8, 16) + ".\n\n" + shipped.Entries[r.IntN(len(shipped.Entries))].Body
-		if err := write(fm, body); err != nil {
+		fm.Body = v.phrase(r, 8, 16) + ".\n\n" + shipped.Entries[r.IntN(len(shipped.Entries))].Body
+		if err := write(fm); err != nil {
 			return nil, err
 		}
 	}
