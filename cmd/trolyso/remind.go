@@ -160,17 +160,23 @@ func remindAdd(ctx context.Context, a *app, db *storage.DB, name, cronExpr, targ
 	return nil
 }
 
-// remindEdit changes the parts of a reminder given on the command line
-// (set names the flags that were given), validating the result as a whole.
-func remindEdit(ctx context.Context, a *app, db *storage.DB, ref string, set map[string]bool, name, cronExpr, target, tmpl string) error {
+// findReminder looks a reminder up by its id as typed ("3" or "#3").
+func findReminder(ctx context.Context, db *storage.DB, ref string) (storage.Reminder, error) {
 	id, err := parseID(ref)
 	if err != nil {
-		return err
+		return storage.Reminder{}, err
 	}
 	r, err := db.Reminder(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no reminder %d (see trolyso remind list)", id)
+		return storage.Reminder{}, fmt.Errorf("no reminder %d (see trolyso remind list)", id)
 	}
+	return r, err
+}
+
+// remindEdit changes the parts of a reminder given on the command line
+// (set names the flags that were given), validating the result as a whole.
+func remindEdit(ctx context.Context, a *app, db *storage.DB, ref string, set map[string]bool, name, cronExpr, target, tmpl string) error {
+	r, err := findReminder(ctx, db, ref)
 	if err != nil {
 		return err
 	}
@@ -232,14 +238,7 @@ func remindList(ctx context.Context, a *app, db *storage.DB) error {
 
 func remindPreview(ctx context.Context, a *app, db *storage.DB, rest []string, cronExpr, tmpl string) error {
 	if len(rest) == 1 {
-		id, err := parseID(rest[0])
-		if err != nil {
-			return err
-		}
-		r, err := db.Reminder(ctx, id)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no reminder %d (see trolyso remind list)", id)
-		}
+		r, err := findReminder(ctx, db, rest[0])
 		if err != nil {
 			return err
 		}

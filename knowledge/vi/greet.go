@@ -142,7 +142,12 @@ func Sentences(clean string) []string {
 		}
 		return false
 	}
-	parts := strings.FieldsFunc(clean, f)
+	return splitTrim(clean, f)
+}
+
+// splitTrim splits s at the runes sep reports and drops empty pieces.
+func splitTrim(s string, sep func(rune) bool) []string {
+	parts := strings.FieldsFunc(s, sep)
 	out := parts[:0]
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" {
@@ -164,14 +169,7 @@ func Clauses(sentence string) []string {
 		}
 		return false
 	}
-	parts := strings.FieldsFunc(sentence, f)
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return splitTrim(sentence, f)
 }
 
 // functionWords are folded grammatical words (pronouns, particles,
