@@ -23,12 +23,15 @@ func newTestEngine(t *testing.T) (*Engine, *storage.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := storage.Open(ctx, t.TempDir()+"/test.db", storage.Options{})
+	// One fixed clock for the engine and the store: nothing a test
+	// checks may come from the real date.
+	clock := func() time.Time { return testNow }
+	db, err := storage.Open(ctx, t.TempDir()+"/test.db", storage.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return New(Config{Store: db, Now: func() time.Time { return testNow }}, base), db
+	return New(Config{Store: db, Now: clock}, base), db
 }
 
 func hasPayload(r Reply, payload string) bool {

@@ -31,7 +31,7 @@ func TestTeamMemberCommands(t *testing.T) {
 		{"no code", tgKey, "/dangky", "/dangky MÃ", ctx},
 		{"wrong code", tgKey, "/dangky zzzzzz", "Mã đăng ký **ZZZZZZ** không đúng", ctx},
 		{"right code, lower case, with a name", tgKey, "/dangky " + strings.ToLower(team.JoinCode) + " Nguyễn Văn An", "Bạn đã tham gia **Tổ công nghệ số cộng đồng Thôn Đông**", tgCtx},
-		{"my team", tgKey, "/nhom", "Bạn thuộc **Tổ công nghệ số cộng đồng Thôn Đông** (tham gia ngày 26/11/2026). Tổ hiện có 1 thành viên", ctx},
+		{"my team", tgKey, "/nhom", "Bạn thuộc **Tổ công nghệ số cộng đồng Thôn Đông** (tham gia ngày " + vnDate(testNow) + "). Tổ hiện có 1 thành viên", ctx},
 		{"web member is warned", "web:w1", "/dangky " + team.JoinCode, "chưa gửi tin nhắc tự động được", ctx},
 		{"leave", tgKey, "/huy", "Bạn đã rời **Tổ công nghệ số cộng đồng Thôn Đông**", ctx},
 		{"leave again", tgKey, "/huy", "chưa tham gia tổ nào", ctx},

@@ -69,6 +69,9 @@ type Options struct {
 	// Secret keys the pseudonymous user keys. When empty, a random secret
 	// is generated once and kept in the settings table.
 	Secret string
+	// Now is the clock every stored time is read from (default time.Now);
+	// tests inject a fixed one.
+	Now func() time.Time
 }
 
 // Open opens (creating if needed) the SQLite file at path, applies pending
@@ -96,7 +99,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{w: w, path: path, Now: time.Now}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	db := &DB{w: w, path: path, Now: now}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -213,7 +220,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`, v, base, fmtTime(time.Now()))
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`, v, base, fmtTime(db.now()))
 			return err
 		})
 		if err != nil {

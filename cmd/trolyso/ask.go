@@ -47,7 +47,7 @@ func (a *app) newEngine(ctx context.Context, cfg *Config, store bool) (*bot.Engi
 	var db *storage.DB
 	closeFn := func() {}
 	if store {
-		if db, err = storage.Open(ctx, cfg.DB, storage.Options{}); err != nil {
+		if db, err = storage.Open(ctx, cfg.DB, storage.Options{Now: a.now}); err != nil {
 			return nil, nil, err
 		}
 		closeFn = func() { db.Close() }

@@ -92,7 +92,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	if base.Profile.Placeholder {
 		log.Warn("the commune profile still has placeholder values; set TROLYSO_COMMUNE to your edited copy of knowledge/commune.yaml")
 	}
-	db, err := storage.Open(ctx, cfg.DB, storage.Options{})
+	db, err := storage.Open(ctx, cfg.DB, storage.Options{Now: a.now})
 	if err != nil {
 		return err
 	}

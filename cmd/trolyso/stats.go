@@ -69,7 +69,7 @@ func (a *app) buildReport(ctx context.Context, cfg *Config, r stats.Range) (stat
 	if err != nil {
 		return stats.Report{}, "", err
 	}
-	db, err := storage.Open(ctx, cfg.DB, storage.Options{})
+	db, err := storage.Open(ctx, cfg.DB, storage.Options{Now: a.now})
 	if err != nil {
 		return stats.Report{}, "", err
 	}
