@@ -259,7 +259,7 @@ func (e *Engine) categoryButtons() [][]Button {
 	base := e.Base()
 	var rows [][]Button
 	var row []Button
-	for _, c := range knowledge.Categories {
+	for _, c := range base.Categories {
 		if len(base.InCategory(c.ID)) == 0 {
 			continue
 		}
@@ -277,7 +277,7 @@ func (e *Engine) categoryButtons() [][]Button {
 
 // Topic lists the questions of one menu category as buttons.
 func (e *Engine) Topic(cat string) Reply {
-	c, ok := knowledge.CategoryByID(cat)
+	c, ok := e.Base().Category(cat)
 	if !ok {
 		return e.unknownButton()
 	}

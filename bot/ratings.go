@@ -109,7 +109,7 @@ func (e *Engine) rate(ctx context.Context, m Message, args []string) Reply {
 		e.clearPending(ctx, m)
 	}
 	reply := Reply{Band: BandCommand, Text: textRatedUp, Buttons: menuRow()}
-	if res.Previous != 1 && e.isDVC(res.EntryID) {
+	if res.Previous != 1 && e.isService(res.EntryID) {
 		ok, err := e.store.OfferSurvey(ctx, m.Channel, m.UserKey, m.Time, SurveyEvery)
 		if err != nil {
 			e.log.Error("offer survey", "err", err)
@@ -121,9 +121,10 @@ func (e *Engine) rate(ctx context.Context, m Message, args []string) Reply {
 	return reply
 }
 
-func (e *Engine) isDVC(entryID string) bool {
+// isService reports whether an entry explains a public service.
+func (e *Engine) isService(entryID string) bool {
 	en, ok := e.Base().Entry(entryID)
-	return ok && en.Category == "dvc"
+	return ok && en.Service != ""
 }
 
 func (e *Engine) rateReason(ctx context.Context, m Message, args []string) Reply {

@@ -72,7 +72,7 @@ func TestAdminHelpIsSorted(t *testing.T) {
 func TestSurveyPayloadsFitEveryStep(t *testing.T) {
 	ctx := context.Background()
 	entry := func(id string) string {
-		return "---\nid: " + id + "\ntitle: Dịch vụ " + id[:8] + "\ncategory: dvc\nquestions:\n" +
+		return "---\nid: " + id + "\ntitle: Dịch vụ " + id[:8] + "\ncategory: dvc\nservice: Dịch vụ " + id[:8] + "\nquestions:\n" +
 			"  - câu hỏi một về dịch vụ " + id[:8] + "\n  - câu hỏi hai về dịch vụ " + id[:8] + "\n" +
 			"  - câu hỏi ba về dịch vụ " + id[:8] + "\n  - câu hỏi bốn về dịch vụ " + id[:8] + "\n" +
 			"sources:\n  - https://dichvucong.gov.vn\nupdated: 2026-11-01\n---\nTrả lời.\n"

@@ -30,11 +30,11 @@ func (e *Engine) registerSurvey() {
 // surveyStart asks which service the resident used.
 func (e *Engine) surveyStart() Reply {
 	var rows [][]Button
-	for _, en := range e.Base().InCategory("dvc") {
+	for _, en := range e.Base().Services() {
 		// Offer only services whose longest payload, the level button
 		// "sv:l:<id>:<n>", fits: channels drop longer buttons.
 		if len(levelPayload(en.ID, 5)) <= MaxPayloadLen {
-			rows = append(rows, []Button{{Label: en.Title, Payload: "sv:s:" + en.ID}})
+			rows = append(rows, []Button{{Label: en.Service, Payload: "sv:s:" + en.ID}})
 		}
 	}
 	rows = append(rows, []Button{{Label: stats.ServiceOther, Payload: "sv:s:" + storage.SurveyService}})
@@ -51,10 +51,10 @@ func (e *Engine) serviceTitle(service string) (string, bool) {
 		return stats.ServiceOther, true
 	}
 	en, ok := e.Base().Entry(service)
-	if !ok || en.Category != "dvc" {
+	if !ok || en.Service == "" {
 		return "", false
 	}
-	return en.Title, true
+	return en.Service, true
 }
 
 func (e *Engine) survey(ctx context.Context, m Message, args []string) Reply {

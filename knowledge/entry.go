@@ -7,42 +7,26 @@ import (
 	"time"
 )
 
-// Categories are the topic groups of the bot's menu, in menu order.
-var Categories = []Category{
-	{ID: "vneid", Label: "VNeID"},
-	{ID: "dvc", Label: "Dịch vụ công trực tuyến"},
-	{ID: "cks", Label: "Chữ ký số"},
-	{ID: "can-cuoc", Label: "Căn cước"},
-	{ID: "to-cns", Label: "Tổ công nghệ số"},
-	{ID: "lien-he", Label: "Liên hệ xã"},
-}
-
-// Category is one group of the topic menu.
+// Category is one group of the topic menu. A base lists its categories,
+// in menu order, in its _base.yaml file.
 type Category struct {
-	ID    string
-	Label string
-}
-
-// CategoryByID returns the category with the given id.
-func CategoryByID(id string) (Category, bool) {
-	for _, c := range Categories {
-		if c.ID == id {
-			return c, true
-		}
-	}
-	return Category{}, false
+	ID    string `yaml:"id" json:"id"`
+	Label string `yaml:"label" json:"label"`
 }
 
 // Entry is one curated question/answer topic.
 type Entry struct {
-	ID        string    `json:"id"`
-	Title     string    `json:"title"`
-	Category  string    `json:"category"`
-	Questions []string  `json:"questions"`
-	Tags      []string  `json:"tags"`
-	Sources   []string  `json:"sources"`
-	Updated   time.Time `json:"updated"`
-	ReviewBy  time.Time `json:"review_by,omitzero"`
+	ID        string   `json:"id"`
+	Title     string   `json:"title"`
+	Category  string   `json:"category"`
+	Questions []string `json:"questions"`
+	Tags      []string `json:"tags"`
+	Sources   []string `json:"sources"`
+	// Service, when set, names the public service the entry explains;
+	// such entries are the choices of the service-satisfaction survey.
+	Service  string    `json:"service,omitempty"`
+	Updated  time.Time `json:"updated"`
+	ReviewBy time.Time `json:"review_by,omitzero"`
 	// Body is the answer as written in the file (restricted Markdown that
 	// may contain commune-profile template placeholders).
 	Body string `json:"body"`
@@ -53,4 +37,6 @@ type Entry struct {
 	// the line the body starts on; both are used in error messages.
 	File     string `json:"-"`
 	BodyLine int    `json:"-"`
+
+	categoryLine int
 }

@@ -17,7 +17,10 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-//go:embed base/*.md
+// base/* (not base) so that _base.yaml and _out_of_scope.txt are embedded
+// too.
+//
+//go:embed base/*
 var embeddedBase embed.FS
 
 //go:embed commune.yaml
@@ -107,7 +110,10 @@ func (ps Problems) Errors() bool {
 type Base struct {
 	Entries []*Entry
 	Profile *Profile
-	byID    map[string]*Entry
+	// Categories are the menu groups, in menu order (from _base.yaml, or
+	// the entries' categories in id order when the base has none).
+	Categories []Category
+	byID       map[string]*Entry
 	// Warnings are problems that did not stop the base loading.
 	Warnings Problems
 }
@@ -116,6 +122,28 @@ type Base struct {
 func (b *Base) Entry(id string) (*Entry, bool) {
 	e, ok := b.byID[id]
 	return e, ok
+}
+
+// Category returns the menu category with the given id.
+func (b *Base) Category(id string) (Category, bool) {
+	for _, c := range b.Categories {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Category{}, false
+}
+
+// Services returns the entries that explain a public service (those with
+// a service name), in id order.
+func (b *Base) Services() []*Entry {
+	var out []*Entry
+	for _, e := range b.Entries {
+		if e.Service != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // InCategory returns the entries of a menu category, in id order.
@@ -133,11 +161,12 @@ func (b *Base) InCategory(cat string) []*Entry {
 // profile. It returns the base, or Problems listing every error found.
 // Warnings (such as a passed review date) are kept in Base.Warnings.
 func Load(fsys fs.FS, profile *Profile, now time.Time) (*Base, error) {
-	entries, problems := parseAll(fsys, profile, now)
+	entries, meta, problems := parseAll(fsys, profile, now)
 	if problems.Errors() {
 		return nil, problems
 	}
-	b := &Base{Entries: entries, Profile: profile, byID: make(map[string]*Entry, len(entries)), Warnings: problems}
+	b := &Base{Entries: entries, Profile: profile, Categories: meta.Categories,
+		byID: make(map[string]*Entry, len(entries)), Warnings: problems}
 	for _, e := range entries {
 		b.byID[e.ID] = e
 	}
@@ -146,26 +175,28 @@ func Load(fsys fs.FS, profile *Profile, now time.Time) (*Base, error) {
 
 // Check validates a base and returns every problem, errors and warnings.
 func Check(fsys fs.FS, profile *Profile, now time.Time) Problems {
-	_, problems := parseAll(fsys, profile, now)
+	_, _, problems := parseAll(fsys, profile, now)
 	return problems
 }
 
-func parseAll(fsys fs.FS, profile *Profile, now time.Time) ([]*Entry, Problems) {
+func parseAll(fsys fs.FS, profile *Profile, now time.Time) ([]*Entry, baseMeta, Problems) {
 	var problems Problems
 	names, err := fs.Glob(fsys, "*.md")
 	if err != nil {
-		return nil, Problems{{File: ".", Msg: fmt.Sprintf("list entries: %v", err)}}
+		return nil, baseMeta{}, Problems{{File: ".", Msg: fmt.Sprintf("list entries: %v", err)}}
 	}
 	sub, _ := fs.Glob(fsys, "*/*.md")
 	names = append(names, sub...)
 	sort.Strings(names)
 	if len(names) == 0 {
-		return nil, Problems{{File: ".", Msg: "no entries (*.md files) found"}}
+		return nil, baseMeta{}, Problems{{File: ".", Msg: "no entries (*.md files) found"}}
 	}
+	meta, ps := loadMeta(fsys)
+	problems = append(problems, ps...)
 	var entries []*Entry
 	seen := map[string]string{}
 	for _, name := range names {
-		if strings.EqualFold(path.Base(name), "README.md") {
+		if strings.EqualFold(path.Base(name), "README.md") || strings.HasPrefix(path.Base(name), "_") {
 			continue
 		}
 		data, err := fs.ReadFile(fsys, name)
@@ -188,7 +219,8 @@ func parseAll(fsys fs.FS, profile *Profile, now time.Time) ([]*Entry, Problems) 
 	if len(entries) == 0 && !problems.Errors() {
 		problems = append(problems, Problem{File: ".", Msg: "no valid entries"})
 	}
-	return entries, problems
+	problems = append(problems, meta.checkCategories(entries)...)
+	return entries, meta, problems
 }
 
 // frontMatter mirrors the YAML header of an entry file.
@@ -196,6 +228,7 @@ type frontMatter struct {
 	ID        string   `yaml:"id"`
 	Title     string   `yaml:"title"`
 	Category  string   `yaml:"category"`
+	Service   string   `yaml:"service,omitempty"`
 	Questions []string `yaml:"questions"`
 	Tags      []string `yaml:"tags"`
 	Sources   []string `yaml:"sources"`
@@ -255,7 +288,7 @@ func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Ent
 	}
 	for key, l := range lines {
 		switch key {
-		case "id", "title", "category", "questions", "tags", "sources", "updated", "review_by":
+		case "id", "title", "category", "service", "questions", "tags", "sources", "updated", "review_by":
 		default:
 			bad(l+1, "unknown front matter key %q", key)
 		}
@@ -265,6 +298,7 @@ func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Ent
 		ID:       strings.TrimSpace(fm.ID),
 		Title:    strings.TrimSpace(fm.Title),
 		Category: strings.TrimSpace(fm.Category),
+		Service:  strings.TrimSpace(fm.Service),
 		Tags:     fm.Tags,
 		File:     name,
 		BodyLine: bodyLine,
@@ -282,9 +316,10 @@ func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Ent
 	}
 	if e.Category == "" {
 		bad(line("category"), "missing category")
-	} else if _, ok := CategoryByID(e.Category); !ok {
-		bad(line("category"), "unknown category %q (want one of vneid, dvc, cks, can-cuoc, to-cns, lien-he)", e.Category)
+	} else if !validID(e.Category) {
+		bad(line("category"), "category %q must use only a-z, 0-9 and '-'", e.Category)
 	}
+	e.categoryLine = line("category")
 	for _, q := range fm.Questions {
 		if q = strings.TrimSpace(q); q != "" {
 			e.Questions = append(e.Questions, q)
@@ -348,7 +383,7 @@ func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Ent
 // Format writes e as an entry file (front matter and body) that ParseEntry
 // reads back as the same entry.
 func Format(e *Entry) ([]byte, error) {
-	fm := frontMatter{ID: e.ID, Title: e.Title, Category: e.Category, Questions: e.Questions,
+	fm := frontMatter{ID: e.ID, Title: e.Title, Category: e.Category, Service: e.Service, Questions: e.Questions,
 		Tags: e.Tags, Sources: e.Sources}
 	if !e.Updated.IsZero() {
 		fm.Updated = e.Updated.Format(dateLayout)

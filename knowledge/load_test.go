@@ -162,3 +162,68 @@ func TestFormatRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestBaseMetaCategories(t *testing.T) {
+	entry := func(id, cat string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte("---\nid: " + id + "\ntitle: T " + id + "\ncategory: " + cat +
+			"\nquestions: [a b c, d e f, g h i, j k l]\nsources: [https://example.org/]\nupdated: 2026-01-01\n---\nNội dung.\n")}
+	}
+	tests := []struct {
+		name    string
+		meta    string // "" for no _base.yaml
+		cats    []string
+		wantErr string
+	}{
+		{"no meta file: categories from entries", "", []string{"a", "b"}, ""},
+		{"declared order kept", "categories:\n  - {id: b, label: Bê}\n  - {id: a, label: A}\n  - {id: c, label: Xê}\n", []string{"b", "a", "c"}, ""},
+		{"entry outside the declared ones", "categories:\n  - {id: a, label: A}\n", nil, `x-b.md:4: error: unknown category "b"`},
+		{"broken yaml", "categories: [\n", nil, "_base.yaml"},
+		{"unknown key", "categoriez: []\n", nil, "_base.yaml"},
+		{"label missing", "categories:\n  - {id: a}\n  - {id: b, label: B}\n", nil, `category "a" has no label`},
+		{"empty file", "# nothing\n", []string{"a", "b"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"x-a.md": entry("x-a", "a"), "x-b.md": entry("x-b", "b")}
+			if tt.meta != "" {
+				fsys[MetaFile] = &fstest.MapFile{Data: []byte(tt.meta)}
+			}
+			b, err := Load(fsys, testProfile(t), testNow)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range b.Categories {
+				got = append(got, c.ID)
+			}
+			if !slices.Equal(got, tt.cats) {
+				t.Errorf("categories = %v, want %v", got, tt.cats)
+			}
+		})
+	}
+}
+
+func TestShippedCategoriesAndServices(t *testing.T) {
+	b, err := Load(EmbeddedBase(), testProfile(t), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := b.Category("vneid"); !ok || c.Label != "VNeID" {
+		t.Errorf("category vneid = %+v, %v", c, ok)
+	}
+	svc := b.Services()
+	if len(svc) < 5 {
+		t.Fatalf("only %d service entries", len(svc))
+	}
+	for _, e := range svc {
+		if e.Service == e.ID || strings.ContainsAny(e.Service, "\n") {
+			t.Errorf("%s: service name %q", e.ID, e.Service)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func Synthesize(shipped *knowledge.Base, n int, seed uint64) (fstest.MapFS, erro
 		fm := &knowledge.Entry{
 			ID:       fmt.Sprintf("synth-%05d", i),
 			Title:    v.phrase(r, 5, 10),
-			Category: knowledge.Categories[r.IntN(len(knowledge.Categories))].ID,
+			Category: shipped.Categories[r.IntN(len(shipped.Categories))].ID,
 			Tags:     []string{v.pick(r), v.phrase(r, 2, 3)},
 			Sources:  []string{fmt.Sprintf("https://dichvucong.gov.vn/p/synth/%d", i)},
 			Updated:  updated,
