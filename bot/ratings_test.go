@@ -142,11 +142,66 @@ func TestQuestionInsteadOfCommentIsAnswered(t *testing.T) {
 	h.send("web:a", "", "r:"+id+":-")
 	h.send("web:a", "", "rr:"+id+":sai")
 	r := h.send("web:a", "quên mật khẩu vneid thì làm sao", "")
-	if r.Band != BandAnswer || r.EntryID != "vneid-quen-mat-khau" || !strings.HasPrefix(r.Text, textComment) {
+	if r.Band != BandAnswer || r.EntryID != "vneid-quen-mat-khau" || !strings.HasPrefix(r.Text, textCommentKept) {
 		t.Fatalf("reply %+v", r)
 	}
 	if got, _ := h.db.RatingOf(ctx, ans.ExchangeID); !strings.Contains(got.Comment, "quên mật khẩu") {
 		t.Errorf("comment = %q", got.Comment)
+	}
+}
+
+// TestQuestionAfterThumbsDown: after 👎 (with or without a reason) a
+// message that reads as a question is handled as one — answered, clarified
+// or declined with the contacts — and recorded, so that a declined one
+// reaches the unanswered list; a plain remark is only the comment.
+func TestQuestionAfterThumbsDown(t *testing.T) {
+	tests := []struct {
+		name, text string
+		reason     bool
+		band       Band   // "" : only a comment
+		contains   string // in the reply
+	}{
+		{"out of scope, no reason", "giá vàng hôm nay bao nhiêu", false, BandDecline, "Để được giúp trực tiếp"},
+		{"out of scope after a reason", "xin hỏi lịch cắt điện tuần này ở đâu", true, BandDecline, "Để được giúp trực tiếp"},
+		{"question mark, out of scope", "mai xã có họp dân không?", false, BandDecline, "Tổ công nghệ số"},
+		{"in scope without diacritics", "quen mat khau vneid lam the nao", false, BandAnswer, "mật khẩu"},
+		{"remark", "khó hiểu quá", false, "", textComment},
+		{"remark after a reason", "thiếu bước đăng nhập", true, "", textComment},
+		{"thanks", "cảm ơn", false, "", textComment},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newRatingHarness(t)
+			ans := h.answer("web:q", "vneid-cai-dat")
+			id := FormatID(ans.ExchangeID)
+			h.send("web:q", "", "r:"+id+":-")
+			if tt.reason {
+				h.send("web:q", "", "rr:"+id+":sai")
+			}
+			h.now = h.now.Add(time.Minute)
+			r := h.send("web:q", tt.text, "")
+			if !strings.Contains(r.Text, tt.contains) {
+				t.Fatalf("reply lacks %q: %q", tt.contains, r.Text)
+			}
+			got, err := h.db.RatingOf(ctx, ans.ExchangeID)
+			if err != nil || got.Value != -1 || got.Comment != tt.text {
+				t.Fatalf("the text is not kept as the comment: %+v %v", got, err)
+			}
+			if tt.band == "" {
+				if r.Text != textComment || r.ExchangeID != 0 {
+					t.Fatalf("a remark was handled as a question: %+v", r)
+				}
+				return
+			}
+			if r.Band != tt.band || !strings.HasPrefix(r.Text, textCommentKept) || r.ExchangeID == 0 {
+				t.Fatalf("band %s (want %s), reply %+v", r.Band, tt.band, r)
+			}
+			ex, err := h.db.Exchange(ctx, r.ExchangeID)
+			if err != nil || ex.Band != string(tt.band) || ex.Question != tt.text {
+				t.Fatalf("question not recorded: %+v %v", ex, err)
+			}
+		})
 	}
 }
 

@@ -32,12 +32,15 @@ func setup(t *testing.T, cfg Config) (*httptest.Server, *storage.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	profile, _ := knowledge.LoadProfile("")
-	base, err := knowledge.Load(knowledge.EmbeddedBase(), profile, testNow)
-	if err != nil {
-		t.Fatal(err)
+	if cfg.Base == nil {
+		profile, _ := knowledge.LoadProfile("")
+		base, err := knowledge.Load(knowledge.EmbeddedBase(), profile, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Base = func() *knowledge.Base { return base }
 	}
-	cfg.Store, cfg.Base, cfg.Now = db, func() *knowledge.Base { return base }, func() time.Time { return testNow }
+	cfg.Store, cfg.Now = db, func() time.Time { return testNow }
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

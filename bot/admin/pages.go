@@ -68,6 +68,9 @@ type page struct {
 	Active  string
 	CSRF    string
 	Commune string
+	// Missing lists the commune details still to fill in (a banner on
+	// every page until the profile is complete).
+	Missing []knowledge.Missing
 	Report  stats.Report
 	Query   string // period query of the page, for links
 	Quarter string // current quarter, like 2026Q3
@@ -81,10 +84,21 @@ type periodLink struct {
 	Current   bool
 }
 
+// basePage is what every dashboard page shows: title, navigation, the
+// session's CSRF token and the unfinished-profile banner.
+func (h *Handler) basePage(r *http.Request, title, active string) page {
+	p := page{Title: title, Active: active, CSRF: csrfOf(r), Commune: h.commune()}
+	if b := h.kb(); b != nil && b.Profile != nil {
+		p.Missing = b.Profile.Missing
+	}
+	return p
+}
+
 func (h *Handler) page(r *http.Request, title, active string, rep stats.Report) page {
 	now := h.now().In(h.loc)
-	p := page{Title: title, Active: active, CSRF: csrfOf(r), Commune: h.commune(), Report: rep,
-		Quarter: fmt.Sprintf("%dQ%d", now.Year(), (int(now.Month())-1)/3+1)}
+	p := h.basePage(r, title, active)
+	p.Report = rep
+	p.Quarter = fmt.Sprintf("%dQ%d", now.Year(), (int(now.Month())-1)/3+1)
 	if rep.Period == "range" {
 		p.Query = "from=" + rep.From.Format("2006-01-02") + "&to=" + rep.To.AddDate(0, 0, -1).Format("2006-01-02")
 	} else {

@@ -88,7 +88,7 @@ func (h *Handler) serverError(w http.ResponseWriter, what string, err error) {
 
 func (h *Handler) reminders(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p := remindersPage{page: page{Title: "Tổ công nghệ số & lịch nhắc", Active: "reminders", CSRF: csrfOf(r), Commune: h.commune()}}
+	p := remindersPage{page: h.basePage(r, "Tổ công nghệ số & lịch nhắc", "reminders")}
 	var err error
 	if p.Teams, err = h.store.Teams(ctx); err != nil {
 		h.serverError(w, "list teams", err)
@@ -197,7 +197,7 @@ func (h *Handler) runDetail(w http.ResponseWriter, r *http.Request) {
 	if run.ReminderName == "" {
 		run.ReminderName = "(lịch nhắc đã xoá)"
 	}
-	p := runPage{page: page{Title: "Lần gửi #" + strconv.FormatInt(id, 10) + " – " + run.ReminderName, Active: "reminders", CSRF: csrfOf(r), Commune: h.commune()},
+	p := runPage{page: h.basePage(r, "Lần gửi #"+strconv.FormatInt(id, 10)+" – "+run.ReminderName, "reminders"),
 		Run: run, Counts: countDeliveries(ds)}
 	acked := deliverySection{ID: "acked", Heading: "✅ Đã nhận", Empty: "Chưa ai bấm Đã nhận."}
 	waiting := deliverySection{ID: "waiting", Heading: "⏳ Chưa bấm Đã nhận", Empty: "Không còn ai chưa xác nhận."}
