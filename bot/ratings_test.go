@@ -241,8 +241,8 @@ func TestSurveyFlow(t *testing.T) {
 	}
 	lv := h.send("web:a", "", "sv:s:dvc-khai-sinh")
 	wantLabels := []string{"Rất hài lòng", "Hài lòng", "Bình thường", "Không hài lòng", "Rất không hài lòng"}
-	if len(lv.Buttons) != 5 {
-		t.Fatalf("levels %+v", lv.Buttons)
+	if len(lv.Buttons) != 6 || lv.Buttons[5][0].Payload != "sv" || !strings.Contains(lv.Text, "bước 2/2") || !strings.Contains(lv.Text, "**Đăng ký khai sinh**") {
+		t.Fatalf("levels %q %+v", lv.Text, lv.Buttons)
 	}
 	for i, w := range wantLabels {
 		if lv.Buttons[i][0].Label != w || lv.Buttons[i][0].Payload != "sv:l:dvc-khai-sinh:"+string(rune('5'-i)) {
@@ -268,6 +268,34 @@ func TestSurveyFlow(t *testing.T) {
 	}
 	if s := rows[0]; s.Level != 4 || s.Service != "dvc-khai-sinh" || strings.Contains(s.Comment, "example.com") || !strings.Contains(s.Comment, "nhanh") {
 		t.Fatalf("survey %+v", s)
+	}
+}
+
+// TestSurveyListsOnlyServices: step 1 offers exactly the entries marked
+// with service: (by their service name) and "Dịch vụ khác" — no question
+// titles such as "Sau sáp nhập tỉnh, xã có phải đổi giấy tờ không".
+func TestSurveyListsOnlyServices(t *testing.T) {
+	h := newRatingHarness(t)
+	start := h.send("web:a", "/danhgia", "")
+	if !strings.Contains(start.Text, "bước 1/2") {
+		t.Errorf("step 1 text %q", start.Text)
+	}
+	var want, got []string
+	for _, en := range h.eng.Base().Services() {
+		want = append(want, en.Service+"|sv:s:"+en.ID)
+	}
+	want = append(want, "Dịch vụ khác|sv:s:khac")
+	for _, row := range start.Buttons {
+		if len(row) != 1 {
+			t.Fatalf("row of %d buttons: %+v", len(row), row)
+		}
+		got = append(got, row[0].Label+"|"+row[0].Payload)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("step 1 offers\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(want) < 5 || hasPayload(start, "sv:s:dvc-giay-to-sau-sap-nhap") || strings.Contains(strings.Join(got, " "), "?") {
+		t.Fatalf("not a list of services: %v", got)
 	}
 }
 
