@@ -77,6 +77,8 @@ type page struct {
 	Periods []periodLink
 	Weekly  Chart
 	Topics  Bars
+	// Reminders is the overview's reminder card.
+	Reminders reminderSummary
 }
 
 type periodLink struct {
@@ -119,6 +121,11 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	p := h.page(r, "Tổng quan", "overview", rep)
 	p.Weekly = weeklyChart(rep.ByWeek)
 	p.Topics = topicBars(rep.ByTopic, 12)
+	var err error
+	if p.Reminders, err = h.summarizeReminders(r.Context()); err != nil {
+		h.serverError(w, "summarize reminders", err)
+		return
+	}
 	h.render(w, http.StatusOK, "overview", p)
 }
 
