@@ -138,4 +138,3 @@ func (l *turnLog) flush(w io.Writer) {
 		l.buf.Reset()
 	}
 }
-
