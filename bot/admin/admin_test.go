@@ -272,6 +272,11 @@ func TestDashboardAfterLogin(t *testing.T) {
 	if cd := r.Header.Get("Content-Disposition"); cd != `attachment; filename="bao-cao-hai-long-2026Q3.csv"` {
 		t.Fatalf("file name from a loosely written quarter: %q", cd)
 	}
+	r, body = get(t, c, srv.URL+"/admin/report?quarter=2026Q3&format=xlsx")
+	if r.StatusCode != 200 || !strings.HasPrefix(body, "PK") || !strings.Contains(r.Header.Get("Content-Disposition"), "bao-cao-hai-long-2026Q3.xlsx") ||
+		r.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Fatalf("xlsx %d %v", r.StatusCode, r.Header)
+	}
 	r, body = get(t, c, srv.URL+"/admin/report?quarter=2026Q3&format=html")
 	if r.StatusCode != 200 || !strings.Contains(body, "Hạn nộp báo cáo") || !strings.Contains(body, "20/09/2026") {
 		t.Fatalf("html report %d", r.StatusCode)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -145,7 +146,7 @@ func (h *Handler) lowest(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "lowest", h.page(r, "Câu trả lời bị đánh giá thấp", "lowest", rep))
 }
 
-// report downloads the quarterly report: ?quarter=2026Q3&format=csv|html.
+// report downloads the quarterly report: ?quarter=2026Q3&format=xlsx|csv|html.
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	rg, err := stats.ParseQuarter(q.Get("quarter"), h.loc)
@@ -167,11 +168,20 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 		err = stats.WriteCSV(w, rep, h.commune())
+	case "xlsx":
+		var buf bytes.Buffer
+		if err = stats.WriteXLSX(&buf, rep, h.commune(), h.now().In(h.loc)); err == nil {
+			w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
+			_, err = w.Write(buf.Bytes())
+		} else {
+			http.Error(w, "Không tạo được tệp Excel.", http.StatusInternalServerError)
+		}
 	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		err = stats.WriteHTML(w, rep, h.commune(), h.now().In(h.loc))
 	default:
-		http.Error(w, "Định dạng phải là csv hoặc html.", http.StatusBadRequest)
+		http.Error(w, "Định dạng phải là xlsx, csv hoặc html.", http.StatusBadRequest)
 		return
 	}
 	if err != nil {

@@ -186,7 +186,24 @@ type Report struct {
 	ByService  []Group      `json:"by_service"`
 	Unanswered []Unanswered `json:"unanswered"`
 	Lowest     []LowRated   `json:"lowest_rated"`
+	// TeamAcks is how each digital technology team acknowledged the
+	// reminders of the period.
+	TeamAcks []TeamAck `json:"team_acks"`
 }
+
+// TeamAck is one team's reminder deliveries and acknowledgements.
+type TeamAck struct {
+	Village    string  `json:"village"`
+	Runs       int     `json:"runs"`
+	Recipients int     `json:"recipients"`
+	Sent       int     `json:"sent"`
+	Acked      int     `json:"acknowledged"`
+	NotReached int     `json:"not_reached"`
+	AckRate    float64 `json:"ack_rate"` // Acked / Sent
+}
+
+// DeletedTeam labels the deliveries of a team that no longer exists.
+const DeletedTeam = "(tổ đã xoá)"
 
 // Reasons are the 👎 reasons, by code, in the order they are offered.
 var Reasons = []struct{ Code, Label string }{
@@ -278,6 +295,21 @@ func Build(ctx context.Context, db *storage.DB, r Range, opts Options) (Report, 
 	rep.Unanswered = make([]Unanswered, 0, len(un))
 	for _, u := range un {
 		rep.Unanswered = append(rep.Unanswered, Unanswered{Text: u.Text, Example: u.Example, Count: u.Count, LastSeen: u.LastSeen.In(loc)})
+	}
+	acks, err := db.ReminderAcks(ctx, r.From, r.To)
+	if err != nil {
+		return Report{}, fmt.Errorf("build statistics: %w", err)
+	}
+	rep.TeamAcks = make([]TeamAck, 0, len(acks))
+	for _, a := range acks {
+		t := TeamAck{Village: a.Village, Runs: a.Runs, Recipients: a.Recipients, Sent: a.Sent, Acked: a.Acked, NotReached: a.NotReached}
+		if t.Village == "" {
+			t.Village = DeletedTeam
+		}
+		if t.Sent > 0 {
+			t.AckRate = float64(t.Acked) / float64(t.Sent)
+		}
+		rep.TeamAcks = append(rep.TeamAcks, t)
 	}
 	if u, err := db.LLMUsage(ctx, r.From, r.To); err == nil && u.Calls+u.Composed+u.Fallback+u.Refused > 0 {
 		rep.LLM = &LLM{Calls: u.Calls, Tokens: u.Tokens(), Composed: u.Composed, Fallback: u.Fallback, Refused: u.Refused}

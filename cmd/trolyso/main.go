@@ -49,7 +49,7 @@ var commands = map[string]command{
 	"team":    {runTeam, "manage the digital technology teams (team add|list|members|import)"},
 	"remind":  {runRemind, "manage scheduled reminders (remind add|list|pause|resume|rm|preview|status)"},
 	"stats":   {runStats, "satisfaction statistics (stats [--from DATE --to DATE | --period week|month|quarter|year] [--json])"},
-	"report":  {runReport, "quarterly satisfaction report (report --quarter 2026Q3 [--format csv|html] [--out FILE])"},
+	"report":  {runReport, "quarterly satisfaction report (report --quarter 2026Q3 [--format xlsx|csv|html] [--out FILE])"},
 }
 
 // errUsage marks errors caused by bad command-line use (exit code 2).
