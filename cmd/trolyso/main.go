@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"serve":   {runServe, "start the web chat and every configured channel"},
 	"ask":     {runAsk, "answer one question and show the band, entry and score"},
 	"chat":    {runChat, "talk to the assistant in the terminal"},
+	"backup":  {runBackup, "copy the database safely while the server runs (backup FILE)"},
 	"commune": {runCommune, "list what the commune profile still lacks (commune check [FILE])"},
 	"kb":      {runKB, "check or export a knowledge base (kb check [DIR], kb export --json)"},
 	"eval":    {runEval, "measure answer quality on a question file"},
