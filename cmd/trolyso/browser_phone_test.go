@@ -184,7 +184,7 @@ func TestBrowserPhoneAndDesktop(t *testing.T) {
 					truth("one rating is not enough data", `document.getElementById('answers-verdict').textContent.includes('chưa đủ dữ liệu')`)
 				}
 				if pg.name == "overview" || pg.name == "reminders" {
-					png, err := chromedp.Run(tctx, chromedp.FullScreenshot(90))
+					png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 					if err != nil {
 						t.Fatal(err)
 					}
