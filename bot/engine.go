@@ -53,6 +53,8 @@ type Engine struct {
 	// example a comment the engine asked for); the first that handles the
 	// message wins.
 	interceptors []Interceptor
+	// alertLinks are offered on the web chat for subscribing (alerts.go).
+	alertLinks atomic.Pointer[AlertLinks]
 }
 
 type kbState struct {
@@ -127,6 +129,7 @@ func (e *Engine) Intercept(i Interceptor) { e.interceptors = append(e.intercepto
 func (e *Engine) registerCore() {
 	e.registerTeams()
 	e.registerRatings()
+	e.registerAlerts()
 	e.HandleCommand("start", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Welcome() }})
 	e.HandleCommand("help", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.help(m) }})
 	e.HandleCommand("menu", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Menu() }})
@@ -231,12 +234,12 @@ func (e *Engine) unknownButton() Reply {
 
 // Welcome is the greeting with the topic menu (/start, follow events).
 func (e *Engine) Welcome() Reply {
-	return Reply{Band: BandMenu, Text: e.render(textWelcome), Buttons: e.categoryButtons()}
+	return Reply{Band: BandMenu, Text: e.render(textWelcome), Buttons: append(e.alertMenuRow(), e.categoryButtons()...)}
 }
 
 // Menu is the topic menu.
 func (e *Engine) Menu() Reply {
-	return Reply{Band: BandMenu, Text: textMenu, Buttons: e.categoryButtons()}
+	return Reply{Band: BandMenu, Text: textMenu, Buttons: append(e.categoryButtons(), e.alertMenuRow()...)}
 }
 
 func (e *Engine) help(m Message) Reply {
@@ -356,6 +359,7 @@ func (e *Engine) answerDecision(ctx context.Context, m Message, d knowledge.Deci
 		reply.Score = d.Matches[0].Score
 	}
 	e.record(ctx, ex, &reply)
+	e.alertsOnAnswer(ctx, m, &reply)
 	e.log.Info("answered", "channel", m.Channel, "band", ex.Band, "entry", ex.EntryID, "score", ex.Score)
 	return reply
 }
@@ -378,6 +382,7 @@ func (e *Engine) answerEntry(ctx context.Context, m Message, id string) Reply {
 		CreatedAt:  m.Time,
 	}
 	e.record(ctx, ex, &reply)
+	e.alertsOnAnswer(ctx, m, &reply)
 	return reply
 }
 
