@@ -132,6 +132,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		{"zalo", startZalo},
 		{"metrics", countDeliveryFailures},
 		{"reminders", startReminders},
+		{"alerts", startAlerts},
 	} {
 		if err := step.fn(ctx, s); err != nil {
 			return fmt.Errorf("start %s: %w", step.name, err)
