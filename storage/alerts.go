@@ -591,6 +591,36 @@ func (db *DB) AcquireAlertSender(ctx context.Context, owner string, now time.Tim
 	return held, recovered, nil
 }
 
+// TakeOverAlertSender gives owner the right to send in place of from, whose
+// lease has not expired but who is known to have stopped (its process is
+// gone). It does nothing, returning false, if the lease has meanwhile
+// changed hands. Rows from left in 'sending' become 'unknown' as in
+// AcquireAlertSender.
+func (db *DB) TakeOverAlertSender(ctx context.Context, owner, from string, now time.Time, ttl time.Duration) (held bool, recovered int, err error) {
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE alert_sender SET owner = ?, since = ?, expires_at = ? WHERE id = 1 AND owner = ?`,
+			owner, fmtTime(now), fmtTime(now.Add(ttl)), from)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE alert_deliveries SET state = ?, error = 'interrupted while sending; possibly sent', done_at = ? WHERE state = ?`,
+			DeliveryUnknown, fmtTime(now), DeliverySending)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		recovered, held = int(n), true
+		return nil
+	})
+	if err != nil {
+		return false, 0, fmt.Errorf("take over alert sender: %w", err)
+	}
+	return held, recovered, nil
+}
+
 // ReleaseAlertSender gives up owner's right to send.
 func (db *DB) ReleaseAlertSender(ctx context.Context, owner string) error {
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM alert_sender WHERE id = 1 AND owner = ?`, owner); err != nil {

@@ -352,3 +352,25 @@ func TestCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T) {
 		t.Errorf("the older alert got the unsubscribing: %v", n)
 	}
 }
+
+func TestTakeOverAlertSender(t *testing.T) {
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	db := openTestDB(t, &now)
+	ctx := context.Background()
+	subscribe(t, db, "telegram", "1", "")
+	j := newJob(t, db, AlertJob{})
+	db.StartDueAlertJobs(ctx, now)
+	ds, _ := db.AlertDeliveries(ctx, j.ID, "")
+	db.AcquireAlertSender(ctx, "old", now, time.Hour)
+	db.ClaimAlertDelivery(ctx, ds[0].ID)
+	if held, _, _ := db.TakeOverAlertSender(ctx, "new", "someone else", now, time.Minute); held {
+		t.Error("took over from an owner that does not hold the lease")
+	}
+	held, rec, err := db.TakeOverAlertSender(ctx, "new", "old", now, time.Minute)
+	if err != nil || !held || rec != 1 {
+		t.Fatalf("take over = %v, %d, %v", held, rec, err)
+	}
+	if s, _ := db.CurrentAlertSender(ctx, now); s.Owner != "new" {
+		t.Errorf("holder = %q", s.Owner)
+	}
+}

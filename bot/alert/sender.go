@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
+	"runtime"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -162,6 +166,9 @@ func (s *Sender) run(ctx context.Context, done func(context.Context) (bool, erro
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("alerts: take the sender lease", "err", err)
 		}
+		if !held && err == nil {
+			held, recovered = s.takeOverDead(ctx)
+		}
 		if held {
 			waiting = false
 			if recovered > 0 {
@@ -198,6 +205,41 @@ func (s *Sender) run(ctx context.Context, done func(context.Context) (bool, erro
 		case <-s.clk.After(s.cfg.LeaseTTL / 3):
 		}
 	}
+}
+
+// ownerRe reads the process and host out of an owner name.
+var ownerRe = regexp.MustCompile(` pid (\d+) on (\S*) \(`)
+
+// takeOverDead takes the lease from a holder on this machine whose process
+// no longer exists (it was killed, or the machine restarted), instead of
+// waiting for its lease to expire. A holder on another machine, or one
+// whose process may still be alive, is waited for.
+func (s *Sender) takeOverDead(ctx context.Context) (bool, int) {
+	cur, err := s.store.CurrentAlertSender(ctx, s.clk.Now())
+	if err != nil {
+		return false, 0
+	}
+	m := ownerRe.FindStringSubmatch(cur.Owner)
+	host, _ := os.Hostname()
+	if m == nil || m[2] != host || runtime.GOOS == "windows" {
+		return false, 0
+	}
+	pid, err := strconv.Atoi(m[1])
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return false, 0
+	}
+	if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
+		return false, 0 // alive (or the pid was reused): wait for the lease
+	}
+	held, recovered, err := s.store.TakeOverAlertSender(ctx, s.owner, cur.Owner, s.clk.Now(), s.cfg.LeaseTTL)
+	if err != nil {
+		s.log.Error("alerts: take over the sender lease", "err", err)
+		return false, 0
+	}
+	if held {
+		s.log.Warn("alerts: the previous sender's process is gone; taking over", "previous", cur.Owner)
+	}
+	return held, recovered
 }
 
 // keep renews the lease every LeaseTTL/3 and cancels the work when it is

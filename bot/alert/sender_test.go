@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -424,4 +426,37 @@ func minGap(as []arrival) time.Duration {
 		gap = min(gap, as[i].at.Sub(as[i-1].at))
 	}
 	return gap
+}
+
+func TestTakesOverFromADeadProcessAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.subscribers(bot.ChannelTelegram, "", 3, "")
+	j := h.job(Spec{Kind: "notice", Title: "x", Body: "y"})
+	host, _ := os.Hostname()
+	// A process on this machine held the lease for an hour and is gone.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("cannot run true:", err)
+	}
+	owner := fmt.Sprintf("serve pid %d on %s (dead)", dead.Process.Pid, host)
+	if held, _, _ := h.db.AcquireAlertSender(h.ctx, owner, time.Now(), time.Hour); !held {
+		t.Fatal("lease")
+	}
+	start := time.Now()
+	h.run(h.sender(1, fast), 5*time.Second, j.ID)
+	if len(h.tg.arrivals()) != 3 || time.Since(start) > 3*time.Second {
+		t.Errorf("%d sent in %v", len(h.tg.arrivals()), time.Since(start))
+	}
+	// A live holder (this very process, under another name) is waited for.
+	j2 := h.job(Spec{Kind: "notice", Title: "x", Body: "y"})
+	parent := fmt.Sprintf("serve pid %d on %s (alive)", os.Getppid(), host)
+	if held, _, _ := h.db.AcquireAlertSender(h.ctx, parent, time.Now(), time.Hour); !held {
+		t.Fatal("lease")
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 500*time.Millisecond)
+	h.sender(1, fast).RunUntil(ctx, h.finished(j2.ID))
+	cancel()
+	if n := len(h.tg.arrivals()); n != 3 {
+		t.Errorf("sent %d while a live process held the lease", n-3)
+	}
 }
