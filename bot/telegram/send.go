@@ -418,17 +418,31 @@ func (s *sendLimiter) wait(ctx context.Context, chatID int64) error {
 		s.chats[chatID] = c
 	}
 	c.last = now
-	pause := s.until.Sub(now)
 	s.mu.Unlock()
-	if pause > 0 {
-		if err := sleep(ctx, pause); err != nil {
-			return err
-		}
-	}
 	if err := c.lim.Wait(ctx); err != nil {
 		return err
 	}
-	return s.global.Wait(ctx)
+	// Take the bot-wide turn after any pause a 429 asked for; if a 429
+	// paused the bot while this send waited for its turn, wait again.
+	for {
+		s.mu.Lock()
+		pause := time.Until(s.until)
+		s.mu.Unlock()
+		if pause > 0 {
+			if err := sleep(ctx, pause); err != nil {
+				return err
+			}
+		}
+		if err := s.global.Wait(ctx); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		paused := time.Now().Before(s.until)
+		s.mu.Unlock()
+		if !paused {
+			return nil
+		}
+	}
 }
 
 // pause holds every send for d (after a 429).
