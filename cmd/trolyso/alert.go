@@ -16,7 +16,6 @@ import (
 
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/alert"
-	"github.com/colecommune/trolyso/bot/remind"
 	"github.com/colecommune/trolyso/bot/telegram"
 	"github.com/colecommune/trolyso/bot/zalo"
 	"github.com/colecommune/trolyso/knowledge"
@@ -312,7 +311,7 @@ func alertRun(ctx context.Context, a *app, cfg *Config, db *storage.DB, job int6
 		Senders: senders,
 		Logger:  a.log,
 		Clock:   appClock{now: a.now},
-		Limits:  map[string]remind.Limits{bot.ChannelZalo: alert.ZaloLimits(cfg.Alerts.ZaloRate)},
+		Limits:  cfg.Alerts.limits(),
 		Owner:   "cli",
 	})
 	if err != nil {

@@ -522,3 +522,38 @@ func TestAlertCLIRefusesBadInput(t *testing.T) {
 		t.Errorf("template: %d %q", code, out)
 	}
 }
+
+// TestServeMountsAlertPages: the server serves /canhbao and the pin, and
+// the web chat page loads the pin script.
+func TestServeMountsAlertPages(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), MaxLen: 1000, WebRate: 60, LLM: LLMConfig{Timeout: time.Second}}
+	addr, _ := startServe(t, quietApp(), cfg)
+	for path, want := range map[string]string{
+		"/":                  `<script src="/canhbao/ghim.js" defer></script>`,
+		"/canhbao":           "Hiện không có cảnh báo nào còn hiệu lực.",
+		"/canhbao/ghim.json": `"pins":[]`,
+	} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := new(bytes.Buffer)
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(b.String(), want) {
+			t.Errorf("GET %s: %d, want %q in:\n%s", path, resp.StatusCode, want, b.String())
+		}
+	}
+}
+
+func TestAlertConfig(t *testing.T) {
+	checkConfig(t, map[string]string{}, []configCase{
+		{"defaults", nil, ""},
+		{"links", map[string]string{"TROLYSO_TELEGRAM_LINK": "https://t.me/xacole_bot", "TROLYSO_ZALO_LINK": "https://zalo.me/123"}, ""},
+		{"bad link", map[string]string{"TROLYSO_TELEGRAM_LINK": "t.me/xacole_bot"}, "TROLYSO_TELEGRAM_LINK"},
+		{"zalo rate", map[string]string{"TROLYSO_ALERT_ZALO_RATE": "2.5"}, ""},
+		{"zalo rate not a number", map[string]string{"TROLYSO_ALERT_ZALO_RATE": "nhanh"}, "TROLYSO_ALERT_ZALO_RATE"},
+		{"zalo rate zero", map[string]string{"TROLYSO_ALERT_ZALO_RATE": "0"}, "TROLYSO_ALERT_ZALO_RATE"},
+	})
+}

@@ -21,7 +21,7 @@ func startAlerts(ctx context.Context, s *server) error {
 		Senders: s.senders,
 		Logger:  s.log,
 		Clock:   appClock{now: s.a.now},
-		Limits:  map[string]remind.Limits{bot.ChannelZalo: alert.ZaloLimits(s.cfg.Alerts.ZaloRate)},
+		Limits:  s.cfg.Alerts.limits(),
 		Owner:   "serve",
 	})
 	if err != nil {
@@ -29,4 +29,13 @@ func startAlerts(ctx context.Context, s *server) error {
 	}
 	s.background(ctx, "alerts", snd.Run)
 	return nil
+}
+
+// limits are the alert sender's rates: Telegram's default, Zalo's from
+// TROLYSO_ALERT_ZALO_RATE (the default when unset).
+func (c AlertsConfig) limits() map[string]remind.Limits {
+	if c.ZaloRate <= 0 {
+		return nil
+	}
+	return map[string]remind.Limits{bot.ChannelZalo: alert.ZaloLimits(c.ZaloRate)}
 }
