@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -33,13 +36,91 @@ type AlertLinks struct {
 }
 
 // SetAlertLinks sets the Telegram and Zalo links offered on the web chat.
-func (e *Engine) SetAlertLinks(l AlertLinks) { e.alertLinks.Store(&l) }
+func (e *Engine) SetAlertLinks(l AlertLinks) { e.alerts.links.Store(&l) }
 
 func (e *Engine) links() AlertLinks {
-	if l := e.alertLinks.Load(); l != nil {
+	if l := e.alerts.links.Load(); l != nil {
 		return *l
 	}
 	return AlertLinks{}
+}
+
+// alertState is the engine's alert configuration and caches, so that an
+// answer costs no query when nothing changed: the current alerts linked to
+// entries (reloaded when this process starts or changes a job, when one
+// expires, and at least every alertRefresh for changes made by another
+// process), and the residents already asked or subscribed (never asked
+// again, so remembering them is always right).
+type alertState struct {
+	links atomic.Pointer[AlertLinks]
+
+	mu      sync.Mutex
+	loaded  bool
+	version int64
+	until   time.Time
+	byEntry map[string]storage.AlertJob
+	asked   map[string]bool
+}
+
+const (
+	// alertRefresh is how stale the current alerts may get when another
+	// process (the CLI) cancels one.
+	alertRefresh = 15 * time.Second
+	// maxAsked bounds the remembered residents; beyond it the memory is
+	// cleared (the database still knows).
+	maxAsked = 100000
+)
+
+// currentAlert returns the newest alert current at now linked to entry.
+func (e *Engine) currentAlert(ctx context.Context, entry string, now time.Time) (storage.AlertJob, bool) {
+	st := &e.alerts
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if v := e.store.AlertsVersion(); !st.loaded || v != st.version || !now.Before(st.until) {
+		js, err := e.store.CurrentLinkedAlerts(ctx, now)
+		if err != nil {
+			e.log.Error("look up current alerts", "err", err)
+			return storage.AlertJob{}, false
+		}
+		st.loaded, st.version, st.until = true, v, now.Add(alertRefresh)
+		st.byEntry = map[string]storage.AlertJob{}
+		for _, j := range js { // newest first
+			for _, id := range j.Entries {
+				if _, ok := st.byEntry[id]; !ok {
+					st.byEntry[id] = j
+				}
+			}
+			if j.ExpiresAt.Before(st.until) {
+				st.until = j.ExpiresAt
+			}
+		}
+	}
+	j, ok := st.byEntry[entry]
+	return j, ok && now.Before(j.ExpiresAt)
+}
+
+// askOnce reports whether the resident should be asked now, recording
+// that they were.
+func (e *Engine) askOnce(ctx context.Context, m Message) bool {
+	st := &e.alerts
+	st.mu.Lock()
+	known := st.asked[m.UserKey]
+	st.mu.Unlock()
+	if known {
+		return false
+	}
+	offered, err := e.store.OfferAlerts(ctx, m.Channel, m.UserKey)
+	if err != nil {
+		e.log.Error("offer alerts", "err", err)
+		return false
+	}
+	st.mu.Lock()
+	if st.asked == nil || len(st.asked) >= maxAsked {
+		st.asked = map[string]bool{}
+	}
+	st.asked[m.UserKey] = true
+	st.mu.Unlock()
+	return offered
 }
 
 // Texts of the alert subscription (residents read them).
@@ -329,10 +410,8 @@ func (e *Engine) alertsOnAnswer(ctx context.Context, m Message, r *Reply) {
 	if e.store == nil || r.Band != BandAnswer || r.EntryID == "" {
 		return
 	}
-	if j, err := e.store.CurrentAlertFor(ctx, r.EntryID, m.Time); err == nil {
+	if j, ok := e.currentAlert(ctx, r.EntryID, m.Time); ok {
 		r.Text += "\n\n" + alertNote(j)
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		e.log.Error("look up current alert", "err", err)
 	}
 	if m.Group || m.UserKey == "" {
 		return
@@ -348,12 +427,7 @@ func (e *Engine) alertsOnAnswer(ctx context.Context, m Message, r *Reply) {
 	if len(rows) == 0 {
 		return
 	}
-	offered, err := e.store.OfferAlerts(ctx, m.Channel, m.UserKey)
-	if err != nil {
-		e.log.Error("offer alerts", "err", err)
-		return
-	}
-	if offered {
+	if e.askOnce(ctx, m) {
 		r.Text += "\n\n" + text
 		r.Buttons = append(r.Buttons, rows...)
 	}

@@ -216,3 +216,54 @@ func TestAlertMessage(t *testing.T) {
 		t.Error("buttons without links")
 	}
 }
+
+// A job cancelled by another process (the CLI) stops showing under answers
+// within alertRefresh; one cancelled through this process at once.
+func TestCurrentAlertsFollowOtherProcesses(t *testing.T) {
+	now := testNow
+	eng, db := newAlertEngine(t, &now)
+	ctx := context.Background()
+	other, err := storage.Open(ctx, db.Path(), storage.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mk := func(title string) storage.AlertJob {
+		j := storage.AlertJob{Kind: storage.AlertScam, Title: title, Body: "x", Entries: []string{"vneid-lua-dao"}, Text: "x", CreatedBy: "t", ExpiresAt: now.Add(time.Hour)}
+		if err := db.CreateAlertJob(ctx, &j); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.StartDueAlertJobs(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	answer := func() string {
+		return eng.Handle(ctx, Message{Channel: ChannelZalo, UserKey: "zalo:x", Payload: "e:vneid-lua-dao"}).Text
+	}
+	a := mk("Cảnh báo A")
+	if !strings.Contains(answer(), "Cảnh báo A") {
+		t.Fatal("alert A not shown")
+	}
+	if _, err := other.SetAlertJobStatus(ctx, a.ID, storage.JobCancelled); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(alertRefresh - time.Second)
+	if !strings.Contains(answer(), "Cảnh báo A") {
+		t.Error("the cache was reloaded before its time (the test would not show the refresh)")
+	}
+	now = now.Add(2 * time.Second)
+	if strings.Contains(answer(), "Cảnh báo A") {
+		t.Error("an alert cancelled by another process still shows after the refresh")
+	}
+	b := mk("Cảnh báo B")
+	if !strings.Contains(answer(), "Cảnh báo B") {
+		t.Fatal("alert B not shown at once")
+	}
+	if _, err := db.SetAlertJobStatus(ctx, b.ID, storage.JobCancelled); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(answer(), "Cảnh báo B") {
+		t.Error("an alert cancelled in this process still shows")
+	}
+}

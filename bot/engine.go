@@ -53,8 +53,9 @@ type Engine struct {
 	// example a comment the engine asked for); the first that handles the
 	// message wins.
 	interceptors []Interceptor
-	// alertLinks are offered on the web chat for subscribing (alerts.go).
-	alertLinks atomic.Pointer[AlertLinks]
+	// alerts holds the links offered for subscribing and the caches of
+	// alerts.go.
+	alerts alertState
 }
 
 type kbState struct {

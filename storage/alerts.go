@@ -197,23 +197,17 @@ func (db *DB) PublishedAlerts(ctx context.Context, kind string, limit int) ([]Al
 	return queryAll(ctx, db.r, "list published alerts", scanJob, q+` ORDER BY started_at DESC, id DESC LIMIT ?`, args...)
 }
 
-// CurrentAlertFor returns the most recent current alert linked to the
-// knowledge-base entry, ErrNotFound if there is none.
-func (db *DB) CurrentAlertFor(ctx context.Context, entryID string, now time.Time) (AlertJob, error) {
-	if entryID == "" || strings.Contains(entryID, ",") {
-		return AlertJob{}, ErrNotFound
-	}
-	j, err := scanJob(db.r.QueryRowContext(ctx, `SELECT `+jobCols+` FROM alert_jobs
+// AlertsVersion changes whenever a job starts or changes status through
+// this handle, so that a cache of current alerts can tell it is stale
+// (changes made by another process are not seen: refresh on a timer too).
+func (db *DB) AlertsVersion() int64 { return db.alertVersion.Load() }
+
+// CurrentLinkedAlerts lists the alerts current at now that are linked to
+// knowledge-base entries, newest first.
+func (db *DB) CurrentLinkedAlerts(ctx context.Context, now time.Time) ([]AlertJob, error) {
+	return queryAll(ctx, db.r, "list current alerts", scanJob, `SELECT `+jobCols+` FROM alert_jobs
 		WHERE expires_at > ? AND status IN ('running', 'paused', 'done') AND started_at IS NOT NULL AND entries <> ''
-		AND instr(',' || entries || ',', ',' || ? || ',') > 0
-		ORDER BY started_at DESC, id DESC LIMIT 1`, fmtTime(now), entryID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return AlertJob{}, ErrNotFound
-	}
-	if err != nil {
-		return AlertJob{}, fmt.Errorf("look up current alert: %w", err)
-	}
-	return j, nil
+		ORDER BY started_at DESC, id DESC`, fmtTime(now))
 }
 
 // recipientsQuery lists a target's resident recipients: active
@@ -364,6 +358,7 @@ func (db *DB) StartDueAlertJobs(ctx context.Context, now time.Time) ([]AlertJob,
 		}
 		if ok {
 			started = append(started, j)
+			db.alertVersion.Add(1)
 		}
 	}
 	return started, nil
@@ -418,6 +413,7 @@ func (db *DB) SetAlertJobStatus(ctx context.Context, id int64, status string) (A
 		j.Status = status
 		return nil
 	})
+	db.alertVersion.Add(1)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrJobState) {
 			return AlertJob{}, err

@@ -309,30 +309,42 @@ func TestCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T) {
 	db := openTestDB(t, &now)
 	ctx := context.Background()
 	key := subscribe(t, db, "zalo", "9", "")
+	v0 := db.AlertsVersion()
 	old := newJob(t, db, AlertJob{Entries: []string{"vneid-lua-dao"}, ExpiresAt: now.Add(time.Hour)})
-	if _, err := db.CurrentAlertFor(ctx, "vneid-lua-dao", now); !errors.Is(err, ErrNotFound) {
-		t.Errorf("an alert not yet sent is current: %v", err)
+	newJob(t, db, AlertJob{}) // linked to no entry
+	if js, _ := db.CurrentLinkedAlerts(ctx, now); len(js) != 0 {
+		t.Errorf("alerts not yet sent are current: %+v", js)
 	}
 	db.StartDueAlertJobs(ctx, now)
+	if db.AlertsVersion() == v0 {
+		t.Error("starting jobs did not change the version")
+	}
 	now = now.Add(time.Minute)
 	newer := newJob(t, db, AlertJob{Entries: []string{"a", "vneid-lua-dao"}, ExpiresAt: now.Add(48 * time.Hour)})
 	db.StartDueAlertJobs(ctx, now)
-	for _, tt := range []struct {
-		entry string
-		at    time.Time
-		want  int64
-	}{
-		{"vneid-lua-dao", now, newer.ID},
-		{"vneid", now, 0},
-		{"a", now, newer.ID},
-		{"vneid-lua-dao", now.Add(47 * time.Hour), newer.ID},
-		{"vneid-lua-dao", now.Add(49 * time.Hour), 0},
-	} {
-		j, err := db.CurrentAlertFor(ctx, tt.entry, tt.at)
-		if tt.want == 0 && !errors.Is(err, ErrNotFound) || tt.want != 0 && j.ID != tt.want {
-			t.Errorf("CurrentAlertFor(%q, %v) = %d, %v; want %d", tt.entry, tt.at, j.ID, err, tt.want)
+	ids := func(at time.Time) string {
+		js, err := db.CurrentLinkedAlerts(ctx, at)
+		if err != nil {
+			t.Fatal(err)
 		}
+		var out []string
+		for _, j := range js {
+			out = append(out, fmt.Sprint(j.ID))
+		}
+		return fmt.Sprint(out)
 	}
+	if got, want := ids(now), fmt.Sprint([]string{fmt.Sprint(newer.ID), fmt.Sprint(old.ID)}); got != want {
+		t.Errorf("current = %s, want %s (newest first)", got, want)
+	}
+	if got, want := ids(now.Add(2*time.Hour)), fmt.Sprint([]string{fmt.Sprint(newer.ID)}); got != want {
+		t.Errorf("after the first expired: %s, want %s", got, want)
+	}
+	v := db.AlertsVersion()
+	db.SetAlertJobStatus(ctx, newer.ID, JobPaused)
+	if db.AlertsVersion() == v {
+		t.Error("a status change did not change the version")
+	}
+	db.SetAlertJobStatus(ctx, newer.ID, JobRunning)
 	_ = old
 	// The resident received the newer alert, then said "dừng" within a day:
 	// the unsubscribing is put down to that alert.
