@@ -506,17 +506,32 @@ func (db *DB) AlertDeliveries(ctx context.Context, jobID int64, state string) ([
 
 // ClaimAlertDelivery moves a pending delivery of a running job to
 // 'sending', committed before the message is sent. False means it must not
-// be sent (claimed by someone else, or its job was paused or cancelled).
+// be sent: claimed by someone else, its job paused or cancelled, or the
+// resident unsubscribed since the job started (the row is then recorded
+// 'skipped').
 func (db *DB) ClaimAlertDelivery(ctx context.Context, id int64) (bool, error) {
-	res, err := db.w.ExecContext(ctx, `UPDATE alert_deliveries SET state = ? WHERE id = ? AND state = ?
-		AND EXISTS (SELECT 1 FROM alert_jobs j WHERE j.id = alert_deliveries.job_id AND j.status = ?)`,
-		DeliverySending, id, DeliveryPending, JobRunning)
+	var state string
+	err := db.w.QueryRowContext(ctx, `UPDATE alert_deliveries SET
+		state = CASE WHEN `+unsubscribed+` THEN ? ELSE ? END,
+		error = CASE WHEN `+unsubscribed+` THEN 'unsubscribed before it was sent' ELSE error END,
+		done_at = CASE WHEN `+unsubscribed+` THEN ? ELSE done_at END
+		WHERE id = ? AND state = ?
+		AND EXISTS (SELECT 1 FROM alert_jobs j WHERE j.id = alert_deliveries.job_id AND j.status = ?)
+		RETURNING state`,
+		DeliverySkipped, DeliverySending, fmtTime(db.now()), id, DeliveryPending, JobRunning).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("claim alert delivery: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return state == DeliverySending, nil
 }
+
+// unsubscribed is true in an UPDATE of alert_deliveries when the row's
+// resident is no longer an active subscriber.
+const unsubscribed = `(alert_deliveries.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM alert_subscribers s
+	WHERE s.user_id = alert_deliveries.user_id AND s.active = 1))`
 
 // FinishAlertDelivery records the outcome of a claimed delivery. A
 // resident whose delivery was refused as blocked is unsubscribed, the job

@@ -386,3 +386,33 @@ func TestTakeOverAlertSender(t *testing.T) {
 		t.Errorf("holder = %q", s.Owner)
 	}
 }
+
+func TestUnsubscribedBeforeSendingIsSkipped(t *testing.T) {
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	db := openTestDB(t, &now)
+	ctx := context.Background()
+	stay := subscribe(t, db, "telegram", "1", "")
+	leave := subscribe(t, db, "telegram", "2", "")
+	if _, err := db.AddTeam(ctx, "Thôn Đông", "-5"); err != nil {
+		t.Fatal(err)
+	}
+	j := newJob(t, db, AlertJob{Kind: AlertDisaster, Priority: 0})
+	db.StartDueAlertJobs(ctx, now)
+	db.Unsubscribe(ctx, leave)
+	ds, _ := db.AlertDeliveries(ctx, j.ID, "")
+	claimed := map[string]bool{}
+	for _, d := range ds {
+		ok, err := db.ClaimAlertDelivery(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed[d.Recipient] = ok
+	}
+	if !claimed["user:"+stay] || claimed["user:"+leave] || !claimed["group:1"] {
+		t.Errorf("claimed = %v", claimed)
+	}
+	skipped, _ := db.AlertDeliveries(ctx, j.ID, DeliverySkipped)
+	if len(skipped) != 1 || skipped[0].UserKey != leave || skipped[0].Error == "" {
+		t.Errorf("skipped = %+v", skipped)
+	}
+}

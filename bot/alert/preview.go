@@ -92,6 +92,8 @@ func StateText(state string) string {
 		return "không rõ – có thể đã gửi (dừng giữa chừng; không gửi lại)"
 	case storage.DeliveryCancelled:
 		return "huỷ trước khi gửi"
+	case storage.DeliverySkipped:
+		return "bỏ qua (đã huỷ đăng ký trước khi gửi)"
 	}
 	return state
 }
