@@ -308,15 +308,23 @@ func (e *Engine) linkButtons() [][]Button {
 func (e *Engine) Villages() []string { return ProfileVillages(e.Base()) }
 
 // ProfileVillages lists the villages of a base's commune profile (its
-// teams), in order without duplicates; none while the profile is the
-// shipped placeholder.
+// teams), in order without duplicates. Teams whose village is not filled
+// in are left out of the profile; when none is filled in the profile holds
+// one stand-in team, which is no village to choose: a sole team is then
+// not offered.
 func ProfileVillages(b *knowledge.Base) []string {
-	if b == nil || b.Profile == nil || b.Profile.Placeholder {
+	if b == nil || b.Profile == nil {
 		return nil
+	}
+	p := b.Profile
+	for _, m := range p.Missing {
+		if (m.Field == "teams" || strings.HasSuffix(m.Field, ".village")) && len(p.Teams) <= 1 {
+			return nil
+		}
 	}
 	var out []string
 	seen := map[string]bool{}
-	for _, t := range b.Profile.Teams {
+	for _, t := range p.Teams {
 		v := CleanVillage(t.Village)
 		if k := strings.ToLower(v); v != "" && !seen[k] {
 			seen[k] = true

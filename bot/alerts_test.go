@@ -267,3 +267,30 @@ func TestCurrentAlertsFollowOtherProcesses(t *testing.T) {
 		t.Error("an alert cancelled in this process still shows")
 	}
 }
+
+func TestProfileVillages(t *testing.T) {
+	head := `placeholder: false
+name: "xã Cổ Lễ"
+province: "tỉnh Ninh Bình"
+centre: {name: "Trung tâm", address: "Số 1", hours: "7:30", phone: "0228 000 000"}
+police: {name: "Công an xã", address: "Số 2", phone: "0228 111 111"}
+`
+	for _, tt := range []struct {
+		name, teams, want string
+	}{
+		{"shipped placeholders", "teams:\n  - {village: \"[CẦN ĐIỀN: tên thôn]\", leader: a, phone: b}\n  - {village: \"[CẦN ĐIỀN: tên thôn]\", leader: a, phone: b}\n", ""},
+		{"no teams", "teams: []\n", ""},
+		{"two filled, one not", "teams:\n  - {village: Thôn Đông, leader: a, phone: b}\n  - {village: \"[CẦN ĐIỀN: tên thôn]\", leader: a, phone: b}\n  - {village: Thôn Tây, leader: \"[CẦN ĐIỀN]\", phone: b}\n", "Thôn Đông|Thôn Tây"},
+		{"all filled", "teams:\n  - {village: Thôn Đông, leader: a, phone: b}\n", "Thôn Đông"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := knowledge.ParseProfile([]byte(head + tt.teams))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(ProfileVillages(&knowledge.Base{Profile: p}), "|"); got != tt.want {
+				t.Errorf("villages = %q, want %q (teams %+v)", got, tt.want, p.Teams)
+			}
+		})
+	}
+}

@@ -111,7 +111,6 @@ type alertsPage struct {
 	TargetText   string
 	NeedCount    bool
 	EntryTitles  []string
-	Placeholder  bool
 	// Job page.
 	Report   alert.Report
 	Failures []storage.AlertFailure // state in Vietnamese
@@ -119,10 +118,8 @@ type alertsPage struct {
 }
 
 func (h *Handler) alertsBase(r *http.Request, title string) alertsPage {
-	p := alertsPage{page: page{Title: title, Active: "alerts", CSRF: csrfOf(r), Commune: h.commune()}}
-	b := h.kb()
-	p.Villages = bot.ProfileVillages(b)
-	p.Placeholder = b != nil && b.Profile != nil && b.Profile.Placeholder
+	p := alertsPage{page: h.basePage(r, title, "alerts")}
+	p.Villages = bot.ProfileVillages(h.kb())
 	for _, n := range alerts.Names() {
 		if raw, err := alerts.Read(n); err == nil {
 			if s, err := alert.Parse(raw); err == nil {

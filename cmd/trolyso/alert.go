@@ -207,8 +207,8 @@ func alertSend(ctx context.Context, a *app, cfg *Config, db *storage.DB, f alert
 	}
 	j.Planned = count.Total
 	alert.WritePreview(a.stdout, j, count)
-	if base.Profile.Placeholder {
-		fmt.Fprintln(a.stdout, "Warning: the commune profile still has placeholder values (TROLYSO_COMMUNE).")
+	if n := len(base.Profile.Missing); n > 0 {
+		fmt.Fprintf(a.stdout, "Warning: the commune profile lacks %d detail(s); the message uses generic wording for them (see trolyso commune check).\n", n)
 	}
 	sender, senderErr := db.CurrentAlertSender(ctx, a.now())
 	serverRuns := senderErr == nil
