@@ -163,13 +163,27 @@ func TestReloadWarnsOnReviewDates(t *testing.T) {
 	if strings.Contains(logs.String(), "NEEDS REVIEW") {
 		t.Fatalf("review warning for a fresh base:\n%s", logs.String())
 	}
-	if err := os.WriteFile(filepath.Join(kb, "b.md"), []byte(kbEntry("b", "2026-09-01", "2027-02-01")), 0o644); err != nil {
-		t.Fatal(err)
+	// The file is rewritten (one byte longer each time) until the reload is
+	// seen: the watcher may take its first snapshot of the folder only
+	// after a first write on a busy machine.
+	polls := 0
+	write := func() {
+		data := kbEntry("b", "2026-09-01", "2027-02-01") + strings.Repeat("\n", polls/25)
+		if err := os.WriteFile(filepath.Join(kb, "b.md"), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	write()
 	waitUntil(t, "the reload's review warning", func() bool {
 		l := logs.String()
-		return strings.Contains(l, "knowledge base reloaded") && strings.Contains(l, "NEEDS REVIEW") &&
-			strings.Contains(l, "b.md:8: warning: review date 2027-02-01 has passed (28 day(s) ago)")
+		if strings.Contains(l, "knowledge base reloaded") && strings.Contains(l, "NEEDS REVIEW") &&
+			strings.Contains(l, "b.md:8: warning: review date 2027-02-01 has passed (28 day(s) ago)") {
+			return true
+		}
+		if polls++; polls%25 == 0 {
+			write()
+		}
+		return false
 	})
 }
 
