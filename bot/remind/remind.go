@@ -61,6 +61,9 @@ type Config struct {
 	Limits Limits
 	// Poll defaults to DefaultPoll.
 	Poll time.Duration
+	// StaleEntries, when set, counts the knowledge-base entries due for
+	// review on a run's day (the templates' {{.StaleEntries}}; 0 without).
+	StaleEntries func(at time.Time) int
 }
 
 // Scheduler runs the reminders. Use Run (the loop) or Tick (one pass).
@@ -248,6 +251,9 @@ func (s *Scheduler) plan(ctx context.Context, r storage.Reminder, slot time.Time
 	data, err := Figures(ctx, s.store, slot)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.StaleEntries != nil {
+		data.StaleEntries = s.cfg.StaleEntries(slot)
 	}
 	texts := map[string]string{}
 	render := func(village string) (string, error) {

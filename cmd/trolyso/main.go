@@ -20,6 +20,7 @@ import (
 	_ "time/tzdata" // Asia/Ho_Chi_Minh must load on any server
 
 	"github.com/colecommune/trolyso/bot/privacy"
+	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/knowledge"
 )
 
@@ -44,7 +45,7 @@ var commands = map[string]command{
 	"chat":    {runChat, "talk to the assistant in the terminal"},
 	"backup":  {runBackup, "copy the database safely while the server runs (backup FILE)"},
 	"commune": {runCommune, "list what the commune profile still lacks (commune check [FILE])"},
-	"kb":      {runKB, "check or export a knowledge base (kb check [DIR], kb export --json)"},
+	"kb":      {runKB, "check or export a knowledge base (kb check [--links] [DIR], kb export --json)"},
 	"eval":    {runEval, "measure answer quality on a question file"},
 	"bench":   {runBench, "measure retrieval, memory and end-to-end throughput (prints a table)"},
 	"team":    {runTeam, "manage the digital technology teams (team add|list|members|import)"},
@@ -141,7 +142,8 @@ func (a *app) loadBase(dir, profilePath string) (*knowledge.Base, error) {
 			return nil, err
 		}
 	}
-	b, err := knowledge.Load(fsys, profile, a.now())
+	// Review dates are calendar days in Vietnam, whatever the server's zone.
+	b, err := knowledge.Load(fsys, profile, a.now().In(stats.Location()))
 	if err != nil {
 		return nil, err
 	}
