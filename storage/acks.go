@@ -24,9 +24,9 @@ func (db *DB) ReminderAcks(ctx context.Context, from, to time.Time) ([]TeamAcks,
 		err := sc.Scan(&a.Village, &a.Runs, &a.Recipients, &a.Sent, &a.Acked, &a.NotReached)
 		return a, err
 	}, `SELECT COALESCE(t.village, ''), count(DISTINCT d.run_id), count(*),
-		COALESCE(sum(d.ack_at IS NOT NULL OR d.state = ?), 0),
-		COALESCE(sum(d.ack_at IS NOT NULL), 0),
-		COALESCE(sum(d.ack_at IS NULL AND d.state NOT IN (?, ?, ?)), 0)
+		count(CASE WHEN d.ack_at IS NOT NULL OR d.state = ? THEN 1 END),
+		count(CASE WHEN d.ack_at IS NOT NULL THEN 1 END),
+		count(CASE WHEN d.ack_at IS NULL AND d.state NOT IN (?, ?, ?) THEN 1 END)
 		FROM reminder_deliveries d
 		JOIN reminder_runs r ON r.id = d.run_id
 		LEFT JOIN teams t ON t.id = d.team_id

@@ -150,15 +150,14 @@ func (db *DB) CreateAlertJob(ctx context.Context, j *AlertJob) error {
 		j.ScheduledFor = j.CreatedAt
 	}
 	j.Status = JobScheduled
-	res, err := db.w.ExecContext(ctx, `INSERT INTO alert_jobs(kind, title, body, link, image, entries, villages, channels, text, group_text,
-		priority, status, scheduled_for, expires_at, created_at, created_by, planned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := db.w.QueryRowContext(ctx, `INSERT INTO alert_jobs(kind, title, body, link, image, entries, villages, channels, text, group_text,
+		priority, status, scheduled_for, expires_at, created_at, created_by, planned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		j.Kind, j.Title, j.Body, j.Link, j.Image, joinList(j.Entries), joinList(j.Villages), joinList(j.Channels), j.Text, j.GroupText,
-		j.Priority, j.Status, fmtTime(j.ScheduledFor), fmtTime(j.ExpiresAt), fmtTime(j.CreatedAt), j.CreatedBy, j.Planned)
+		j.Priority, j.Status, fmtTime(j.ScheduledFor), fmtTime(j.ExpiresAt), fmtTime(j.CreatedAt), j.CreatedBy, j.Planned).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("create alert job: %w", err)
 	}
-	j.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // AlertJob returns one job.
@@ -873,8 +872,8 @@ func (db *DB) Unsubscribe(ctx context.Context, key string) (bool, error) {
 // or have ever subscribed.
 func (db *DB) OfferAlerts(ctx context.Context, channel, key string) (bool, error) {
 	var seen int
-	err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM alert_offers o JOIN users u ON u.id = o.user_id WHERE u.key = ?)
-		OR EXISTS (SELECT 1 FROM alert_subscribers s JOIN users u ON u.id = s.user_id WHERE u.key = ?)`, key, key).Scan(&seen)
+	err := db.r.QueryRowContext(ctx, `SELECT CASE WHEN EXISTS (SELECT 1 FROM alert_offers o JOIN users u ON u.id = o.user_id WHERE u.key = ?)
+		OR EXISTS (SELECT 1 FROM alert_subscribers s JOIN users u ON u.id = s.user_id WHERE u.key = ?) THEN 1 ELSE 0 END`, key, key).Scan(&seen)
 	if err != nil {
 		return false, fmt.Errorf("look up alert offer: %w", err)
 	}
@@ -887,7 +886,8 @@ func (db *DB) OfferAlerts(ctx context.Context, channel, key string) (bool, error
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alert_offers(user_id, offered_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM alert_subscribers WHERE user_id = ?)`,
+		res, err := tx.ExecContext(ctx, `INSERT INTO alert_offers(user_id, offered_at) SELECT CAST(? AS BIGINT), CAST(? AS TEXT) WHERE NOT EXISTS (SELECT 1 FROM alert_subscribers WHERE user_id = ?)
+			ON CONFLICT(user_id) DO NOTHING`,
 			u.ID, fmtTime(db.now()), u.ID)
 		if err != nil {
 			return err

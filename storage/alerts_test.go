@@ -43,9 +43,11 @@ func newJob(t *testing.T, db *DB, j AlertJob) AlertJob {
 	return j
 }
 
-func TestSubscribeVillageUnsubscribeAndOffer(t *testing.T) {
+func TestSubscribeVillageUnsubscribeAndOffer(t *testing.T) { forEachBackend(t, testSubscribeVillageUnsubscribeAndOffer) }
+
+func testSubscribeVillageUnsubscribeAndOffer(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	key := db.UserKey("telegram", "42")
 
@@ -95,9 +97,11 @@ func TestSubscribeVillageUnsubscribeAndOffer(t *testing.T) {
 	}
 }
 
-func TestAlertRecipientsFollowTheTarget(t *testing.T) {
+func TestAlertRecipientsFollowTheTarget(t *testing.T) { forEachBackend(t, testAlertRecipientsFollowTheTarget) }
+
+func testAlertRecipientsFollowTheTarget(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	subscribe(t, db, "telegram", "1", "Thôn Đông")
 	subscribe(t, db, "telegram", "2", "Thôn Tây")
@@ -141,9 +145,11 @@ func TestAlertRecipientsFollowTheTarget(t *testing.T) {
 	}
 }
 
-func TestAlertJobLifecycle(t *testing.T) {
+func TestAlertJobLifecycle(t *testing.T) { forEachBackend(t, testAlertJobLifecycle) }
+
+func testAlertJobLifecycle(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	var keys []string
 	for i := range 5 {
@@ -304,9 +310,11 @@ func TestAlertJobLifecycle(t *testing.T) {
 	_ = keys
 }
 
-func TestCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T) {
+func TestCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T) { forEachBackend(t, testCurrentAlertForEntryAndUnsubscribeAttribution) }
+
+func testCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	key := subscribe(t, db, "zalo", "9", "")
 	v0 := db.AlertsVersion()
@@ -365,9 +373,11 @@ func TestCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T) {
 	}
 }
 
-func TestTakeOverAlertSender(t *testing.T) {
+func TestTakeOverAlertSender(t *testing.T) { forEachBackend(t, testTakeOverAlertSender) }
+
+func testTakeOverAlertSender(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	subscribe(t, db, "telegram", "1", "")
 	j := newJob(t, db, AlertJob{})
@@ -387,9 +397,11 @@ func TestTakeOverAlertSender(t *testing.T) {
 	}
 }
 
-func TestUnsubscribedBeforeSendingIsSkipped(t *testing.T) {
+func TestUnsubscribedBeforeSendingIsSkipped(t *testing.T) { forEachBackend(t, testUnsubscribedBeforeSendingIsSkipped) }
+
+func testUnsubscribedBeforeSendingIsSkipped(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	stay := subscribe(t, db, "telegram", "1", "")
 	leave := subscribe(t, db, "telegram", "2", "")

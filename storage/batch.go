@@ -147,15 +147,10 @@ func insertExchange(ctx context.Context, tx *sql.Tx, ex *Exchange) error {
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO exchanges(user_id, channel, question, normalized, band, entry_id, score, candidates, answer_mode, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return tx.QueryRowContext(ctx, `INSERT INTO exchanges(user_id, channel, question, normalized, band, entry_id, score, candidates, answer_mode, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.ID, ex.Channel, ex.Question, ex.Normalized, ex.Band, ex.EntryID, ex.Score,
-		strings.Join(ex.Candidates, ","), ex.AnswerMode, fmtTime(ex.CreatedAt))
-	if err != nil {
-		return err
-	}
-	ex.ID, err = res.LastInsertId()
-	return err
+		strings.Join(ex.Candidates, ","), ex.AnswerMode, fmtTime(ex.CreatedAt)).Scan(&ex.ID)
 }
 
 // exchanges returns the store's group-commit writer, starting it on first

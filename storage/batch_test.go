@@ -12,9 +12,11 @@ import (
 // TestRecordExchangeGroupCommit records exchanges from many goroutines at
 // once: every call gets a distinct id that is in the table when it
 // returns, and a bad exchange in a batch fails alone.
-func TestRecordExchangeGroupCommit(t *testing.T) {
+func TestRecordExchangeGroupCommit(t *testing.T) { forEachBackend(t, testRecordExchangeGroupCommit) }
+
+func testRecordExchangeGroupCommit(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db, err := Open(ctx, t.TempDir()+"/batch.db", Options{Secret: "s"})
+	db, err := tb.Open(ctx, t.TempDir()+"/batch.db", Options{Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +68,10 @@ func TestRecordExchangeGroupCommit(t *testing.T) {
 	}
 }
 
-func TestRecordExchangeOnlyAfterClose(t *testing.T) {
-	db, err := Open(context.Background(), t.TempDir()+"/c.db", Options{Secret: "s"})
+func TestRecordExchangeOnlyAfterClose(t *testing.T) { forEachBackend(t, testRecordExchangeOnlyAfterClose) }
+
+func testRecordExchangeOnlyAfterClose(t *testing.T, tb testBackend) {
+	db, err := tb.Open(context.Background(), t.TempDir()+"/c.db", Options{Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +83,11 @@ func TestRecordExchangeOnlyAfterClose(t *testing.T) {
 
 // TestRecordExchangeAfterClose: writes after Close fail cleanly, and a
 // caller whose context ends stops waiting.
-func TestRecordExchangeAfterClose(t *testing.T) {
+func TestRecordExchangeAfterClose(t *testing.T) { forEachBackend(t, testRecordExchangeAfterClose) }
+
+func testRecordExchangeAfterClose(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db, err := Open(ctx, t.TempDir()+"/closed.db", Options{Secret: "s"})
+	db, err := tb.Open(ctx, t.TempDir()+"/closed.db", Options{Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}

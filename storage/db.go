@@ -1,8 +1,21 @@
-// Package storage keeps trolyso's data in a SQLite file: users (by
-// pseudonymous key), exchanges, ratings, teams and reminders. It uses one
-// writer connection with immediate transactions plus a read-only pool on the
-// same WAL file, so concurrent writers queue instead of failing with
-// "database is locked".
+// Package storage keeps trolyso's data: users (by pseudonymous key),
+// exchanges, ratings, teams, reminders and alerts. The domain types and the
+// Store interface live here, with the queries, which are written once in
+// the SQL that SQLite and PostgreSQL share and run on either backend:
+//
+//   - SQLite (the default, one commune on one machine): a file with one
+//     writer connection with immediate transactions plus a read-only pool on
+//     the same WAL file, so concurrent writers queue instead of failing with
+//     "database is locked" (this package: db.go, batch.go, backup.go,
+//     migrations/).
+//   - PostgreSQL (a province deployment, several instances): storage/postgres
+//     provides the pools, its own numbered migrations and serializable
+//     transactions retried on conflicts, so that every transaction behaves
+//     as under SQLite's single writer.
+//
+// OpenURL picks the backend from the database URL. The contract tests in
+// this package run every test against both (a real SQLite file and a real
+// PostgreSQL server; see backend_test.go).
 package storage
 
 import (
@@ -26,6 +39,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/colecommune/trolyso/storage/postgres"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
@@ -49,12 +63,13 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-// DB is the SQLite store.
+// DB is the store, on SQLite or PostgreSQL.
 type DB struct {
-	w      *sql.DB // single writer connection, BEGIN IMMEDIATE
+	w      *sql.DB // SQLite: single writer connection, BEGIN IMMEDIATE; PostgreSQL: the pool
 	r      *sql.DB // read-only pool
 	secret []byte  // key for pseudonymous user keys
-	path   string
+	path   string  // SQLite file, or the PostgreSQL URL without its password
+	pg     bool    // PostgreSQL backend
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
@@ -77,6 +92,60 @@ type Options struct {
 	// Now is the clock every stored time is read from (default time.Now);
 	// tests inject a fixed one.
 	Now func() time.Time
+	// MaxConns bounds the PostgreSQL pool (default 16).
+	MaxConns int
+}
+
+// OpenURL opens the store named by dsn: a postgres:// or postgresql:// URL
+// opens PostgreSQL (storage/postgres), anything else is a SQLite file path.
+func OpenURL(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	if postgres.IsURL(dsn) {
+		return openPostgres(ctx, dsn, opts)
+	}
+	return Open(ctx, dsn, opts)
+}
+
+func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
+	n := opts.MaxConns
+	if n <= 0 {
+		n = 16
+	}
+	w, err := postgres.OpenPool(ctx, url, n, false)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	db := &DB{w: w, path: postgres.Redact(url), pg: true, Now: now}
+	if err := postgres.Migrate(ctx, w, fmtTime(db.now())); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r := opts.Readers
+	if r <= 0 {
+		r = 8
+	}
+	if db.r, err = postgres.OpenPool(ctx, url, r, true); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if opts.Secret != "" {
+		db.secret = []byte(opts.Secret)
+	} else if db.secret, err = db.loadSecret(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Backend names the database engine: "sqlite" or "postgres".
+func (db *DB) Backend() string {
+	if db.pg {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // Open opens (creating if needed) the SQLite file at path, applies pending
@@ -148,7 +217,17 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Path returns the file the store lives in.
+// Ping checks that the database answers (for /healthz).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("ping %s database: %w", db.Backend(), err)
+	}
+	return nil
+}
+
+// Path returns the file the store lives in (for PostgreSQL, its URL
+// without the password).
 func (db *DB) Path() string { return db.path }
 
 // Writer and Reader expose the connection pools to sibling packages' tests
@@ -160,9 +239,14 @@ func (db *DB) Reader() *sql.DB { return db.r }
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
 
-// Tx runs fn in one immediate write transaction, committing if fn returns
-// nil. Never query through db inside fn: use tx.
+// Tx runs fn in one immediate write transaction (on PostgreSQL a
+// serializable one, run again after a serialization failure: fn must set
+// its results afresh each time), committing if fn returns nil. Never query
+// through db inside fn: use tx.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.pg {
+		return postgres.Tx(ctx, db.w, fn)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -249,7 +333,7 @@ func (db *DB) loadSecret(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("generate user-key secret: %w", err)
 	}
 	s = hex.EncodeToString(b)
-	if _, err := db.w.ExecContext(ctx, `INSERT OR IGNORE INTO settings(key, value) VALUES ('user_key_secret', ?)`, s); err != nil {
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('user_key_secret', ?) ON CONFLICT(key) DO NOTHING`, s); err != nil {
 		return nil, fmt.Errorf("store user-key secret: %w", err)
 	}
 	// Another process may have won the race; read back what is stored.

@@ -36,14 +36,14 @@ func (db *DB) AddLLMUsage(ctx context.Context, t time.Time, u LLMUsage) error {
 	_, err := db.w.ExecContext(ctx, `INSERT INTO llm_usage(day, prompt_tokens, completion_tokens, calls, composed, fallback, refused, transcriptions, audio_seconds)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(day) DO UPDATE SET
-			prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-			completion_tokens = completion_tokens + excluded.completion_tokens,
-			calls = calls + excluded.calls,
-			composed = composed + excluded.composed,
-			fallback = fallback + excluded.fallback,
-			refused = refused + excluded.refused,
-			transcriptions = transcriptions + excluded.transcriptions,
-			audio_seconds = audio_seconds + excluded.audio_seconds`,
+			prompt_tokens = llm_usage.prompt_tokens + excluded.prompt_tokens,
+			completion_tokens = llm_usage.completion_tokens + excluded.completion_tokens,
+			calls = llm_usage.calls + excluded.calls,
+			composed = llm_usage.composed + excluded.composed,
+			fallback = llm_usage.fallback + excluded.fallback,
+			refused = llm_usage.refused + excluded.refused,
+			transcriptions = llm_usage.transcriptions + excluded.transcriptions,
+			audio_seconds = llm_usage.audio_seconds + excluded.audio_seconds`,
 		t.Format(dayLayout), u.PromptTokens, u.CompletionTokens, u.Calls, u.Composed, u.Fallback, u.Refused, u.Transcriptions, u.AudioSeconds)
 	if err != nil {
 		return fmt.Errorf("add llm usage: %w", err)

@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-func TestLLMUsage(t *testing.T) {
+func TestLLMUsage(t *testing.T) { forEachBackend(t, testLLMUsage) }
+
+func testLLMUsage(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), Options{Secret: "s"})
+	db, err := tb.Open(ctx, filepath.Join(t.TempDir(), "t.db"), Options{Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}

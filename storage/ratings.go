@@ -60,8 +60,8 @@ func (db *DB) Rate(ctx context.Context, userKey string, id int64, value int) (Ra
 		now := fmtTime(db.now())
 		_, err = tx.ExecContext(ctx, `INSERT INTO ratings(exchange_id, user_id, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT(exchange_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-				reason = CASE WHEN excluded.value = 1 THEN '' ELSE reason END,
-				comment = CASE WHEN excluded.value = 1 THEN '' ELSE comment END`,
+				reason = CASE WHEN excluded.value = 1 THEN '' ELSE ratings.reason END,
+				comment = CASE WHEN excluded.value = 1 THEN '' ELSE ratings.comment END`,
 			id, userID, value, now, now)
 		return err
 	})
@@ -182,13 +182,8 @@ func (db *DB) RecordSurvey(ctx context.Context, channel, userKey, service string
 			_, err = tx.ExecContext(ctx, `UPDATE surveys SET level = ?, updated_at = ? WHERE id = ?`, level, fmtTime(now), id)
 			return err
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, `INSERT INTO surveys(user_id, channel, service, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-				u.ID, channel, service, level, fmtTime(now), fmtTime(now))
-			if err != nil {
-				return err
-			}
-			id, err = res.LastInsertId()
-			return err
+			return tx.QueryRowContext(ctx, `INSERT INTO surveys(user_id, channel, service, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+				u.ID, channel, service, level, fmtTime(now), fmtTime(now)).Scan(&id)
 		default:
 			return err
 		}

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-func openTest(t *testing.T) *DB {
+func openTest(t *testing.T, tb testBackend) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), Options{Secret: "test"})
+	db, err := tb.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), Options{Secret: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,9 +28,11 @@ func addExchange(t *testing.T, db *DB, user, band, entry string, at time.Time) i
 	return id
 }
 
-func TestRateRules(t *testing.T) {
+func TestRateRules(t *testing.T) { forEachBackend(t, testRateRules) }
+
+func testRateRules(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openTest(t, tb)
 	now := time.Date(2026, 7, 1, 3, 0, 0, 0, time.UTC)
 	ans := addExchange(t, db, "web:alice", "answer", "vneid-cai-dat", now)
 	decl := addExchange(t, db, "web:alice", "decline", "", now)
@@ -62,9 +64,11 @@ func TestRateRules(t *testing.T) {
 	}
 }
 
-func TestRateDoubleTapAndChange(t *testing.T) {
+func TestRateDoubleTapAndChange(t *testing.T) { forEachBackend(t, testRateDoubleTapAndChange) }
+
+func testRateDoubleTapAndChange(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openTest(t, tb)
 	id := addExchange(t, db, "web:alice", "answer", "vneid-cai-dat", time.Time{})
 	res, err := db.Rate(ctx, "web:alice", id, -1)
 	if err != nil || res.Previous != 0 || res.EntryID != "vneid-cai-dat" {
@@ -103,9 +107,11 @@ func TestRateDoubleTapAndChange(t *testing.T) {
 
 // TestConcurrentRatings: 1,000 ratings from many goroutines (plus a double
 // tap of each) against a real SQLite file lose none and count once each.
-func TestConcurrentRatings(t *testing.T) {
+func TestConcurrentRatings(t *testing.T) { forEachBackend(t, testConcurrentRatings) }
+
+func testConcurrentRatings(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openTest(t, tb)
 	const n = 1000
 	ids := make([]int64, n)
 	users := make([]string, n)
@@ -136,7 +142,7 @@ func TestConcurrentRatings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var total, pos int
-	if err := db.Reader().QueryRow(`SELECT count(*), coalesce(sum(value = 1), 0) FROM ratings`).Scan(&total, &pos); err != nil {
+	if err := db.Reader().QueryRow(`SELECT count(*), count(CASE WHEN value = 1 THEN 1 END) FROM ratings`).Scan(&total, &pos); err != nil {
 		t.Fatal(err)
 	}
 	if total != n || pos != n-n/10 {
@@ -144,9 +150,11 @@ func TestConcurrentRatings(t *testing.T) {
 	}
 }
 
-func TestSurveyRecordAndComment(t *testing.T) {
+func TestSurveyRecordAndComment(t *testing.T) { forEachBackend(t, testSurveyRecordAndComment) }
+
+func testSurveyRecordAndComment(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openTest(t, tb)
 	now := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
 	db.Now = func() time.Time { return now }
 	id, err := db.RecordSurvey(ctx, "web", "web:alice", "dvc-khai-sinh", 2, 10*time.Minute)
@@ -178,9 +186,11 @@ func TestSurveyRecordAndComment(t *testing.T) {
 	}
 }
 
-func TestOfferSurveyEvery30Days(t *testing.T) {
+func TestOfferSurveyEvery30Days(t *testing.T) { forEachBackend(t, testOfferSurveyEvery30Days) }
+
+func testOfferSurveyEvery30Days(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openTest(t, tb)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	db.Now = func() time.Time { return now }
 	const every = 30 * 24 * time.Hour
@@ -213,9 +223,11 @@ func TestOfferSurveyEvery30Days(t *testing.T) {
 	}
 }
 
-func TestPendingStates(t *testing.T) {
+func TestPendingStates(t *testing.T) { forEachBackend(t, testPendingStates) }
+
+func testPendingStates(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openTest(t, tb)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := db.SetPending(ctx, "web:a", Pending{Kind: "k", Data: "1", Expires: now.Add(10 * time.Minute)}); err != nil {
 		t.Fatal(err)
@@ -239,9 +251,11 @@ func TestPendingStates(t *testing.T) {
 	}
 }
 
-func TestUnansweredGrouping(t *testing.T) {
+func TestUnansweredGrouping(t *testing.T) { forEachBackend(t, testUnansweredGrouping) }
+
+func testUnansweredGrouping(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openTest(t, tb)
 	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	for i, q := range []struct{ q, norm string }{
 		{"Giá vàng hôm nay?", "gia vang hom nay"},

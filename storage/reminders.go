@@ -148,14 +148,13 @@ func addReminder(ctx context.Context, tx *sql.Tx, r *Reminder, now time.Time) er
 	if r.SeedKey != "" {
 		seed = r.SeedKey
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO reminders(name, cron, target, template, enabled, seed_key, anchor, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		strings.TrimSpace(r.Name), r.Cron, r.Target, r.Template, r.Enabled, seed, fmtTime(now), fmtTime(now), fmtTime(now))
+	err := tx.QueryRowContext(ctx, `INSERT INTO reminders(name, cron, target, template, enabled, seed_key, anchor, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		strings.TrimSpace(r.Name), r.Cron, r.Target, r.Template, r.Enabled, seed, fmtTime(now), fmtTime(now), fmtTime(now)).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("add reminder: %w", err)
 	}
-	r.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // SeedReminders adds each default whose SeedKey was never seeded before and
@@ -163,12 +162,13 @@ func addReminder(ctx context.Context, tx *sql.Tx, r *Reminder, now time.Time) er
 func (db *DB) SeedReminders(ctx context.Context, defaults []Reminder) (int, error) {
 	added := 0
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		added = 0 // the transaction may run again (PostgreSQL)
 		now := db.now()
 		for _, d := range defaults {
 			if d.SeedKey == "" {
 				return errors.New("seed reminders: default without a seed key")
 			}
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO reminder_seeds(seed_key, seeded_at) VALUES (?, ?)`, d.SeedKey, fmtTime(now))
+			res, err := tx.ExecContext(ctx, `INSERT INTO reminder_seeds(seed_key, seeded_at) VALUES (?, ?) ON CONFLICT(seed_key) DO NOTHING`, d.SeedKey, fmtTime(now))
 			if err != nil {
 				return err
 			}
@@ -226,7 +226,7 @@ func (db *DB) UpdateReminder(ctx context.Context, r Reminder) error {
 func (db *DB) SetReminderEnabled(ctx context.Context, id int64, enabled bool) error {
 	now := fmtTime(db.now())
 	res, err := db.w.ExecContext(ctx, `UPDATE reminders SET enabled = ?, updated_at = ?,
-		anchor = CASE WHEN ? AND enabled = 0 THEN ? ELSE anchor END WHERE id = ?`, enabled, now, enabled, now, id)
+		anchor = CASE WHEN ? = 1 AND enabled = 0 THEN ? ELSE anchor END WHERE id = ?`, enabled, now, enabled, now, id)
 	if err != nil {
 		return fmt.Errorf("set reminder enabled: %w", err)
 	}
@@ -273,12 +273,8 @@ func (db *DB) StartRun(ctx context.Context, reminderID int64, slot time.Time, la
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO reminder_runs(reminder_id, scheduled_for, started_at, late, status) VALUES (?, ?, ?, ?, ?)`,
-			reminderID, fmtTime(slot), fmtTime(run.StartedAt), late, RunRunning)
-		if err != nil {
-			return err
-		}
-		if run.ID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO reminder_runs(reminder_id, scheduled_for, started_at, late, status) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			reminderID, fmtTime(slot), fmtTime(run.StartedAt), late, RunRunning).Scan(&run.ID); err != nil {
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO reminder_deliveries(run_id, recipient, user_id, team_id, text, state) VALUES (?, ?, ?, ?, ?, 'pending')
@@ -535,20 +531,12 @@ type WeekStats struct {
 func (db *DB) Stats(ctx context.Context, from, to time.Time) (WeekStats, error) {
 	var s WeekStats
 	f, t := fmtTime(from), fmtTime(to)
-	err := db.r.QueryRowContext(ctx, `SELECT count(*), COALESCE(sum(band = 'decline'), 0) FROM exchanges WHERE created_at >= ? AND created_at < ?`, f, t).
+	err := db.r.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN band = 'decline' THEN 1 END) FROM exchanges WHERE created_at >= ? AND created_at < ?`, f, t).
 		Scan(&s.Questions, &s.Unanswered)
 	if err != nil {
 		return s, fmt.Errorf("count exchanges: %w", err)
 	}
-	// ratings comes with migration 0002; tolerate its absence.
-	var hasRatings int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ratings'`).Scan(&hasRatings); err != nil {
-		return s, fmt.Errorf("count ratings: %w", err)
-	}
-	if hasRatings == 0 {
-		return s, nil
-	}
-	err = db.r.QueryRowContext(ctx, `SELECT count(*), COALESCE(sum(value > 0), 0) FROM ratings WHERE updated_at >= ? AND updated_at < ?`, f, t).
+	err = db.r.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN value > 0 THEN 1 END) FROM ratings WHERE updated_at >= ? AND updated_at < ?`, f, t).
 		Scan(&s.Rated, &s.Positive)
 	if err != nil {
 		return s, fmt.Errorf("count ratings: %w", err)

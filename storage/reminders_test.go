@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-func openTestDB(t *testing.T, now *time.Time) *DB {
+func openTestDB(t *testing.T, tb testBackend, now *time.Time) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), Options{Secret: "s"})
+	db, err := tb.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), Options{Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,9 +19,11 @@ func openTestDB(t *testing.T, now *time.Time) *DB {
 	return db
 }
 
-func TestTeamsAndMembership(t *testing.T) {
+func TestTeamsAndMembership(t *testing.T) { forEachBackend(t, testTeamsAndMembership) }
+
+func testTeamsAndMembership(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	a, err := db.AddTeam(ctx, " Thôn Đông ", "-1001")
 	if err != nil || a.Village != "Thôn Đông" || len(a.JoinCode) != 6 {
@@ -69,9 +71,11 @@ func TestTeamsAndMembership(t *testing.T) {
 	}
 }
 
-func TestRunsAndDeliveriesAtMostOnce(t *testing.T) {
+func TestRunsAndDeliveriesAtMostOnce(t *testing.T) { forEachBackend(t, testRunsAndDeliveriesAtMostOnce) }
+
+func testRunsAndDeliveriesAtMostOnce(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	r := Reminder{Name: "x", Cron: "0 8 * * *", Template: "x", Enabled: true}
 	if err := db.AddReminder(ctx, &r); err != nil {
@@ -115,9 +119,11 @@ func TestRunsAndDeliveriesAtMostOnce(t *testing.T) {
 	}
 }
 
-func TestSeedRemindersOnce(t *testing.T) {
+func TestSeedRemindersOnce(t *testing.T) { forEachBackend(t, testSeedRemindersOnce) }
+
+func testSeedRemindersOnce(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	db := openTestDB(t, &now)
+	db := openTestDB(t, tb, &now)
 	ctx := context.Background()
 	defs := []Reminder{{SeedKey: "k", Name: "x", Cron: "0 8 * * *", Template: "x", Enabled: true}}
 	if n, err := db.SeedReminders(ctx, defs); n != 1 || err != nil {

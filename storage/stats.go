@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -56,7 +57,7 @@ type Unanswered struct {
 // groups (all when limit <= 0).
 func (db *DB) UnansweredQuestions(ctx context.Context, from, to time.Time, limit int) ([]Unanswered, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = math.MaxInt32 // all (PostgreSQL refuses a negative LIMIT)
 	}
 	return queryAll(ctx, db.r, "read unanswered questions", func(sc scanner) (Unanswered, error) {
 		var u Unanswered

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-func openCoreTest(t *testing.T) *DB {
+func openCoreTest(t *testing.T, tb testBackend) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), t.TempDir()+"/t.db", Options{})
+	db, err := tb.Open(context.Background(), t.TempDir()+"/t.db", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,8 +21,10 @@ func openCoreTest(t *testing.T) *DB {
 	return db
 }
 
+// TestOpenUsesWALAndForeignKeys checks SQLite's own settings (the
+// PostgreSQL pools are checked in TestPostgresPools).
 func TestOpenUsesWALAndForeignKeys(t *testing.T) {
-	db := openCoreTest(t)
+	db := openCoreTest(t, testBackend{name: "sqlite", Open: Open})
 	var mode string
 	var fk int
 	if err := db.Reader().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -36,16 +38,18 @@ func TestOpenUsesWALAndForeignKeys(t *testing.T) {
 	}
 }
 
-func TestMigrationsAndSecretSurviveReopen(t *testing.T) {
+func TestMigrationsAndSecretSurviveReopen(t *testing.T) { forEachBackend(t, testMigrationsAndSecretSurviveReopen) }
+
+func testMigrationsAndSecretSurviveReopen(t *testing.T, tb testBackend) {
 	ctx := context.Background()
 	path := t.TempDir() + "/t.db"
-	db, err := Open(ctx, path, Options{})
+	db, err := tb.Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	k1 := db.UserKey("telegram", "12345")
 	db.Close()
-	db, err = Open(ctx, path, Options{})
+	db, err = tb.Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -61,8 +65,10 @@ func TestMigrationsAndSecretSurviveReopen(t *testing.T) {
 	}
 }
 
-func TestExchangeRoundTrip(t *testing.T) {
-	db := openCoreTest(t)
+func TestExchangeRoundTrip(t *testing.T) { forEachBackend(t, testExchangeRoundTrip) }
+
+func testExchangeRoundTrip(t *testing.T, tb testBackend) {
+	db := openCoreTest(t, tb)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 26, 2, 3, 4, 5000, time.UTC)
 	ex := &Exchange{UserKey: "web:a", Channel: "web", Question: "quên mk", Normalized: "quen mat khau", Band: "clarify",
@@ -88,8 +94,10 @@ func TestExchangeRoundTrip(t *testing.T) {
 	}
 }
 
-func TestUsersAndAddresses(t *testing.T) {
-	db := openCoreTest(t)
+func TestUsersAndAddresses(t *testing.T) { forEachBackend(t, testUsersAndAddresses) }
+
+func testUsersAndAddresses(t *testing.T, tb testBackend) {
+	db := openCoreTest(t, tb)
 	ctx := context.Background()
 	if err := db.SetAddress(ctx, "telegram", "telegram:k", "987654"); err != nil {
 		t.Fatal(err)
@@ -121,8 +129,10 @@ func TestUsersAndAddresses(t *testing.T) {
 
 // Many goroutines writing at once must all succeed: the single writer
 // connection queues them instead of failing with "database is locked".
-func TestConcurrentWritesLoseNothing(t *testing.T) {
-	db := openCoreTest(t)
+func TestConcurrentWritesLoseNothing(t *testing.T) { forEachBackend(t, testConcurrentWritesLoseNothing) }
+
+func testConcurrentWritesLoseNothing(t *testing.T, tb testBackend) {
+	db := openCoreTest(t, tb)
 	ctx := context.Background()
 	const workers, each = 20, 25
 	var wg sync.WaitGroup
@@ -155,8 +165,10 @@ func TestConcurrentWritesLoseNothing(t *testing.T) {
 	}
 }
 
-func TestSettings(t *testing.T) {
-	db := openCoreTest(t)
+func TestSettings(t *testing.T) { forEachBackend(t, testSettings) }
+
+func testSettings(t *testing.T, tb testBackend) {
+	db := openCoreTest(t, tb)
 	ctx := context.Background()
 	if _, err := db.Setting(ctx, "a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing setting: %v", err)
@@ -168,8 +180,10 @@ func TestSettings(t *testing.T) {
 	}
 }
 
-func TestVillageNamesMatchWhateverTheCase(t *testing.T) {
-	db := openCoreTest(t)
+func TestVillageNamesMatchWhateverTheCase(t *testing.T) { forEachBackend(t, testVillageNamesMatchWhateverTheCase) }
+
+func testVillageNamesMatchWhateverTheCase(t *testing.T, tb testBackend) {
+	db := openCoreTest(t, tb)
 	ctx := context.Background()
 	team, err := db.AddTeam(ctx, "  Thôn   Đông ", "")
 	if err != nil || team.Village != "Thôn Đông" {
@@ -184,8 +198,10 @@ func TestVillageNamesMatchWhateverTheCase(t *testing.T) {
 	}
 }
 
-func TestTxPanicReleasesWriter(t *testing.T) {
-	db := openCoreTest(t)
+func TestTxPanicReleasesWriter(t *testing.T) { forEachBackend(t, testTxPanicReleasesWriter) }
+
+func testTxPanicReleasesWriter(t *testing.T, tb testBackend) {
+	db := openCoreTest(t, tb)
 	ctx := context.Background()
 	func() {
 		defer func() { recover() }()

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/colecommune/trolyso/storage/postgres"
 	"golang.org/x/text/unicode/norm"
 	"strconv"
 	"strings"
@@ -74,8 +75,16 @@ func NormalizeJoinCode(s string) string {
 	return strings.ToUpper(strings.TrimSpace(s))
 }
 
+// isUniqueErr reports whether err violates the unique constraint on
+// column ("table.column"), as SQLite or PostgreSQL word it.
 func isUniqueErr(err error, column string) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") && strings.Contains(err.Error(), column)
+	if err == nil {
+		return false
+	}
+	if postgres.IsUniqueViolation(err, strings.ReplaceAll(column, ".", "_")+"_key") {
+		return true
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed") && strings.Contains(err.Error(), column)
 }
 
 // AddTeam creates a team for a village with a fresh join code.
@@ -90,7 +99,6 @@ func (db *DB) AddTeam(ctx context.Context, village, groupChat string) (Team, err
 		if err != nil {
 			return Team{}, fmt.Errorf("add team: join code: %w", err)
 		}
-		var res sql.Result
 		err = db.Tx(ctx, func(tx *sql.Tx) error {
 			// "Thôn Đông" and "THÔN ĐÔNG" are one village: SQLite's NOCASE
 			// folds ASCII only, so compare in Go.
@@ -111,9 +119,8 @@ func (db *DB) AddTeam(ctx context.Context, village, groupChat string) (Team, err
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			res, err = tx.ExecContext(ctx, `INSERT INTO teams(village, group_chat, join_code, created_at) VALUES (?, ?, ?, ?)`,
-				t.Village, t.GroupChat, code, fmtTime(t.CreatedAt))
-			return err
+			return tx.QueryRowContext(ctx, `INSERT INTO teams(village, group_chat, join_code, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+				t.Village, t.GroupChat, code, fmtTime(t.CreatedAt)).Scan(&t.ID)
 		})
 		if errors.Is(err, ErrTeamExists) {
 			return Team{}, fmt.Errorf("add team %q: %w", village, ErrTeamExists)
@@ -127,7 +134,6 @@ func (db *DB) AddTeam(ctx context.Context, village, groupChat string) (Team, err
 		if err != nil {
 			return Team{}, fmt.Errorf("add team: %w", err)
 		}
-		t.ID, _ = res.LastInsertId()
 		t.JoinCode = code
 		return t, nil
 	}
@@ -234,7 +240,7 @@ func (db *DB) JoinTeam(ctx context.Context, channel, key, code, displayName stri
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO team_members(team_id, user_id, display_name, joined_at, active) VALUES (?, ?, ?, ?, 1)
 			ON CONFLICT(user_id) DO UPDATE SET team_id = excluded.team_id, active = 1, joined_at = excluded.joined_at,
-			display_name = CASE WHEN excluded.display_name <> '' THEN excluded.display_name ELSE display_name END`,
+			display_name = CASE WHEN excluded.display_name <> '' THEN excluded.display_name ELSE team_members.display_name END`,
 			t.ID, u.ID, strings.TrimSpace(displayName), fmtTime(db.now()))
 		return err
 	})

@@ -56,7 +56,7 @@ func (db *DB) SeedZaloTokens(ctx context.Context, t ZaloTokens) (ZaloTokens, err
 	if t.UpdatedAt.IsZero() {
 		t.UpdatedAt = db.now()
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT OR IGNORE INTO zalo_tokens(id, access_token, refresh_token, expires_at, updated_at) VALUES (1, ?, ?, ?, ?)`,
+	_, err := db.w.ExecContext(ctx, `INSERT INTO zalo_tokens(id, access_token, refresh_token, expires_at, updated_at) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
 		t.Access, t.Refresh, optTime(t.ExpiresAt), fmtTime(t.UpdatedAt))
 	if err != nil {
 		return ZaloTokens{}, fmt.Errorf("seed zalo tokens: %w", err)
@@ -74,7 +74,7 @@ func optTime(t time.Time) string {
 // MarkZaloEvent records a webhook event id as accepted at time at. It
 // reports false when the id was already recorded (a repeated delivery).
 func (db *DB) MarkZaloEvent(ctx context.Context, id string, at time.Time) (bool, error) {
-	res, err := db.w.ExecContext(ctx, `INSERT OR IGNORE INTO zalo_events(event_id, received_at) VALUES (?, ?)`, id, fmtTime(at))
+	res, err := db.w.ExecContext(ctx, `INSERT INTO zalo_events(event_id, received_at) VALUES (?, ?) ON CONFLICT(event_id) DO NOTHING`, id, fmtTime(at))
 	if err != nil {
 		return false, fmt.Errorf("mark zalo event: %w", err)
 	}
@@ -128,7 +128,7 @@ func (db *DB) ZaloInbound(ctx context.Context, key, address string, at time.Time
 			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO zalo_users(user_key, last_inbound, followed) VALUES (?, ?, 1)
-			ON CONFLICT(user_key) DO UPDATE SET last_inbound = max(last_inbound, excluded.last_inbound), followed = 1`,
+			ON CONFLICT(user_key) DO UPDATE SET last_inbound = CASE WHEN excluded.last_inbound > zalo_users.last_inbound THEN excluded.last_inbound ELSE zalo_users.last_inbound END, followed = 1`,
 			key, fmtTime(at))
 		return err
 	})

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-func openZaloTest(t *testing.T) (*DB, *time.Time) {
+func openZaloTest(t *testing.T, tb testBackend) (*DB, *time.Time) {
 	t.Helper()
-	db, err := Open(context.Background(), t.TempDir()+"/z.db", Options{Secret: "s"})
+	db, err := tb.Open(context.Background(), t.TempDir()+"/z.db", Options{Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,9 +19,11 @@ func openZaloTest(t *testing.T) (*DB, *time.Time) {
 	return db, &now
 }
 
-func TestZaloTokens(t *testing.T) {
+func TestZaloTokens(t *testing.T) { forEachBackend(t, testZaloTokens) }
+
+func testZaloTokens(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db, now := openZaloTest(t)
+	db, now := openZaloTest(t, tb)
 	if _, err := db.ZaloTokens(ctx); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("empty: %v", err)
 	}
@@ -41,9 +43,11 @@ func TestZaloTokens(t *testing.T) {
 	}
 }
 
-func TestZaloEvents(t *testing.T) {
+func TestZaloEvents(t *testing.T) { forEachBackend(t, testZaloEvents) }
+
+func testZaloEvents(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db, now := openZaloTest(t)
+	db, now := openZaloTest(t, tb)
 	for i, want := range []bool{true, false} {
 		fresh, err := db.MarkZaloEvent(ctx, "msg:1", *now)
 		if err != nil || fresh != want {
@@ -63,9 +67,11 @@ func TestZaloEvents(t *testing.T) {
 	}
 }
 
-func TestZaloUsersAndOffers(t *testing.T) {
+func TestZaloUsersAndOffers(t *testing.T) { forEachBackend(t, testZaloUsersAndOffers) }
+
+func testZaloUsersAndOffers(t *testing.T, tb testBackend) {
 	ctx := context.Background()
-	db, now := openZaloTest(t)
+	db, now := openZaloTest(t, tb)
 	key := db.UserKey("zalo", "123")
 	if _, err := db.ZaloUser(ctx, key); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown: %v", err)

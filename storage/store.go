@@ -1,0 +1,177 @@
+// Code in this file lists what the store offers; both backends (SQLite
+// and PostgreSQL) provide it through *DB and are held to it by the
+// contract tests (backend_test.go).
+
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything trolyso keeps, whichever the database: the
+// interface the engine, the channels, the dashboard and the commands use.
+type Store interface {
+	ReportsStore
+	AlertsStore
+	CoreStore
+	ExchangesStore
+	LLMUsageStore
+	RatingsStore
+	RemindersStore
+	TeamsStore
+	UsersStore
+	ZaloStore
+}
+
+var _ Store = (*DB)(nil)
+
+// ReportsStore reads the figures of a period for statistics and reports.
+type ReportsStore interface {
+	ReminderAcks(ctx context.Context, from, to time.Time) ([]TeamAcks, error)
+	AnswerRows(ctx context.Context, from, to time.Time) ([]AnswerRow, error)
+	Surveys(ctx context.Context, from, to time.Time) ([]Survey, error)
+	UnansweredQuestions(ctx context.Context, from, to time.Time, limit int) ([]Unanswered, error)
+	BandCounts(ctx context.Context, from, to time.Time) (map[string]int, error)
+}
+
+// AlertsStore keeps alert jobs, subscribers, deliveries and the sender lease.
+type AlertsStore interface {
+	CreateAlertJob(ctx context.Context, j *AlertJob) error
+	AlertJob(ctx context.Context, id int64) (AlertJob, error)
+	AlertJobs(ctx context.Context, limit int) ([]AlertJob, error)
+	AlertJobsBetween(ctx context.Context, from, to time.Time) ([]AlertJob, error)
+	PublishedAlerts(ctx context.Context, kind string, limit int) ([]AlertJob, error)
+	AlertsVersion() int64
+	CurrentLinkedAlerts(ctx context.Context, now time.Time) ([]AlertJob, error)
+	CountAlertRecipients(ctx context.Context, t AlertTarget) (AlertCount, error)
+	StartDueAlertJobs(ctx context.Context, now time.Time) ([]AlertJob, error)
+	SetAlertJobStatus(ctx context.Context, id int64, status string) (AlertJob, error)
+	FinishDrainedAlertJobs(ctx context.Context, now time.Time) (int, error)
+	HasActiveAlertJobs(ctx context.Context) (active bool, nextDue time.Time, err error)
+	NextAlertDeliveries(ctx context.Context, limit int) ([]AlertDelivery, error)
+	AlertDeliveries(ctx context.Context, jobID int64, state string) ([]AlertDelivery, error)
+	ClaimAlertDelivery(ctx context.Context, id int64) (bool, error)
+	FinishAlertDelivery(ctx context.Context, d AlertDelivery, state, errText string) error
+	AcquireAlertSender(ctx context.Context, owner string, now time.Time, ttl time.Duration) (held bool, recovered int, err error)
+	TakeOverAlertSender(ctx context.Context, owner, from string, now time.Time, ttl time.Duration) (held bool, recovered int, err error)
+	ReleaseAlertSender(ctx context.Context, owner string) error
+	CurrentAlertSender(ctx context.Context, now time.Time) (AlertSender, error)
+	AlertJobProgress(ctx context.Context, jobID int64, now time.Time) (AlertProgress, error)
+	AlertJobFailures(ctx context.Context, jobID int64) ([]AlertFailure, error)
+	AlertUnsubscribed(ctx context.Context, jobID int64) (map[string]int, error)
+	Subscribe(ctx context.Context, channel, key string) (Subscriber, bool, error)
+	Subscriber(ctx context.Context, key string) (Subscriber, error)
+	SetSubscriberVillage(ctx context.Context, key, village string) error
+	Unsubscribe(ctx context.Context, key string) (bool, error)
+	OfferAlerts(ctx context.Context, channel, key string) (bool, error)
+	SubscriberCounts(ctx context.Context) ([]SubscriberCount, error)
+}
+
+// CoreStore is the store as a whole: its backend, health, settings and pseudonymous user keys.
+type CoreStore interface {
+	Backend() string
+	Close() error
+	Ping(ctx context.Context) error
+	UserKey(channel, platformID string) string
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+}
+
+// ExchangesStore records questions and how they were answered.
+type ExchangesStore interface {
+	RecordExchange(ctx context.Context, ex *Exchange) (int64, error)
+	SetAnswerMode(ctx context.Context, id int64, mode string) error
+	Exchange(ctx context.Context, id int64) (Exchange, error)
+	CountExchanges(ctx context.Context, from, to time.Time) (int, error)
+}
+
+// LLMUsageStore counts language-model usage per day.
+type LLMUsageStore interface {
+	AddLLMUsage(ctx context.Context, t time.Time, u LLMUsage) error
+	LLMUsage(ctx context.Context, from, to time.Time) (LLMUsage, error)
+	LLMTokensOn(ctx context.Context, t time.Time) (int64, error)
+}
+
+// RatingsStore keeps 👍/👎 ratings, surveys and pending conversation states.
+type RatingsStore interface {
+	Rate(ctx context.Context, userKey string, id int64, value int) (RateResult, error)
+	SetRatingReason(ctx context.Context, userKey string, id int64, reason string) error
+	SetRatingComment(ctx context.Context, userKey string, id int64, comment string) error
+	RatingOf(ctx context.Context, id int64) (Rating, error)
+	RecordSurvey(ctx context.Context, channel, userKey, service string, level int, window time.Duration) (int64, error)
+	SetSurveyComment(ctx context.Context, userKey string, id int64, comment string) error
+	SurveyByID(ctx context.Context, id int64) (Survey, error)
+	OfferSurvey(ctx context.Context, channel, userKey string, now time.Time, every time.Duration) (bool, error)
+	SetPending(ctx context.Context, userKey string, p Pending) error
+	TakePending(ctx context.Context, userKey string, now time.Time) (p Pending, ok bool, err error)
+	HasPending(ctx context.Context, userKey string) (bool, error)
+	ClearPending(ctx context.Context, userKey string) error
+}
+
+// RemindersStore keeps reminders, their runs and per-recipient deliveries.
+type RemindersStore interface {
+	AddReminder(ctx context.Context, r *Reminder) error
+	SeedReminders(ctx context.Context, defaults []Reminder) (int, error)
+	Reminders(ctx context.Context) ([]Reminder, error)
+	Reminder(ctx context.Context, id int64) (Reminder, error)
+	UpdateReminder(ctx context.Context, r Reminder) error
+	SetReminderEnabled(ctx context.Context, id int64, enabled bool) error
+	DeleteReminder(ctx context.Context, id int64) error
+	AdvanceAnchor(ctx context.Context, id int64, t time.Time) error
+	StartRun(ctx context.Context, reminderID int64, slot time.Time, late bool, ds []NewDelivery) (Run, bool, error)
+	UnfinishedRuns(ctx context.Context) ([]Run, error)
+	RecentRuns(ctx context.Context, reminderID int64, limit int) ([]Run, error)
+	Run(ctx context.Context, id int64) (Run, error)
+	FinishRun(ctx context.Context, id int64) error
+	MarkInterrupted(ctx context.Context, runID int64) (int, error)
+	SkipPending(ctx context.Context, runID int64, why string) (int, error)
+	RunDeliveries(ctx context.Context, runID int64) ([]Delivery, error)
+	PendingDeliveries(ctx context.Context, runID int64) ([]Delivery, error)
+	Delivery(ctx context.Context, id int64) (Delivery, error)
+	ClaimDelivery(ctx context.Context, id int64) (bool, error)
+	FinishDelivery(ctx context.Context, id int64, state, errText string) error
+	AckDelivery(ctx context.Context, id int64, userKey string) (d Delivery, already bool, err error)
+	NudgeCandidates(ctx context.Context, from, to time.Time) ([]Delivery, error)
+	OldestNudgeDue(ctx context.Context, from time.Time) (time.Time, error)
+	ClaimNudge(ctx context.Context, id int64) (bool, error)
+	Stats(ctx context.Context, from, to time.Time) (WeekStats, error)
+}
+
+// TeamsStore keeps the digital technology teams and their members.
+type TeamsStore interface {
+	AddTeam(ctx context.Context, village, groupChat string) (Team, error)
+	MoveGroupChat(ctx context.Context, from, to string) (int64, error)
+	SetTeamGroup(ctx context.Context, id int64, groupChat string) error
+	Teams(ctx context.Context) ([]Team, error)
+	Team(ctx context.Context, ref string) (Team, error)
+	JoinTeam(ctx context.Context, channel, key, code, displayName string) (Team, error)
+	Membership(ctx context.Context, key string) (Member, error)
+	LeaveTeam(ctx context.Context, key string) (Member, error)
+	TeamMembers(ctx context.Context, teamID int64) ([]Member, error)
+	ActiveMembers(ctx context.Context, teamIDs []int64) ([]Member, error)
+}
+
+// UsersStore keeps pseudonymous users and their delivery addresses.
+type UsersStore interface {
+	TouchUser(ctx context.Context, channel, key string) (User, error)
+	UserByKey(ctx context.Context, key string) (User, error)
+	SetActive(ctx context.Context, key string, active bool) error
+	SetAddress(ctx context.Context, channel, key, address string) error
+	Address(ctx context.Context, key string) (channel, address string, err error)
+}
+
+// ZaloStore keeps the Zalo OA tokens, events, messaging windows and offers.
+type ZaloStore interface {
+	ZaloTokens(ctx context.Context) (ZaloTokens, error)
+	SaveZaloTokens(ctx context.Context, t ZaloTokens) error
+	SeedZaloTokens(ctx context.Context, t ZaloTokens) (ZaloTokens, error)
+	MarkZaloEvent(ctx context.Context, id string, at time.Time) (bool, error)
+	ForgetZaloEvent(ctx context.Context, id string) error
+	PruneZaloEvents(ctx context.Context, before time.Time) (int64, error)
+	ZaloInbound(ctx context.Context, key, address string, at time.Time) error
+	SetZaloFollowed(ctx context.Context, key string, followed bool) error
+	ZaloUser(ctx context.Context, key string) (ZaloUser, error)
+	SetZaloOffer(ctx context.Context, key string, payloads []string) error
+	ZaloOffer(ctx context.Context, key string) ([]string, time.Time, error)
+}
