@@ -43,7 +43,9 @@ func newJob(t *testing.T, db *DB, j AlertJob) AlertJob {
 	return j
 }
 
-func TestSubscribeVillageUnsubscribeAndOffer(t *testing.T) { forEachBackend(t, testSubscribeVillageUnsubscribeAndOffer) }
+func TestSubscribeVillageUnsubscribeAndOffer(t *testing.T) {
+	forEachBackend(t, testSubscribeVillageUnsubscribeAndOffer)
+}
 
 func testSubscribeVillageUnsubscribeAndOffer(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
@@ -97,7 +99,9 @@ func testSubscribeVillageUnsubscribeAndOffer(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestAlertRecipientsFollowTheTarget(t *testing.T) { forEachBackend(t, testAlertRecipientsFollowTheTarget) }
+func TestAlertRecipientsFollowTheTarget(t *testing.T) {
+	forEachBackend(t, testAlertRecipientsFollowTheTarget)
+}
 
 func testAlertRecipientsFollowTheTarget(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
@@ -310,7 +314,9 @@ func testAlertJobLifecycle(t *testing.T, tb testBackend) {
 	_ = keys
 }
 
-func TestCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T) { forEachBackend(t, testCurrentAlertForEntryAndUnsubscribeAttribution) }
+func TestCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T) {
+	forEachBackend(t, testCurrentAlertForEntryAndUnsubscribeAttribution)
+}
 
 func testCurrentAlertForEntryAndUnsubscribeAttribution(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
@@ -397,7 +403,9 @@ func testTakeOverAlertSender(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestUnsubscribedBeforeSendingIsSkipped(t *testing.T) { forEachBackend(t, testUnsubscribedBeforeSendingIsSkipped) }
+func TestUnsubscribedBeforeSendingIsSkipped(t *testing.T) {
+	forEachBackend(t, testUnsubscribedBeforeSendingIsSkipped)
+}
 
 func testUnsubscribedBeforeSendingIsSkipped(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)

@@ -68,7 +68,9 @@ func testRecordExchangeGroupCommit(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestRecordExchangeOnlyAfterClose(t *testing.T) { forEachBackend(t, testRecordExchangeOnlyAfterClose) }
+func TestRecordExchangeOnlyAfterClose(t *testing.T) {
+	forEachBackend(t, testRecordExchangeOnlyAfterClose)
+}
 
 func testRecordExchangeOnlyAfterClose(t *testing.T, tb testBackend) {
 	db, err := tb.Open(context.Background(), t.TempDir()+"/c.db", Options{Secret: "s"})

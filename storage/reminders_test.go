@@ -71,7 +71,9 @@ func testTeamsAndMembership(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestRunsAndDeliveriesAtMostOnce(t *testing.T) { forEachBackend(t, testRunsAndDeliveriesAtMostOnce) }
+func TestRunsAndDeliveriesAtMostOnce(t *testing.T) {
+	forEachBackend(t, testRunsAndDeliveriesAtMostOnce)
+}
 
 func testRunsAndDeliveriesAtMostOnce(t *testing.T, tb testBackend) {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)

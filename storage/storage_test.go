@@ -38,7 +38,9 @@ func TestOpenUsesWALAndForeignKeys(t *testing.T) {
 	}
 }
 
-func TestMigrationsAndSecretSurviveReopen(t *testing.T) { forEachBackend(t, testMigrationsAndSecretSurviveReopen) }
+func TestMigrationsAndSecretSurviveReopen(t *testing.T) {
+	forEachBackend(t, testMigrationsAndSecretSurviveReopen)
+}
 
 func testMigrationsAndSecretSurviveReopen(t *testing.T, tb testBackend) {
 	ctx := context.Background()
@@ -129,7 +131,9 @@ func testUsersAndAddresses(t *testing.T, tb testBackend) {
 
 // Many goroutines writing at once must all succeed: the single writer
 // connection queues them instead of failing with "database is locked".
-func TestConcurrentWritesLoseNothing(t *testing.T) { forEachBackend(t, testConcurrentWritesLoseNothing) }
+func TestConcurrentWritesLoseNothing(t *testing.T) {
+	forEachBackend(t, testConcurrentWritesLoseNothing)
+}
 
 func testConcurrentWritesLoseNothing(t *testing.T, tb testBackend) {
 	db := openCoreTest(t, tb)
@@ -180,7 +184,9 @@ func testSettings(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestVillageNamesMatchWhateverTheCase(t *testing.T) { forEachBackend(t, testVillageNamesMatchWhateverTheCase) }
+func TestVillageNamesMatchWhateverTheCase(t *testing.T) {
+	forEachBackend(t, testVillageNamesMatchWhateverTheCase)
+}
 
 func testVillageNamesMatchWhateverTheCase(t *testing.T, tb testBackend) {
 	db := openCoreTest(t, tb)
