@@ -230,3 +230,47 @@ func testTxPanicReleasesWriter(t *testing.T, tb testBackend) {
 		t.Errorf("panicked transaction was committed: %v", err)
 	}
 }
+
+// TestPostgresPools checks the PostgreSQL counterpart of SQLite's
+// settings: the read pool refuses writes, and instances starting together
+// on one database apply each migration once.
+func TestPostgresPools(t *testing.T) {
+	base := postgresTestURL(t)
+	ctx := context.Background()
+	u := schemaURL(t, base, t.Name())
+	var wg sync.WaitGroup
+	dbs := make([]*DB, 3)
+	errs := make([]error, 3)
+	for i := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = OpenURL(ctx, u, Options{})
+		}()
+	}
+	wg.Wait()
+	for i, db := range dbs {
+		if errs[i] != nil {
+			t.Fatalf("instance %d: %v", i, errs[i])
+		}
+		defer db.Close()
+	}
+	db := dbs[0]
+	if db.Backend() != "postgres" {
+		t.Errorf("backend %q", db.Backend())
+	}
+	if _, err := db.Reader().Exec(`INSERT INTO settings(key, value) VALUES ('x', 'y')`); err == nil {
+		t.Error("the read pool accepted a write")
+	}
+	var n, distinct int
+	if err := db.Reader().QueryRow(`SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil || n != distinct || n == 0 {
+		t.Errorf("schema_migrations: %d rows, %d versions, %v", n, distinct, err)
+	}
+	// One secret for all instances: the same resident has the same key.
+	if a, b := dbs[1].UserKey("telegram", "1"), dbs[2].UserKey("telegram", "1"); a != b {
+		t.Errorf("instances disagree on user keys: %s, %s", a, b)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Error(err)
+	}
+}
