@@ -51,7 +51,7 @@ func (a *app) newEngine(ctx context.Context, cfg *Config, record bool, log *slog
 	if err != nil {
 		return nil, nil, err
 	}
-	path, cleanup := cfg.DB, func() {}
+	path, cleanup := cfg.dsn(), func() {}
 	if !record {
 		dir, err := os.MkdirTemp("", "trolyso-try-")
 		if err != nil {
@@ -59,7 +59,7 @@ func (a *app) newEngine(ctx context.Context, cfg *Config, record bool, log *slog
 		}
 		path, cleanup = filepath.Join(dir, "try.db"), func() { os.RemoveAll(dir) }
 	}
-	db, err := storage.Open(ctx, path, storage.Options{Now: a.now})
+	db, err := storage.OpenURL(ctx, path, storage.Options{Now: a.now})
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -23,6 +24,9 @@ func runBackup(ctx context.Context, a *app, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: backup FILE", errUsage)
+	}
+	if cfg.DatabaseURL != "" {
+		return errors.New("backup copies the SQLite file; with TROLYSO_DATABASE_URL back up PostgreSQL with pg_dump (see the README's province deployment)")
 	}
 	if _, err := os.Stat(cfg.DB); err != nil {
 		return fmt.Errorf("back up %s: %w", cfg.DB, err)

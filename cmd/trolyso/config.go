@@ -10,13 +10,27 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/colecommune/trolyso/storage/postgres"
 )
+
+// dsn names the database to open: the PostgreSQL URL when one is set,
+// else the SQLite file.
+func (c *Config) dsn() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return c.DB
+}
 
 // Config is trolyso's whole configuration, read from environment variables
 // (mirrored by flags where useful) and validated in one place.
 type Config struct {
 	Addr        string // TROLYSO_ADDR
 	DB          string // TROLYSO_DB
+	// DatabaseURL, when set, is the PostgreSQL database used instead of
+	// the SQLite file (a province deployment).
+	DatabaseURL string // TROLYSO_DATABASE_URL
 	KBDir       string // TROLYSO_KB
 	CommunePath string // TROLYSO_COMMUNE
 	MaxLen      int    // TROLYSO_MAX_MESSAGE_LEN
@@ -130,6 +144,7 @@ func (a *app) loadConfig() (*Config, error) {
 	c := &Config{
 		Addr:        def("TROLYSO_ADDR", DefaultAddr),
 		DB:          def("TROLYSO_DB", DefaultDB),
+		DatabaseURL: env("TROLYSO_DATABASE_URL"),
 		KBDir:       env("TROLYSO_KB"),
 		CommunePath: env("TROLYSO_COMMUNE"),
 		Telegram: TelegramConfig{
@@ -259,6 +274,7 @@ func validZaloID(s string) bool {
 // the knowledge base.
 func (c *Config) storageFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "SQLite database file (TROLYSO_DB)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL database URL used instead of the SQLite file (TROLYSO_DATABASE_URL)")
 	fs.StringVar(&c.KBDir, "kb", c.KBDir, "knowledge-base folder replacing the embedded one (TROLYSO_KB)")
 	fs.StringVar(&c.CommunePath, "commune", c.CommunePath, "commune profile YAML file (TROLYSO_COMMUNE)")
 }
@@ -269,8 +285,11 @@ func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("TROLYSO_ADDR %q: want host:port", c.Addr))
 	}
-	if c.DB == "" {
+	if c.DB == "" && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("TROLYSO_DB is empty"))
+	}
+	if c.DatabaseURL != "" && !postgres.IsURL(c.DatabaseURL) {
+		errs = append(errs, errors.New("TROLYSO_DATABASE_URL: want postgres://user:password@host:port/database"))
 	}
 	if c.MaxLen < 10 {
 		errs = append(errs, errors.New("TROLYSO_MAX_MESSAGE_LEN must be at least 10"))

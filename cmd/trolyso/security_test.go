@@ -286,7 +286,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 	}
-	if code, _, body := get("/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
+	if code, _, body := get("/healthz"); code != http.StatusOK || !strings.HasPrefix(body, "ok\ndatabase: sqlite ok ") {
 		t.Errorf("/healthz: %d %q", code, body)
 	}
 	jar, _ := cookiejar.New(nil)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/colecommune/trolyso/bot/alert"
 	"github.com/colecommune/trolyso/bot/stats"
-	"github.com/colecommune/trolyso/storage"
 )
 
 // runStats prints satisfaction statistics for a date range or a current
@@ -78,7 +77,7 @@ func (a *app) buildReport(ctx context.Context, cfg *Config, r stats.Range) (stat
 	if err != nil {
 		return stats.Report{}, "", err
 	}
-	db, err := storage.Open(ctx, cfg.DB, storage.Options{Now: a.now})
+	db, err := a.openDB(ctx, cfg)
 	if err != nil {
 		return stats.Report{}, "", err
 	}
