@@ -34,6 +34,9 @@ type Config struct {
 	// Composer, if set, phrases answer-band replies with a language model
 	// (bot/compose); see also SetComposer.
 	Composer Composer
+	// Index, if set, is the already built index of the base given to New
+	// (the server builds it with a model cache; tests share one).
+	Index *knowledge.Index
 }
 
 // Engine answers messages from any channel. It is safe for concurrent use.
@@ -101,16 +104,30 @@ func New(cfg Config, base *knowledge.Base) *Engine {
 	if e.obs == nil {
 		e.obs = NopObserver{}
 	}
-	e.SetBase(base)
+	if cfg.Index != nil {
+		e.SetIndexed(base, cfg.Index)
+	} else {
+		e.SetBase(base)
+	}
 	e.registerCore()
 	return e
 }
 
-// SetBase swaps in a new knowledge base (hot reload); messages being
-// answered keep the base they started with.
+// SetBase swaps in a new knowledge base, building its index (training its
+// model unless the binary holds it); messages being answered keep the base
+// they started with. See SetIndexed to build the index elsewhere.
 func (e *Engine) SetBase(b *knowledge.Base) {
-	e.kb.Store(&kbState{base: b, index: knowledge.NewIndex(b.Entries)})
+	e.SetIndexed(b, knowledge.NewIndex(b))
 }
+
+// SetIndexed swaps in a new knowledge base with its built index (hot
+// reload: the previous base keeps answering while the new index trains).
+func (e *Engine) SetIndexed(b *knowledge.Base, ix *knowledge.Index) {
+	e.kb.Store(&kbState{base: b, index: ix})
+}
+
+// Index returns the index in use.
+func (e *Engine) Index() *knowledge.Index { return e.kb.Load().index }
 
 // Base returns the knowledge base in use.
 func (e *Engine) Base() *knowledge.Base { return e.kb.Load().base }

@@ -211,7 +211,7 @@ func (e *Engine) takeComment(ctx context.Context, m Message) (Reply, bool) {
 	e.log.Info("comment stored", "channel", m.Channel, "kind", p.Kind)
 	// A resident who asks a new question instead of commenting still gets
 	// the answer (the text is kept as the comment too).
-	if d := e.kb.Load().index.Decide(privacy.Strip(m.Text)); d.Band == knowledge.BandAnswer {
+	if q := privacy.Strip(m.Text); knowledge.AsksSomething(q) && e.kb.Load().index.Decide(q).Band == knowledge.BandAnswer {
 		r := e.Ask(ctx, m)
 		r.Text = textComment + "\n\n" + r.Text
 		return r, true

@@ -23,7 +23,7 @@ func TestHeldOutFloors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix := knowledge.NewIndex(b.Entries)
+	ix := knowledge.NewIndex(b)
 	tests := []struct {
 		file                       string
 		hit1, hit3, oos, maxInDecl float64 // floors; maxInDecl is a ceiling

@@ -48,7 +48,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if err := checkExpectedIDs(base.Entries, cases); err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	rep := eval.Run(knowledge.NewIndex(base.Entries), cases)
+	rep := eval.Run(knowledge.NewIndex(base), cases)
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")

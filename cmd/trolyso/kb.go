@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/colecommune/trolyso/knowledge"
 )
@@ -16,7 +18,7 @@ func runKB(ctx context.Context, a *app, args []string) error {
 	}
 	switch args[0] {
 	case "check":
-		return a.kbCheck(args[1:])
+		return a.kbCheck(ctx, args[1:])
 	case "export":
 		return a.kbExport(args[1:])
 	default:
@@ -24,7 +26,7 @@ func runKB(ctx context.Context, a *app, args []string) error {
 	}
 }
 
-func (a *app) kbCheck(args []string) error {
+func (a *app) kbCheck(ctx context.Context, args []string) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -63,8 +65,42 @@ func (a *app) kbCheck(args []string) error {
 	if profile.Placeholder {
 		fmt.Fprintln(a.stdout, "note: the commune profile still has placeholder values")
 	}
+	base, err := knowledge.Load(fsys, profile, a.now())
+	if err != nil {
+		return err
+	}
+	ix, err := knowledge.NewIndexContext(ctx, base, knowledge.IndexOptions{})
+	if err != nil {
+		return err
+	}
+	writeIndexInfo(a.stdout, ix.Info())
 	fmt.Fprintf(a.stdout, "%s: ok\n", where)
 	return nil
+}
+
+// writeIndexInfo prints how the answer engine was built for a base: its
+// training data, the calibrated bands and their cross-validated figures.
+func writeIndexInfo(w io.Writer, i knowledge.IndexInfo) {
+	src := "trained now"
+	if i.Cached {
+		src = "trained model stored in the binary"
+	}
+	oos := "the base's _out_of_scope.txt"
+	if i.GenericOOS {
+		oos = "the built-in generic set (the base has no _out_of_scope.txt)"
+	}
+	b, cv := i.Bands, i.CV
+	fmt.Fprintf(w, "answer engine: %d entries, %d training examples, %d features, %d weights (%s, %s)\n",
+		i.Entries, i.Examples, i.Features, i.Weights, src, i.BuildTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "  out-of-scope examples: %d from %s\n", i.OutOfScope, oos)
+	fmt.Fprintf(w, "  bands: decline when out-of-scope ≥ %.3f or best < %.3f; answer when best ≥ %.3f, or ≥ %.3f when the model and the lexical ranking agree; lexical weight %.2f\n",
+		b.Decline, b.Floor, b.Answer, b.Agree, b.Beta)
+	if cv.Folds > 0 {
+		fmt.Fprintf(w, "  %d-fold cross-validation on %d of the base's questions (as written and typed carelessly): hit@1 %.3f, hit@3 %.3f, wrong %.3f, ranked first %.3f, in-scope declined %.3f, out-of-scope declined %.3f\n",
+			cv.Folds, cv.Questions, cv.HitAt1, cv.HitAt3, cv.Wrong, cv.RankedAt1, cv.InDeclined, cv.OOSDeclined)
+	} else {
+		fmt.Fprintln(w, "  too few questions to cross-validate: default bands")
+	}
 }
 
 // exported is one entry in "kb export --json".

@@ -32,6 +32,6 @@ func TestDevSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := Run(knowledge.NewIndex(b.Entries), cases)
+	rep := Run(knowledge.NewIndex(b), cases)
 	rep.WriteText(os.Stdout, os.Getenv("TROLYSO_EVAL_V") != "")
 }
