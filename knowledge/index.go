@@ -120,7 +120,6 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 	}
 	ix, oos, generic := prepare(b)
 	fp, tp := defaultFeatureParams, defaultTrainParams
-	expParams(&fp, &tp)
 	lex := ix.canon
 	fingerprint := fingerprintOf(b, oos, fp, tp)
 	ix.info = IndexInfo{Entries: len(b.Entries), OutOfScope: len(oos), GenericOOS: generic, Fingerprint: fingerprint}
