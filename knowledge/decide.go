@@ -62,6 +62,20 @@ type Features struct {
 	Clause     int     `json:"clause"`       // 0: the whole message decided; i: its i-th clause
 }
 
+// longMessage is the length (in syllables) from which a message is also
+// scored clause by clause.
+const longMessage = 14
+
+// ranksHigh reports whether entry is among d's three best.
+func (d *dist) ranksHigh(entry int32) bool {
+	for _, c := range d.cands[:min(3, len(d.cands))] {
+		if c.entry == entry {
+			return true
+		}
+	}
+	return false
+}
+
 // clauseMix is the weight of a question clause against the whole message
 // when a long message is scored clause by clause.
 const clauseMix = 0.6
@@ -131,42 +145,59 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 	if len(a.clauses) == 0 {
 		return whole, 0
 	}
+	if len(a.whole.toks) < longMessage {
+		return whole, 0
+	}
 	best, bestAt := whole, 0
-	for i, c := range a.clauses {
-		if !c.asks || contentWords(c.toks) < 2 {
+	wins, at := a.windows()
+	for i, w := range wins {
+		if contentWords(w) < 2 {
 			continue
 		}
-		cd := ix.raw(c.toks, sc)
+		cd := ix.raw(w, sc)
 		cd.fuse(ix.bands.Beta)
+		// A clause only lends its confidence to an entry the whole
+		// message also ranks high: alone, a clause with little content
+		// often points elsewhere.
+		if len(cd.cands) == 0 || !whole.ranksHigh(cd.cands[0].entry) {
+			continue
+		}
 		m := mix(cd, whole, clauseMix)
 		if m.top() > best.top() && m.pOOS < ix.bands.Decline {
-			best, bestAt = m, i+1
+			best, bestAt = m, at[i]
 		}
 	}
 	return best, bestAt
 }
 
-// mix returns w·a + (1−w)·b over the union of their candidates, keeping
-// a's first entries of either ranking.
+// mix returns the in-scope ranking w·a + (1−w)·b over the union of their
+// candidates, with a's out-of-scope probability: the question decides
+// whether the base answers it, the story around it only helps to rank.
 func mix(a, b dist, w float64) dist {
-	out := dist{pOOS: w*a.pOOS + (1-w)*b.pOOS, modelTop: a.modelTop, lexTop: a.lexTop}
+	out := dist{pOOS: a.pOOS, modelTop: a.modelTop, lexTop: a.lexTop}
 	out.cands = make([]candidate, 0, len(a.cands)+len(b.cands))
+	share := func(d dist) float64 { return max(1-d.pOOS, 1e-9) }
 	for _, c := range a.cands {
-		c.p *= w
+		c.p = w * c.p / share(a)
 		out.cands = append(out.cands, c)
 	}
 	for _, c := range b.cands {
+		p := (1 - w) * c.p / share(b)
 		found := false
 		for k := range out.cands {
 			if out.cands[k].entry == c.entry {
-				out.cands[k].p += (1 - w) * c.p
+				out.cands[k].p += p
 				found = true
 			}
 		}
 		if !found {
-			c.p *= 1 - w
+			c.p = p
 			out.cands = append(out.cands, c)
 		}
+	}
+	in := 1 - a.pOOS
+	for k := range out.cands {
+		out.cands[k].p *= in
 	}
 	sortCands(out.cands)
 	return out

@@ -68,7 +68,7 @@ type trainParams struct {
 }
 
 var defaultTrainParams = trainParams{
-	folds: 4, epochs: 10, rate: 0.4, l2: 1e-6,
+	folds: 4, epochs: 6, rate: 0.4, l2: 1e-3,
 	wPassage: 0.3, wTitle: 1,
 	balance: 1, wOOS: 1,
 	maxExamples: 250_000,

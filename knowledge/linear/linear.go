@@ -42,9 +42,9 @@ type Model struct {
 
 // Options tune training.
 type Options struct {
-	Epochs int     // passes over the data (default 12)
+	Epochs int     // passes over the data (default 6)
 	Rate   float64 // AdaGrad base learning rate (default 0.4)
-	L2     float64 // L2 penalty per update (default 1e-5)
+	L2     float64 // L2 penalty per update (default 1e-3; negative for none)
 	Seed   uint64  // shuffling seed
 	// Always lists classes that take part in every softmax (e.g. an
 	// out-of-scope class), besides those sharing a feature with the
@@ -54,7 +54,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Epochs <= 0 {
-		o.Epochs = 12
+		o.Epochs = 6
 	}
 	if o.Rate <= 0 {
 		o.Rate = 0.4
@@ -62,7 +62,7 @@ func (o *Options) defaults() {
 	if o.L2 < 0 {
 		o.L2 = 0
 	} else if o.L2 == 0 {
-		o.L2 = 1e-5
+		o.L2 = 1e-3
 	}
 }
 
@@ -108,12 +108,9 @@ func Train(examples []Example, nFeatures, nClasses int, opts Options) *Model {
 			}
 			for j, f := range ex.X.Idx {
 				v := ex.X.Val[j]
+				// every class of the row is a candidate (scores added it)
 				for o := m.Off[f]; o < m.Off[f+1]; o++ {
-					c := m.Cls[o]
-					if !sc.in[c] {
-						continue
-					}
-					g := sc.grad[c]*v + l2*m.W[o]
+					g := sc.grad[m.Cls[o]]*v + l2*m.W[o]
 					g2[o] += g * g
 					m.W[o] -= rate * g / float32(math.Sqrt(float64(g2[o])+1e-8))
 				}
