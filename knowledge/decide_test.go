@@ -135,11 +135,11 @@ func TestStripMarkup(t *testing.T) {
 
 func TestAsksSomething(t *testing.T) {
 	for q, want := range map[string]bool{
-		"quên mật khẩu thì làm sao":     true,
-		"đăng ký mức 2 ở đâu":           true,
-		"có mất phí không":              true,
-		"vneid?":                        true,
-		"nhanh, rõ ràng":                false,
+		"quên mật khẩu thì làm sao":    true,
+		"đăng ký mức 2 ở đâu":          true,
+		"có mất phí không":             true,
+		"vneid?":                       true,
+		"nhanh, rõ ràng":               false,
 		"câu trả lời dài quá khó hiểu": false,
 	} {
 		if got := AsksSomething(q); got != want {

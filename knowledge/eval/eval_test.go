@@ -14,13 +14,16 @@ import (
 	"github.com/colecommune/trolyso/knowledge"
 )
 
+// testNow is the fixed date the fixture bases are loaded at.
+var testNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
 func loadFixture(t *testing.T) *knowledge.Index {
 	t.Helper()
 	prof, err := knowledge.LoadProfile("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := knowledge.Load(os.DirFS("testdata/base"), prof, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	b, err := knowledge.Load(os.DirFS("testdata/base"), prof, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
