@@ -327,8 +327,12 @@ func (e *Engine) Ask(ctx context.Context, m Message) Reply {
 	if r, ok := e.refuse(ctx, m); ok {
 		return r
 	}
-	st := e.kb.Load()
-	d := st.index.Decide(privacy.Strip(m.Text))
+	return e.answerDecision(ctx, m, e.kb.Load().index.Decide(privacy.Strip(m.Text)))
+}
+
+// answerDecision replies to free text as the knowledge base decided,
+// recording the exchange.
+func (e *Engine) answerDecision(ctx context.Context, m Message, d knowledge.Decision) Reply {
 	ex := &storage.Exchange{
 		UserKey:    m.UserKey,
 		Channel:    m.Channel,

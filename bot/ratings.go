@@ -11,6 +11,7 @@ import (
 	"github.com/colecommune/trolyso/bot/privacy"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/knowledge"
+	"github.com/colecommune/trolyso/knowledge/vi"
 	"github.com/colecommune/trolyso/storage"
 )
 
@@ -33,17 +34,18 @@ const (
 )
 
 const (
-	labelUp      = "👍 Hài lòng"
-	labelDown    = "👎 Chưa hài lòng"
-	labelSkip    = "Bỏ qua"
-	labelSurvey  = "📝 Đánh giá dịch vụ công"
-	textRatedUp  = "Cảm ơn bạn đã đánh giá! Rất vui vì câu trả lời giúp được bạn."
-	textRatedDn  = "Cảm ơn bạn đã góp ý. Câu trả lời chưa tốt ở điểm nào? Bạn chọn một lý do bên dưới, hoặc gõ vài chữ góp ý (không bắt buộc, không ghi số điện thoại hay số căn cước)."
-	textReason   = "Đã ghi nhận lý do. Nếu muốn, bạn gõ thêm góp ý ngắn trong vài phút tới; hoặc bấm **Bỏ qua**."
-	textComment  = "Cảm ơn bạn! Góp ý đã được ghi lại để cán bộ xã hoàn thiện câu trả lời. Bạn cứ gõ câu hỏi khác nếu cần."
-	textSkipped  = "Vâng. Bạn cứ gõ câu hỏi khác, hoặc bấm **Chủ đề** để xem các câu hỏi thường gặp."
-	textNoRate   = "Không ghi nhận được đánh giá này: chỉ đánh giá được câu trả lời đã gửi cho chính bạn."
-	textOfferSvy = "\n\nBạn vừa dùng dịch vụ công trực tuyến? Xin dành ít giây đánh giá mức độ hài lòng của bạn để xã phục vụ tốt hơn."
+	labelUp         = "👍 Hài lòng"
+	labelDown       = "👎 Chưa hài lòng"
+	labelSkip       = "Bỏ qua"
+	labelSurvey     = "📝 Đánh giá dịch vụ công"
+	textRatedUp     = "Đã ghi nhận: **👍 Hài lòng**. Cảm ơn bạn đã đánh giá! Rất vui vì câu trả lời giúp được bạn."
+	textRatedDn     = "Đã ghi nhận: **👎 Chưa hài lòng**. Cảm ơn bạn đã góp ý. Câu trả lời chưa tốt ở điểm nào? Bạn chọn một lý do bên dưới, hoặc gõ vài chữ góp ý (không bắt buộc, không ghi số điện thoại hay số căn cước)."
+	textReason      = "Đã ghi nhận lý do. Nếu muốn, bạn gõ thêm góp ý ngắn trong vài phút tới; hoặc bấm **Bỏ qua**."
+	textComment     = "Cảm ơn bạn! Góp ý đã được ghi lại để cán bộ xã hoàn thiện câu trả lời. Bạn cứ gõ câu hỏi khác nếu cần."
+	textCommentKept = "(Đã ghi lại tin nhắn này làm góp ý cho câu trả lời trước.)"
+	textSkipped     = "Vâng. Bạn cứ gõ câu hỏi khác, hoặc bấm **Chủ đề** để xem các câu hỏi thường gặp."
+	textNoRate      = "Không ghi nhận được đánh giá này: chỉ đánh giá được câu trả lời đã gửi cho chính bạn."
+	textOfferSvy    = "\n\nBạn vừa dùng dịch vụ công trực tuyến? Xin dành ít giây đánh giá mức độ hài lòng của bạn để xã phục vụ tốt hơn."
 )
 
 // ratingRow is the 👍/👎 row under an answer stored as exchange id.
@@ -209,14 +211,48 @@ func (e *Engine) takeComment(ctx context.Context, m Message) (Reply, bool) {
 		return Reply{Band: BandCommand, Text: textError, Buttons: menuRow()}, true
 	}
 	e.log.Info("comment stored", "channel", m.Channel, "kind", p.Kind)
-	// A resident who asks a new question instead of commenting still gets
-	// the answer (the text is kept as the comment too).
-	if q := privacy.Strip(m.Text); knowledge.AsksSomething(q) && e.kb.Load().index.Decide(q).Band == knowledge.BandAnswer {
-		r := e.Ask(ctx, m)
-		r.Text = textComment + "\n\n" + r.Text
+	// A resident who asks a new question instead of commenting gets it
+	// handled as a question — answered, clarified or declined with the
+	// contacts, and recorded (so a declined one reaches the unanswered
+	// list) — and the text is kept as the comment too.
+	if r, ok := e.askIfQuestion(ctx, m); ok {
+		r.Text = textCommentKept + "\n\n" + r.Text
 		return r, true
 	}
 	return Reply{Band: BandCommand, Text: textComment, Buttons: menuRow()}, true
+}
+
+// askIfQuestion answers text that came where a comment was expected when
+// it reads as a question: the knowledge base answers or clarifies it, or
+// it asks something (a question mark, a question word, a request for
+// guidance). Plain remarks ("khó hiểu quá", "cảm ơn") are only comments.
+func (e *Engine) askIfQuestion(ctx context.Context, m Message) (Reply, bool) {
+	if r, ok := e.refuse(ctx, m); ok {
+		return r, true
+	}
+	d := e.kb.Load().index.Decide(privacy.Strip(m.Text))
+	switch d.Band {
+	case knowledge.BandAnswer, knowledge.BandClarify:
+	case knowledge.BandSmallTalk:
+		return Reply{}, false
+	default:
+		if !asksSomething(m.Text) {
+			return Reply{}, false
+		}
+	}
+	return e.answerDecision(ctx, m, d), true
+}
+
+// asksSomething reports whether text reads as a question: a sentence
+// ending with a question mark, or a clause with a question word, a yes/no
+// ending or a request for guidance (knowledge/vi).
+func asksSomething(text string) bool {
+	for _, c := range vi.MessageClauses(vi.Clean(privacy.Strip(text))) {
+		if c.Asked || vi.IsQuestion(vi.TokenizeClean(c.Text)) {
+			return true
+		}
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

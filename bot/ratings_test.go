@@ -142,11 +142,66 @@ func TestQuestionInsteadOfCommentIsAnswered(t *testing.T) {
 	h.send("web:a", "", "r:"+id+":-")
 	h.send("web:a", "", "rr:"+id+":sai")
 	r := h.send("web:a", "quên mật khẩu vneid thì làm sao", "")
-	if r.Band != BandAnswer || r.EntryID != "vneid-quen-mat-khau" || !strings.HasPrefix(r.Text, textComment) {
+	if r.Band != BandAnswer || r.EntryID != "vneid-quen-mat-khau" || !strings.HasPrefix(r.Text, textCommentKept) {
 		t.Fatalf("reply %+v", r)
 	}
 	if got, _ := h.db.RatingOf(ctx, ans.ExchangeID); !strings.Contains(got.Comment, "quên mật khẩu") {
 		t.Errorf("comment = %q", got.Comment)
+	}
+}
+
+// TestQuestionAfterThumbsDown: after 👎 (with or without a reason) a
+// message that reads as a question is handled as one — answered, clarified
+// or declined with the contacts — and recorded, so that a declined one
+// reaches the unanswered list; a plain remark is only the comment.
+func TestQuestionAfterThumbsDown(t *testing.T) {
+	tests := []struct {
+		name, text string
+		reason     bool
+		band       Band   // "" : only a comment
+		contains   string // in the reply
+	}{
+		{"out of scope, no reason", "giá vàng hôm nay bao nhiêu", false, BandDecline, "Để được giúp trực tiếp"},
+		{"out of scope after a reason", "xin hỏi lịch cắt điện tuần này ở đâu", true, BandDecline, "Để được giúp trực tiếp"},
+		{"question mark, out of scope", "mai xã có họp dân không?", false, BandDecline, "Tổ công nghệ số"},
+		{"in scope without diacritics", "quen mat khau vneid lam the nao", false, BandAnswer, "mật khẩu"},
+		{"remark", "khó hiểu quá", false, "", textComment},
+		{"remark after a reason", "thiếu bước đăng nhập", true, "", textComment},
+		{"thanks", "cảm ơn", false, "", textComment},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newRatingHarness(t)
+			ans := h.answer("web:q", "vneid-cai-dat")
+			id := FormatID(ans.ExchangeID)
+			h.send("web:q", "", "r:"+id+":-")
+			if tt.reason {
+				h.send("web:q", "", "rr:"+id+":sai")
+			}
+			h.now = h.now.Add(time.Minute)
+			r := h.send("web:q", tt.text, "")
+			if !strings.Contains(r.Text, tt.contains) {
+				t.Fatalf("reply lacks %q: %q", tt.contains, r.Text)
+			}
+			got, err := h.db.RatingOf(ctx, ans.ExchangeID)
+			if err != nil || got.Value != -1 || got.Comment != tt.text {
+				t.Fatalf("the text is not kept as the comment: %+v %v", got, err)
+			}
+			if tt.band == "" {
+				if r.Text != textComment || r.ExchangeID != 0 {
+					t.Fatalf("a remark was handled as a question: %+v", r)
+				}
+				return
+			}
+			if r.Band != tt.band || !strings.HasPrefix(r.Text, textCommentKept) || r.ExchangeID == 0 {
+				t.Fatalf("band %s (want %s), reply %+v", r.Band, tt.band, r)
+			}
+			ex, err := h.db.Exchange(ctx, r.ExchangeID)
+			if err != nil || ex.Band != string(tt.band) || ex.Question != tt.text {
+				t.Fatalf("question not recorded: %+v %v", ex, err)
+			}
+		})
 	}
 }
 
@@ -186,8 +241,8 @@ func TestSurveyFlow(t *testing.T) {
 	}
 	lv := h.send("web:a", "", "sv:s:dvc-khai-sinh")
 	wantLabels := []string{"Rất hài lòng", "Hài lòng", "Bình thường", "Không hài lòng", "Rất không hài lòng"}
-	if len(lv.Buttons) != 5 {
-		t.Fatalf("levels %+v", lv.Buttons)
+	if len(lv.Buttons) != 6 || lv.Buttons[5][0].Payload != "sv" || !strings.Contains(lv.Text, "bước 2/2") || !strings.Contains(lv.Text, "**Đăng ký khai sinh**") {
+		t.Fatalf("levels %q %+v", lv.Text, lv.Buttons)
 	}
 	for i, w := range wantLabels {
 		if lv.Buttons[i][0].Label != w || lv.Buttons[i][0].Payload != "sv:l:dvc-khai-sinh:"+string(rune('5'-i)) {
@@ -213,6 +268,34 @@ func TestSurveyFlow(t *testing.T) {
 	}
 	if s := rows[0]; s.Level != 4 || s.Service != "dvc-khai-sinh" || strings.Contains(s.Comment, "example.com") || !strings.Contains(s.Comment, "nhanh") {
 		t.Fatalf("survey %+v", s)
+	}
+}
+
+// TestSurveyListsOnlyServices: step 1 offers exactly the entries marked
+// with service: (by their service name) and "Dịch vụ khác" — no question
+// titles such as "Sau sáp nhập tỉnh, xã có phải đổi giấy tờ không".
+func TestSurveyListsOnlyServices(t *testing.T) {
+	h := newRatingHarness(t)
+	start := h.send("web:a", "/danhgia", "")
+	if !strings.Contains(start.Text, "bước 1/2") {
+		t.Errorf("step 1 text %q", start.Text)
+	}
+	var want, got []string
+	for _, en := range h.eng.Base().Services() {
+		want = append(want, en.Service+"|sv:s:"+en.ID)
+	}
+	want = append(want, "Dịch vụ khác|sv:s:khac")
+	for _, row := range start.Buttons {
+		if len(row) != 1 {
+			t.Fatalf("row of %d buttons: %+v", len(row), row)
+		}
+		got = append(got, row[0].Label+"|"+row[0].Payload)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("step 1 offers\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(want) < 5 || hasPayload(start, "sv:s:dvc-giay-to-sau-sap-nhap") || strings.Contains(strings.Join(got, " "), "?") {
+		t.Fatalf("not a list of services: %v", got)
 	}
 }
 

@@ -110,8 +110,8 @@ func TestSurveyPayloadsFitEveryStep(t *testing.T) {
 			}
 			offered++
 			levels := eng.Handle(ctx, Message{Channel: ChannelTelegram, UserKey: "telegram:s", Payload: b.Payload})
-			if len(levels.Buttons) != 5 {
-				t.Errorf("%s: %d level buttons, want 5", b.Payload, len(levels.Buttons))
+			if len(levels.Buttons) != 6 {
+				t.Errorf("%s: %d level buttons, want 5 levels and the way back", b.Payload, len(levels.Buttons))
 			}
 			for _, lr := range levels.Buttons {
 				for _, l := range lr {

@@ -16,9 +16,11 @@ import (
 // optional comment as the next free text.
 
 const (
-	textSurveyStart = "**Đánh giá mức độ hài lòng với dịch vụ công trực tuyến**\n\n" +
+	textSurveyStart = "**Đánh giá dịch vụ công trực tuyến – bước 1/2**\n\n" +
 		"Bạn đã dùng dịch vụ công trực tuyến nào? Bấm chọn bên dưới (nếu không có trong danh sách, chọn **Dịch vụ khác**)."
-	textSurveyLevel = "Bạn hài lòng thế nào với **%s**?"
+	textSurveyLevel = "**Đánh giá dịch vụ công trực tuyến – bước 2/2**\n\n" +
+		"Bạn hài lòng thế nào với dịch vụ **%s**?"
+	labelSurveyBack = "↩ Chọn dịch vụ khác"
 	textSurveyDone  = "Cảm ơn bạn đã đánh giá: **%s**. Nếu muốn, bạn gõ thêm góp ý ngắn trong vài phút tới (không ghi số điện thoại hay số căn cước); hoặc bấm **Bỏ qua**."
 )
 
@@ -67,10 +69,11 @@ func (e *Engine) survey(ctx context.Context, m Message, args []string) Reply {
 		if !ok {
 			return e.unknownButton()
 		}
-		rows := make([][]Button, 0, len(stats.Levels))
+		rows := make([][]Button, 0, len(stats.Levels)+1)
 		for _, l := range stats.Levels {
 			rows = append(rows, []Button{{Label: l.Label, Payload: levelPayload(args[1], l.Level)}})
 		}
+		rows = append(rows, []Button{{Label: labelSurveyBack, Payload: "sv"}})
 		return Reply{Band: BandCommand, Text: fmt.Sprintf(textSurveyLevel, title), Buttons: rows}
 	case args[0] == "l" && len(args) == 3:
 		if _, ok := e.serviceTitle(args[1]); !ok {

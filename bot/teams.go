@@ -289,7 +289,7 @@ func (e *Engine) cmdReminders(ctx context.Context, m Message, _ string) Reply {
 				next = VNTime(ts[0])
 			}
 		}
-		fmt.Fprintf(&b, "\n- #%d **%s** – %s – lịch %s – gửi tới: %s – lần tới: %s", r.ID, r.Name, state, r.Cron, TargetText(r.Target), next)
+		fmt.Fprintf(&b, "\n- #%d **%s** – %s – lịch %s (%s) – gửi tới: %s – lần tới: %s", r.ID, r.Name, state, spec.Describe(r.Cron), r.Cron, TargetText(r.Target), next)
 	}
 	b.WriteString("\n\nTạm dừng: /tamdung SỐ – bật lại: /tieptuc SỐ – kết quả gửi: /trangthai")
 	return cmdReply(b.String())

@@ -89,7 +89,7 @@ func TestTeamAdminCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	// testNow is Thursday 2026-11-26 16:00 in Vietnam: next Monday 07:30.
-	if got := admin("/nhacnho"); !strings.Contains(got, "#1 **Điểm tin** – đang bật – lịch 30 7 * * 1 – gửi tới: thành viên mọi tổ – lần tới: 30/11/2026 07:30") {
+	if got := admin("/nhacnho"); !strings.Contains(got, "#1 **Điểm tin** – đang bật – lịch 07:30 thứ Hai hằng tuần (30 7 * * 1) – gửi tới: thành viên mọi tổ – lần tới: 30/11/2026 07:30") {
 		t.Errorf("/nhacnho = %q", got)
 	}
 	if got := admin("/tamdung 1"); !strings.Contains(got, "Đã tạm dừng lịch nhắc **#1 Điểm tin**") {

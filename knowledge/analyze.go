@@ -93,17 +93,6 @@ func (ix *Index) analyze(text string) analysis {
 	return a
 }
 
-// AsksSomething reports whether a message reads as a question: it has a
-// question word, a request for guidance or a final yes/no particle, or
-// ends with a question mark.
-func AsksSomething(text string) bool {
-	clean := vi.Clean(stripMarkup(text))
-	if strings.HasSuffix(strings.TrimSpace(clean), "?") {
-		return true
-	}
-	return vi.IsQuestion(vi.Canonical(vi.TokenizeClean(clean)))
-}
-
 // stripMarkup removes HTML-like tags pasted into a message ("<b>quên mật
 // khẩu</b>"), keeping the text between them.
 func stripMarkup(s string) string {

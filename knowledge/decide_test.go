@@ -132,18 +132,3 @@ func TestStripMarkup(t *testing.T) {
 		}
 	}
 }
-
-func TestAsksSomething(t *testing.T) {
-	for q, want := range map[string]bool{
-		"quên mật khẩu thì làm sao":    true,
-		"đăng ký mức 2 ở đâu":          true,
-		"có mất phí không":             true,
-		"vneid?":                       true,
-		"nhanh, rõ ràng":               false,
-		"câu trả lời dài quá khó hiểu": false,
-	} {
-		if got := AsksSomething(q); got != want {
-			t.Errorf("AsksSomething(%q) = %v, want %v", q, got, want)
-		}
-	}
-}

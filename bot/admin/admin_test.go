@@ -32,12 +32,15 @@ func setup(t *testing.T, cfg Config) (*httptest.Server, *storage.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	profile, _ := knowledge.LoadProfile("")
-	base, err := knowledge.Load(knowledge.EmbeddedBase(), profile, testNow)
-	if err != nil {
-		t.Fatal(err)
+	if cfg.Base == nil {
+		profile, _ := knowledge.LoadProfile("")
+		base, err := knowledge.Load(knowledge.EmbeddedBase(), profile, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Base = func() *knowledge.Base { return base }
 	}
-	cfg.Store, cfg.Base, cfg.Now = db, func() *knowledge.Base { return base }, func() time.Time { return testNow }
+	cfg.Store, cfg.Now = db, func() time.Time { return testNow }
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +249,7 @@ func TestDashboardAfterLogin(t *testing.T) {
 
 	r, body := get(t, c, srv.URL+"/admin/")
 	if r.StatusCode != 200 || !strings.Contains(body, `id="weekly-chart"`) || !strings.Contains(body, `id="topic-chart"`) ||
-		!strings.Contains(body, `<span id="answers-count">2/3</span>`) || !strings.Contains(body, "cần thêm 17 đánh giá hài lòng để đạt 95%") {
+		!strings.Contains(body, `<span id="answers-count">2/3</span>`) || !strings.Contains(body, "chưa đủ dữ liệu để kết luận: mới có 3 đánh giá, cần thêm ít nhất 27") {
 		t.Fatalf("overview %d:\n%s", r.StatusCode, body)
 	}
 	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
@@ -268,6 +271,11 @@ func TestDashboardAfterLogin(t *testing.T) {
 	r, _ = get(t, c, srv.URL+"/admin/report?quarter=+2026-q3%09&format=csv")
 	if cd := r.Header.Get("Content-Disposition"); cd != `attachment; filename="bao-cao-hai-long-2026Q3.csv"` {
 		t.Fatalf("file name from a loosely written quarter: %q", cd)
+	}
+	r, body = get(t, c, srv.URL+"/admin/report?quarter=2026Q3&format=xlsx")
+	if r.StatusCode != 200 || !strings.HasPrefix(body, "PK") || !strings.Contains(r.Header.Get("Content-Disposition"), "bao-cao-hai-long-2026Q3.xlsx") ||
+		r.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Fatalf("xlsx %d %v", r.StatusCode, r.Header)
 	}
 	r, body = get(t, c, srv.URL+"/admin/report?quarter=2026Q3&format=html")
 	if r.StatusCode != 200 || !strings.Contains(body, "Hạn nộp báo cáo") || !strings.Contains(body, "20/09/2026") {

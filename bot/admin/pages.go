@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -68,12 +69,17 @@ type page struct {
 	Active  string
 	CSRF    string
 	Commune string
+	// Missing lists the commune details still to fill in (a banner on
+	// every page until the profile is complete).
+	Missing []knowledge.Missing
 	Report  stats.Report
 	Query   string // period query of the page, for links
 	Quarter string // current quarter, like 2026Q3
 	Periods []periodLink
 	Weekly  Chart
 	Topics  Bars
+	// Reminders is the overview's reminder card.
+	Reminders reminderSummary
 }
 
 type periodLink struct {
@@ -81,10 +87,21 @@ type periodLink struct {
 	Current   bool
 }
 
+// basePage is what every dashboard page shows: title, navigation, the
+// session's CSRF token and the unfinished-profile banner.
+func (h *Handler) basePage(r *http.Request, title, active string) page {
+	p := page{Title: title, Active: active, CSRF: csrfOf(r), Commune: h.commune()}
+	if b := h.kb(); b != nil && b.Profile != nil {
+		p.Missing = b.Profile.Missing
+	}
+	return p
+}
+
 func (h *Handler) page(r *http.Request, title, active string, rep stats.Report) page {
 	now := h.now().In(h.loc)
-	p := page{Title: title, Active: active, CSRF: csrfOf(r), Commune: h.commune(), Report: rep,
-		Quarter: fmt.Sprintf("%dQ%d", now.Year(), (int(now.Month())-1)/3+1)}
+	p := h.basePage(r, title, active)
+	p.Report = rep
+	p.Quarter = fmt.Sprintf("%dQ%d", now.Year(), (int(now.Month())-1)/3+1)
 	if rep.Period == "range" {
 		p.Query = "from=" + rep.From.Format("2006-01-02") + "&to=" + rep.To.AddDate(0, 0, -1).Format("2006-01-02")
 	} else {
@@ -105,6 +122,11 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	p := h.page(r, "Tổng quan", "overview", rep)
 	p.Weekly = weeklyChart(rep.ByWeek)
 	p.Topics = topicBars(rep.ByTopic, 12)
+	var err error
+	if p.Reminders, err = h.summarizeReminders(r.Context()); err != nil {
+		h.serverError(w, "summarize reminders", err)
+		return
+	}
 	h.render(w, http.StatusOK, "overview", p)
 }
 
@@ -124,7 +146,7 @@ func (h *Handler) lowest(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "lowest", h.page(r, "Câu trả lời bị đánh giá thấp", "lowest", rep))
 }
 
-// report downloads the quarterly report: ?quarter=2026Q3&format=csv|html.
+// report downloads the quarterly report: ?quarter=2026Q3&format=xlsx|csv|html.
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	rg, err := stats.ParseQuarter(q.Get("quarter"), h.loc)
@@ -146,11 +168,20 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 		err = stats.WriteCSV(w, rep, h.commune())
+	case "xlsx":
+		var buf bytes.Buffer
+		if err = stats.WriteXLSX(&buf, rep, h.commune(), h.now().In(h.loc)); err == nil {
+			w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
+			_, err = w.Write(buf.Bytes())
+		} else {
+			http.Error(w, "Không tạo được tệp Excel.", http.StatusInternalServerError)
+		}
 	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		err = stats.WriteHTML(w, rep, h.commune(), h.now().In(h.loc))
 	default:
-		http.Error(w, "Định dạng phải là csv hoặc html.", http.StatusBadRequest)
+		http.Error(w, "Định dạng phải là xlsx, csv hoặc html.", http.StatusBadRequest)
 		return
 	}
 	if err != nil {

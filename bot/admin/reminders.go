@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -29,6 +30,7 @@ type reminderRow struct {
 	storage.Reminder
 	Target string // in Vietnamese
 	Next   string // next run, Vietnamese local time; "—" when paused
+	Words  string // the cron expression in Vietnamese words
 }
 
 type runRow struct {
@@ -81,6 +83,65 @@ func nextRun(r storage.Reminder, now time.Time) string {
 	return bot.VNTime(ts[0])
 }
 
+// reminderSummary is the overview's card on the teams' reminders: the
+// next one due and the last run with its acknowledgement rate.
+type reminderSummary struct {
+	Count int // reminders, paused ones included
+	// Next is the enabled reminder due first (zero Name when none).
+	Next      reminderRow
+	NextAt    time.Time
+	HasNext   bool
+	Last      runRow
+	HasLast   bool
+	AckRate   float64 // Acked / Sent of the last run
+	HasRate   bool
+	LastWords string
+}
+
+// summarizeReminders reads what the overview shows about reminders.
+func (h *Handler) summarizeReminders(ctx context.Context) (reminderSummary, error) {
+	var sum reminderSummary
+	rs, err := h.store.Reminders(ctx)
+	if err != nil {
+		return sum, err
+	}
+	sum.Count = len(rs)
+	now := h.now()
+	for _, rm := range rs {
+		if !rm.Enabled {
+			continue
+		}
+		s, err := spec.ParseCron(rm.Cron)
+		if err != nil {
+			continue
+		}
+		ts := spec.NextTimes(s, now, 1)
+		if len(ts) == 0 || (sum.HasNext && !ts[0].Before(sum.NextAt)) {
+			continue
+		}
+		sum.Next = reminderRow{Reminder: rm, Target: bot.TargetText(rm.Target), Next: bot.VNTime(ts[0]), Words: spec.Describe(rm.Cron)}
+		sum.NextAt, sum.HasNext = ts[0], true
+	}
+	runs, err := h.store.RecentRuns(ctx, 0, 1)
+	if err != nil || len(runs) == 0 {
+		return sum, err
+	}
+	ds, err := h.store.RunDeliveries(ctx, runs[0].ID)
+	if err != nil {
+		return sum, err
+	}
+	sum.Last, sum.HasLast = runRow{Run: runs[0], Counts: countDeliveries(ds)}, true
+	if c := sum.Last.Counts; c.Sent > 0 {
+		sum.AckRate, sum.HasRate = float64(c.Acked)/float64(c.Sent), true
+	}
+	for _, rm := range rs {
+		if rm.ID == runs[0].ReminderID {
+			sum.LastWords = spec.Describe(rm.Cron)
+		}
+	}
+	return sum, nil
+}
+
 func (h *Handler) serverError(w http.ResponseWriter, what string, err error) {
 	h.log.Error(what, "err", err)
 	http.Error(w, "Không đọc được số liệu.", http.StatusInternalServerError)
@@ -88,7 +149,7 @@ func (h *Handler) serverError(w http.ResponseWriter, what string, err error) {
 
 func (h *Handler) reminders(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p := remindersPage{page: page{Title: "Tổ công nghệ số & lịch nhắc", Active: "reminders", CSRF: csrfOf(r), Commune: h.commune()}}
+	p := remindersPage{page: h.basePage(r, "Tổ công nghệ số & lịch nhắc", "reminders")}
 	var err error
 	if p.Teams, err = h.store.Teams(ctx); err != nil {
 		h.serverError(w, "list teams", err)
@@ -101,7 +162,7 @@ func (h *Handler) reminders(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now()
 	for _, rm := range rs {
-		p.Reminders = append(p.Reminders, reminderRow{Reminder: rm, Target: bot.TargetText(rm.Target), Next: nextRun(rm, now)})
+		p.Reminders = append(p.Reminders, reminderRow{Reminder: rm, Target: bot.TargetText(rm.Target), Next: nextRun(rm, now), Words: spec.Describe(rm.Cron)})
 	}
 	runs, err := h.store.RecentRuns(ctx, 0, recentRuns)
 	if err != nil {
@@ -197,7 +258,7 @@ func (h *Handler) runDetail(w http.ResponseWriter, r *http.Request) {
 	if run.ReminderName == "" {
 		run.ReminderName = "(lịch nhắc đã xoá)"
 	}
-	p := runPage{page: page{Title: "Lần gửi #" + strconv.FormatInt(id, 10) + " – " + run.ReminderName, Active: "reminders", CSRF: csrfOf(r), Commune: h.commune()},
+	p := runPage{page: h.basePage(r, "Lần gửi #"+strconv.FormatInt(id, 10)+" – "+run.ReminderName, "reminders"),
 		Run: run, Counts: countDeliveries(ds)}
 	acked := deliverySection{ID: "acked", Heading: "✅ Đã nhận", Empty: "Chưa ai bấm Đã nhận."}
 	waiting := deliverySection{ID: "waiting", Heading: "⏳ Chưa bấm Đã nhận", Empty: "Không còn ai chưa xác nhận."}

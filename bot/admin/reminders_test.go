@@ -136,7 +136,7 @@ func TestRemindersPage(t *testing.T) {
 	}
 	rem := section(t, body, fmt.Sprintf("reminder-%d", s.reminder.ID))
 	// testNow is Friday 14/08/2026 10:00 in Vietnam: next Monday 07:30.
-	for _, want := range []string{"Điểm tin hằng tuần", "<code>30 7 * * 1</code>", "thành viên mọi tổ", "Đang bật", "17/08/2026 07:30",
+	for _, want := range []string{"Điểm tin hằng tuần", "07:30 thứ Hai hằng tuần<br><code class=\"muted\">30 7 * * 1</code>", "thành viên mọi tổ", "Đang bật", "17/08/2026 07:30",
 		fmt.Sprintf(`action="/admin/reminders/%d/pause"`, s.reminder.ID)} {
 		if !strings.Contains(rem, want) {
 			t.Errorf("reminder row lacks %q:\n%s", want, rem)
@@ -273,5 +273,40 @@ func TestRunDetail(t *testing.T) {
 		if r, _ := get(t, c, base+p); r.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, r.StatusCode)
 		}
+	}
+}
+
+// TestOverviewShowsReminders: the overview names the next reminder (with
+// its schedule in words), the last run and its acknowledgement rate.
+func TestOverviewShowsReminders(t *testing.T) {
+	c, base, db := loggedIn(t)
+	card := func() string {
+		t.Helper()
+		_, body := get(t, c, base+"/admin/")
+		i := strings.Index(body, `id="reminders-summary"`)
+		if i < 0 {
+			t.Fatalf("no reminder card in the overview:\n%s", body)
+		}
+		return body[i : i+strings.Index(body[i:], "</section>")]
+	}
+	if got := card(); !strings.Contains(got, "Không có lịch nhắc nào đang bật") || !strings.Contains(got, "Chưa có lần gửi nhắc nào") {
+		t.Errorf("empty card:\n%s", got)
+	}
+	s := seedReminders(t, db)
+	got := card()
+	// testNow is Friday 14/08/2026 10:00 in Vietnam: next Monday 07:30.
+	// The run: An acknowledged; Bình and the group chat were sent it; two
+	// could not be reached: 1 of 3 sent acknowledged.
+	for _, want := range []string{"Lần nhắc tới: <strong>17/08/2026 07:30</strong>", "Điểm tin hằng tuần (07:30 thứ Hai hằng tuần;",
+		fmt.Sprintf(`href="/admin/runs/%d"`, s.run.ID), "giờ hẹn 10/08/2026 07:30", "đã gửi 3/5, đã nhận 1", `<strong id="ack-rate">33,3%</strong>`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reminder card lacks %q:\n%s", want, got)
+		}
+	}
+	if err := db.SetReminderEnabled(context.Background(), s.reminder.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := card(); !strings.Contains(got, "Không có lịch nhắc nào đang bật") || !strings.Contains(got, "33,3%") {
+		t.Errorf("card after pausing:\n%s", got)
 	}
 }

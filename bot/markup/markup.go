@@ -209,18 +209,27 @@ func (r *renderer) list(l *ast.List) {
 			r.out.WriteString("\n")
 		}
 		first = false
+		marker := "• "
 		if l.IsOrdered() {
-			fmt.Fprintf(&r.out, "%d. ", num)
+			marker = fmt.Sprintf("%d. ", num)
 			num++
-		} else {
-			r.out.WriteString("• ")
 		}
-		r.itemContent(it)
+		// The item is rendered on its own and every line after its first
+		// is indented under the item's text: a nested list, a second
+		// paragraph or a soft line break stays inside its item at any depth.
+		sub := &renderer{st: r.st, src: r.src}
+		sub.itemContent(it)
+		r.out.WriteString(marker)
+		r.out.WriteString(strings.ReplaceAll(strings.TrimRight(sub.out.String(), "\n"), "\n", "\n"+itemIndent))
 	}
 }
 
+// itemIndent indents the lines of a list item after its first, in the
+// text styles (Telegram, Zalo, the terminal).
+const itemIndent = "   "
+
 // itemContent renders a list item's blocks inline-ish: paragraphs joined by
-// a line break, nested lists indented.
+// a line break, nested lists on the lines below (indented by list).
 func (r *renderer) itemContent(it ast.Node) {
 	first := true
 	for c := it.FirstChild(); c != nil; c = c.NextSibling() {
@@ -228,7 +237,7 @@ func (r *renderer) itemContent(it ast.Node) {
 			if r.st == htmlStyle {
 				r.out.WriteString("<br>")
 			} else {
-				r.out.WriteString("\n   ")
+				r.out.WriteString("\n")
 			}
 		}
 		first = false

@@ -64,3 +64,62 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedLists: every item of a nested list is indented under its
+// parent in the text renderers (Telegram, Zalo, the terminal), at any
+// depth, and nested <ul>/<ol> are kept in the web chat's HTML.
+func TestNestedLists(t *testing.T) {
+	tests := []struct {
+		name, src                string
+		plain, telegram, htmlOut string
+	}{
+		{
+			name:     "three villages under a bullet",
+			src:      "Liên hệ:\n\n- **Trung tâm**: x\n- **Tổ**:\n  - Thôn 1: A – 1\n  - Thôn 2: B – 2\n  - Thôn 3: C – 3\n- Cuối",
+			plain:    "Liên hệ:\n\n• Trung tâm: x\n• Tổ:\n   • Thôn 1: A – 1\n   • Thôn 2: B – 2\n   • Thôn 3: C – 3\n• Cuối",
+			telegram: "Liên hệ:\n\n• <b>Trung tâm</b>: x\n• <b>Tổ</b>:\n   • Thôn 1: A – 1\n   • Thôn 2: B – 2\n   • Thôn 3: C – 3\n• Cuối",
+			htmlOut:  "<p>Liên hệ:</p>\n<ul><li><b>Trung tâm</b>: x</li><li><b>Tổ</b>:<br><ul><li>Thôn 1: A – 1</li><li>Thôn 2: B – 2</li><li>Thôn 3: C – 3</li></ul></li><li>Cuối</li></ul>",
+		},
+		{
+			name:     "bullets under numbered steps",
+			src:      "1. Mở app\n   - a\n   - b\n2. Bấm **Gửi**",
+			plain:    "1. Mở app\n   • a\n   • b\n2. Bấm Gửi",
+			telegram: "1. Mở app\n   • a\n   • b\n2. Bấm <b>Gửi</b>",
+			htmlOut:  "<ol><li>Mở app<br><ul><li>a</li><li>b</li></ul></li><li>Bấm <b>Gửi</b></li></ol>",
+		},
+		{
+			name:     "three levels",
+			src:      "- A\n  - B1\n    - C1\n    - C2\n  - B2\n- D",
+			plain:    "• A\n   • B1\n      • C1\n      • C2\n   • B2\n• D",
+			telegram: "• A\n   • B1\n      • C1\n      • C2\n   • B2\n• D",
+			htmlOut:  "<ul><li>A<br><ul><li>B1<br><ul><li>C1</li><li>C2</li></ul></li><li>B2</li></ul></li><li>D</li></ul>",
+		},
+		{
+			name:     "numbered list nested in numbered list keeps its numbers",
+			src:      "1. X\n   1. x1\n   2. x2\n2. Y",
+			plain:    "1. X\n   1. x1\n   2. x2\n2. Y",
+			telegram: "1. X\n   1. x1\n   2. x2\n2. Y",
+			htmlOut:  "<ol><li>X<br><ol><li>x1</li><li>x2</li></ol></li><li>Y</li></ol>",
+		},
+		{
+			name:     "second paragraph and soft break stay inside the item",
+			src:      "- Một\n  dòng hai\n\n  Đoạn hai\n- Hai",
+			plain:    "• Một\n   dòng hai\n   Đoạn hai\n• Hai",
+			telegram: "• Một\n   dòng hai\n   Đoạn hai\n• Hai",
+			htmlOut:  "<ul><li>Một\ndòng hai<br>Đoạn hai</li><li>Hai</li></ul>",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, c := range []struct{ renderer, got, want string }{
+				{"Plain", Plain(tt.src), tt.plain},
+				{"TelegramHTML", TelegramHTML(tt.src), tt.telegram},
+				{"HTML", HTML(tt.src), tt.htmlOut},
+			} {
+				if c.got != c.want {
+					t.Errorf("%s:\n got %q\nwant %q", c.renderer, c.got, c.want)
+				}
+			}
+		})
+	}
+}

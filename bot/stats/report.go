@@ -30,12 +30,23 @@ func (s Satisfaction) Summary() string {
 	return out + "; " + s.Gap()
 }
 
-// Gap says how far the rate is from the target.
+// Gap says where the rate stands against the target. The target counts as
+// reached only when the whole 95% interval is at or above it (its lower
+// bound ≥ 95%); below MinRatings ratings there is not enough data to say.
 func (s Satisfaction) Gap() string {
-	if s.NeededForTarget == 0 {
-		return "đã đạt mục tiêu 95%"
+	switch {
+	case !s.EnoughData:
+		return fmt.Sprintf("chưa đủ dữ liệu để kết luận: mới có %d đánh giá, cần thêm ít nhất %d đánh giá nữa (tối thiểu %d)",
+			s.Rated, s.MoreRatingsNeeded, MinRatings)
+	case s.Reached:
+		return fmt.Sprintf("đã đạt mục tiêu 95%% (cận dưới khoảng tin cậy %s ≥ 95%%)", Pct(s.CILow))
+	case s.NeededForTarget > 0:
+		return fmt.Sprintf("chưa đạt 95%%: cần thêm %d đánh giá hài lòng để tỷ lệ đạt 95%%", s.NeededForTarget)
+	case s.NeededForConfidence > 0:
+		return fmt.Sprintf("chưa chắc đạt 95%%: tỷ lệ %s nhưng cận dưới khoảng tin cậy mới %s; cần thêm khoảng %d đánh giá hài lòng liên tiếp",
+			Pct(s.Rate), Pct(s.CILow), s.NeededForConfidence)
 	}
-	return fmt.Sprintf("cần thêm %d đánh giá hài lòng để đạt 95%%", s.NeededForTarget)
+	return fmt.Sprintf("chưa chắc đạt 95%%: tỷ lệ %s nhưng cận dưới khoảng tin cậy mới %s", Pct(s.Rate), Pct(s.CILow))
 }
 
 // csvHeader is the header of the figures table in the CSV report.

@@ -36,7 +36,27 @@ type Satisfaction struct {
 	// NeededForTarget is the smallest N ≥ 0 with (satisfied+N)/(rated+N) ≥
 	// 95%: "cần thêm N đánh giá hài lòng để đạt 95%".
 	NeededForTarget int `json:"needed_for_target"`
+	// EnoughData is false below MinRatings ratings: no conclusion is drawn
+	// about the target yet.
+	EnoughData bool `json:"enough_data"`
+	// MoreRatingsNeeded is how many more ratings make MinRatings (0 once
+	// there are enough).
+	MoreRatingsNeeded int `json:"more_ratings_needed"`
+	// Reached: the target counts as reached only when the Wilson interval's
+	// lower bound is at or above 95% (and there are enough ratings).
+	Reached bool `json:"target_reached"`
+	// NeededForConfidence is the smallest number of further satisfied
+	// ratings that would lift the interval's lower bound to 95% (-1 when
+	// more than MaxConfidenceSearch would be needed).
+	NeededForConfidence int `json:"needed_for_confidence"`
 }
+
+// MinRatings is the number of ratings below which the dashboard says there
+// is not enough data to judge the target ("chưa đủ dữ liệu").
+const MinRatings = 30
+
+// MaxConfidenceSearch bounds the search of NeededForConfidence.
+const MaxConfidenceSearch = 100000
 
 // Compute returns the satisfaction of satisfied out of rated. With nothing
 // rated the rate is 0, the interval [0, 1] and one satisfied rating is
@@ -47,7 +67,38 @@ func Compute(satisfied, rated int) Satisfaction {
 		s.Rate = float64(satisfied) / float64(rated)
 	}
 	s.CILow, s.CIHigh = Wilson(satisfied, rated, Z)
+	s.EnoughData = rated >= MinRatings
+	s.MoreRatingsNeeded = max(0, MinRatings-rated)
+	s.Reached = s.EnoughData && s.CILow >= Target
+	s.NeededForConfidence = NeededForConfidence(satisfied, rated)
 	return s
+}
+
+// NeededForConfidence returns the smallest N ≥ 0 such that the Wilson
+// lower bound of (s+N) satisfied out of n+N reaches 95%, or -1 if that
+// takes more than MaxConfidenceSearch. The lower bound grows with N, so a
+// binary search finds it.
+func NeededForConfidence(s, n int) int {
+	ok := func(extra int) bool {
+		lo, _ := Wilson(s+extra, n+extra, Z)
+		return lo >= Target
+	}
+	if ok(0) {
+		return 0
+	}
+	if !ok(MaxConfidenceSearch) {
+		return -1
+	}
+	lo, hi := 0, MaxConfidenceSearch // ok(lo) false, ok(hi) true
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if ok(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
 }
 
 // Wilson returns the Wilson score interval for s successes in n trials.
@@ -135,7 +186,24 @@ type Report struct {
 	ByService  []Group      `json:"by_service"`
 	Unanswered []Unanswered `json:"unanswered"`
 	Lowest     []LowRated   `json:"lowest_rated"`
+	// TeamAcks is how each digital technology team acknowledged the
+	// reminders of the period.
+	TeamAcks []TeamAck `json:"team_acks"`
 }
+
+// TeamAck is one team's reminder deliveries and acknowledgements.
+type TeamAck struct {
+	Village    string  `json:"village"`
+	Runs       int     `json:"runs"`
+	Recipients int     `json:"recipients"`
+	Sent       int     `json:"sent"`
+	Acked      int     `json:"acknowledged"`
+	NotReached int     `json:"not_reached"`
+	AckRate    float64 `json:"ack_rate"` // Acked / Sent
+}
+
+// DeletedTeam labels the deliveries of a team that no longer exists.
+const DeletedTeam = "(tổ đã xoá)"
 
 // Reasons are the 👎 reasons, by code, in the order they are offered.
 var Reasons = []struct{ Code, Label string }{
@@ -227,6 +295,21 @@ func Build(ctx context.Context, db *storage.DB, r Range, opts Options) (Report, 
 	rep.Unanswered = make([]Unanswered, 0, len(un))
 	for _, u := range un {
 		rep.Unanswered = append(rep.Unanswered, Unanswered{Text: u.Text, Example: u.Example, Count: u.Count, LastSeen: u.LastSeen.In(loc)})
+	}
+	acks, err := db.ReminderAcks(ctx, r.From, r.To)
+	if err != nil {
+		return Report{}, fmt.Errorf("build statistics: %w", err)
+	}
+	rep.TeamAcks = make([]TeamAck, 0, len(acks))
+	for _, a := range acks {
+		t := TeamAck{Village: a.Village, Runs: a.Runs, Recipients: a.Recipients, Sent: a.Sent, Acked: a.Acked, NotReached: a.NotReached}
+		if t.Village == "" {
+			t.Village = DeletedTeam
+		}
+		if t.Sent > 0 {
+			t.AckRate = float64(t.Acked) / float64(t.Sent)
+		}
+		rep.TeamAcks = append(rep.TeamAcks, t)
 	}
 	if u, err := db.LLMUsage(ctx, r.From, r.To); err == nil && u.Calls+u.Composed+u.Fallback+u.Refused > 0 {
 		rep.LLM = &LLM{Calls: u.Calls, Tokens: u.Tokens(), Composed: u.Composed, Fallback: u.Fallback, Refused: u.Refused}

@@ -25,12 +25,12 @@ func TestCompute(t *testing.T) {
 		gapContainsNum string
 	}{
 		{19, 20, 0.95, 0.7639, 0.9911, 0, ""},
-		{18, 20, 0.90, 0.6990, 0.9721, 20, "cần thêm 20"},
+		{18, 20, 0.90, 0.6990, 0.9721, 20, "cần thêm ít nhất 10"},
 		{95, 100, 0.95, 0.8882, 0.9785, 0, ""},
-		{0, 0, 0, 0, 1, 1, "cần thêm 1"},
-		{0, 5, 0, 0, 0.4345, 95, "cần thêm 95"},
+		{0, 0, 0, 0, 1, 1, "cần thêm ít nhất 30"},
+		{0, 5, 0, 0, 0.4345, 95, "cần thêm ít nhất 25"},
 		{10, 10, 1, 0.7225, 1, 0, ""},
-		{1, 2, 0.5, 0.0945, 0.9055, 18, "cần thêm 18"},
+		{1, 2, 0.5, 0.0945, 0.9055, 18, "chưa đủ dữ liệu"},
 	}
 	for _, tt := range tests {
 		got := Compute(tt.s, tt.n)
@@ -39,6 +39,62 @@ func TestCompute(t *testing.T) {
 		}
 		if tt.gapContainsNum != "" && !strings.Contains(got.Gap(), tt.gapContainsNum) {
 			t.Errorf("Gap %q lacks %q", got.Gap(), tt.gapContainsNum)
+		}
+	}
+}
+
+// TestTargetVerdict: the target is reached only when the Wilson lower
+// bound is at or above 95%, and below MinRatings ratings nothing is
+// concluded (how many more ratings are needed is said instead).
+func TestTargetVerdict(t *testing.T) {
+	tests := []struct {
+		s, n       int
+		reached    bool
+		enough     bool
+		confidence int // NeededForConfidence, -2 to skip
+		gap        []string
+	}{
+		{2, 2, false, false, -2, []string{"chưa đủ dữ liệu", "mới có 2 đánh giá", "cần thêm ít nhất 28"}},
+		{29, 29, false, false, -2, []string{"chưa đủ dữ liệu", "cần thêm ít nhất 1 "}},
+		{30, 30, false, true, 43, []string{"chưa chắc đạt 95%", "100,0%", "cận dưới khoảng tin cậy mới 88,6%", "cần thêm khoảng 43"}},
+		{95, 100, false, true, -2, []string{"chưa chắc đạt 95%", "95,0%"}},
+		{90, 100, false, true, -2, []string{"chưa đạt 95%", "cần thêm 100 đánh giá hài lòng"}},
+		{74, 74, true, true, 0, []string{"đã đạt mục tiêu 95%", "cận dưới khoảng tin cậy 95,1%"}},
+		{990, 1000, true, true, 0, []string{"đã đạt mục tiêu 95%"}},
+	}
+	for _, tt := range tests {
+		got := Compute(tt.s, tt.n)
+		if got.Reached != tt.reached || got.EnoughData != tt.enough || (tt.confidence != -2 && got.NeededForConfidence != tt.confidence) {
+			t.Errorf("Compute(%d, %d) = %+v, want reached %v enough %v confidence %d", tt.s, tt.n, got, tt.reached, tt.enough, tt.confidence)
+		}
+		if got.Reached != (got.EnoughData && got.CILow >= Target) {
+			t.Errorf("Compute(%d, %d): reached %v with lower bound %.4f", tt.s, tt.n, got.Reached, got.CILow)
+		}
+		for _, w := range tt.gap {
+			if !strings.Contains(got.Gap(), w) {
+				t.Errorf("Gap(%d/%d) = %q lacks %q", tt.s, tt.n, got.Gap(), w)
+			}
+		}
+		if strings.Contains(got.Gap(), "đã đạt") != tt.reached {
+			t.Errorf("Gap(%d/%d) = %q", tt.s, tt.n, got.Gap())
+		}
+	}
+}
+
+// TestNeededForConfidenceIsSmallest checks the binary search by brute force.
+func TestNeededForConfidenceIsSmallest(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for s := 0; s <= n; s++ {
+			want := 0
+			for {
+				if lo, _ := Wilson(s+want, n+want, Z); lo >= Target {
+					break
+				}
+				want++
+			}
+			if got := NeededForConfidence(s, n); got != want {
+				t.Fatalf("NeededForConfidence(%d, %d) = %d, want %d", s, n, got, want)
+			}
 		}
 	}
 }
@@ -191,7 +247,7 @@ func TestBuildAndCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := buf.String()
-	for _, want := range []string{"Hạn nộp báo cáo", "20/09/2026", "Quý 3/2026", "Xã &lt;Cổ Lễ&gt;", "cần thêm 15 đánh giá hài lòng để đạt 95%"} {
+	for _, want := range []string{"Hạn nộp báo cáo", "20/09/2026", "Quý 3/2026", "Xã &lt;Cổ Lễ&gt;", "chưa đủ dữ liệu để kết luận: mới có 5 đánh giá, cần thêm ít nhất 25"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("HTML report lacks %q", want)
 		}

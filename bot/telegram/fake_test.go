@@ -153,13 +153,13 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case "getMe":
 		fmt.Fprintf(w, `{"ok":true,"result":{"id":999,"is_bot":true,"first_name":"Trợ lý số","username":%q}}`, botUsername)
-	case "sendMessage", "editMessageText":
+	case "sendMessage", "editMessageText", "editMessageReplyMarkup":
 		chat, _ := strconv.ParseInt(form["chat_id"], 10, 64)
 		typ := "private"
 		if chat < 0 {
 			typ = "supergroup"
 		}
-		if method == "editMessageText" {
+		if method != "sendMessage" {
 			id, _ = strconv.Atoi(form["message_id"])
 		}
 		res, _ := json.Marshal(map[string]any{

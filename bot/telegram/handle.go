@@ -173,6 +173,57 @@ func (a *Adapter) handleCallback(ctx context.Context, cq *models.CallbackQuery) 
 		o.editID = src.ID
 	}
 	a.send(ctx, key, chat, reply, o)
+	if o.editID == 0 && src != nil && cq.Data != "m" { // the menu button is no choice
+		a.markChosen(ctx, chat.id, src, cq.Data)
+	}
+}
+
+// chosenMark prefixes the label of the button last tapped in a message.
+const chosenMark = "✅ "
+
+// markChosen edits the keyboard of the message whose button was tapped so
+// that the tapped button shows as chosen (a rating, a survey answer); a
+// button marked before in that message loses the mark. It runs after the
+// reply was sent, so that the reply is not delayed by the edit.
+func (a *Adapter) markChosen(ctx context.Context, chatID int64, src *models.Message, data string) {
+	kb, ok := chosenKeyboard(src.ReplyMarkup, data)
+	if !ok {
+		return
+	}
+	err := a.call(ctx, chatID, "editMessageReplyMarkup", func(ctx context.Context) error {
+		_, err := a.b.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{ChatID: chatID, MessageID: src.ID, ReplyMarkup: kb})
+		return err
+	})
+	if err != nil && !strings.Contains(err.Error(), "message is not modified") {
+		a.log.Info("telegram: mark the chosen button", "err", a.scrub(err))
+	}
+}
+
+// chosenKeyboard returns kb with the button carrying data marked chosen
+// and every other button unmarked; ok is false when nothing changes (no
+// such button, or it is already the marked one).
+func chosenKeyboard(kb *models.InlineKeyboardMarkup, data string) (*models.InlineKeyboardMarkup, bool) {
+	if kb == nil || data == "" {
+		return nil, false
+	}
+	out := &models.InlineKeyboardMarkup{InlineKeyboard: make([][]models.InlineKeyboardButton, len(kb.InlineKeyboard))}
+	found, changed := false, false
+	for i, row := range kb.InlineKeyboard {
+		out.InlineKeyboard[i] = make([]models.InlineKeyboardButton, len(row))
+		for j, b := range row {
+			label, marked := strings.CutPrefix(b.Text, chosenMark)
+			if b.CallbackData == data && b.CallbackData != "" {
+				found = true
+				changed = changed || !marked
+				b.Text = chosenMark + label
+			} else {
+				changed = changed || marked
+				b.Text = label
+			}
+			out.InlineKeyboard[i][j] = b
+		}
+	}
+	return out, found && changed
 }
 
 // isNavigation reports a keyboard of topic or question buttons (a menu,

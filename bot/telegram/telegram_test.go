@@ -641,3 +641,61 @@ func htmlEscape(s string) string {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// TestRatingMarksChosenButton: after 👍 the answer's keyboard is edited so
+// that 👍 shows as chosen; a later 👎 moves the mark.
+func TestRatingMarksChosenButton(t *testing.T) {
+	e := newEnv(t, nil)
+	e.api.push(textUpdate(7, 7, 1, "quên mật khẩu vneid"))
+	answer := e.api.wait("sendMessage", 1)[0]
+	var up, down string
+	for _, d := range callbackData(keyboardOf(t, answer)) {
+		switch {
+		case strings.HasPrefix(d, "r:") && strings.HasSuffix(d, ":+"):
+			up = d
+		case strings.HasPrefix(d, "r:") && strings.HasSuffix(d, ":-"):
+			down = d
+		}
+	}
+	if up == "" || down == "" {
+		t.Fatalf("answer keyboard %v lacks rating buttons", keyboardOf(t, answer))
+	}
+	labels := func(c apiCall) map[string]string {
+		var kb struct {
+			InlineKeyboard [][]struct {
+				Text string `json:"text"`
+				Data string `json:"callback_data"`
+			} `json:"inline_keyboard"`
+		}
+		if err := json.Unmarshal([]byte(c.Form["reply_markup"]), &kb); err != nil {
+			t.Fatalf("reply_markup %q: %v", c.Form["reply_markup"], err)
+		}
+		out := map[string]string{}
+		for _, row := range kb.InlineKeyboard {
+			for _, b := range row {
+				out[b.Data] = b.Text
+			}
+		}
+		return out
+	}
+	e.api.push(callbackUpdate(7, 7, 1, up, answer.Form["reply_markup"]))
+	mark := e.api.wait("editMessageReplyMarkup", 1)[0]
+	if l := labels(mark); mark.Form["message_id"] != "1" || l[up] != "✅ 👍 Hài lòng" || l[down] != "👎 Chưa hài lòng" || l["m"] != "📋 Chủ đề" {
+		t.Fatalf("after 👍: message %s, labels %v", mark.Form["message_id"], l)
+	}
+	if thanks := e.api.wait("sendMessage", 2)[1]; !strings.Contains(thanks.Form["text"], "Đã ghi nhận") {
+		t.Errorf("reply to 👍 = %q", thanks.Form["text"])
+	}
+	e.api.push(callbackUpdate(7, 7, 1, down, mark.Form["reply_markup"]))
+	mark = e.api.wait("editMessageReplyMarkup", 2)[1]
+	if l := labels(mark); l[up] != "👍 Hài lòng" || l[down] != "✅ 👎 Chưa hài lòng" {
+		t.Fatalf("after 👎: labels %v", l)
+	}
+	// Tapping the chosen button again changes nothing: no edit.
+	e.api.push(callbackUpdate(7, 7, 1, down, mark.Form["reply_markup"]))
+	e.api.wait("answerCallbackQuery", 3)
+	e.api.wait("sendMessage", 4)
+	if n := len(e.api.callsOf("editMessageReplyMarkup")); n != 2 {
+		t.Errorf("%d keyboard edits, want 2", n)
+	}
+}

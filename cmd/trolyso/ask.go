@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/colecommune/trolyso/bot"
@@ -18,7 +21,8 @@ func runAsk(ctx context.Context, a *app, args []string) error {
 	}
 	fs := a.newFlags("ask")
 	cfg.storageFlags(fs)
-	noStore := fs.Bool("no-store", false, "do not record the exchange in the database")
+	record := fs.Bool("record", false, "record the exchange in the database (counted in stats and the unanswered list like a resident's)")
+	fs.Bool("no-store", true, "(default; kept for old scripts) do not record the exchange")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -26,7 +30,7 @@ func runAsk(ctx context.Context, a *app, args []string) error {
 	if strings.TrimSpace(q) == "" {
 		return fmt.Errorf("%w: ask \"câu hỏi\"", errUsage)
 	}
-	eng, closeFn, err := a.newEngine(ctx, cfg, !*noStore)
+	eng, closeFn, err := a.newEngine(ctx, cfg, *record, a.log)
 	if err != nil {
 		return err
 	}
@@ -37,22 +41,31 @@ func runAsk(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// newEngine builds an engine over the configured base, with storage when
-// store is true.
-func (a *app) newEngine(ctx context.Context, cfg *Config, store bool) (*bot.Engine, func(), error) {
+// newEngine builds an engine over the configured base for staff trying
+// questions. With record it stores into the configured database like a
+// resident's exchange; otherwise into a throwaway database in a temporary
+// folder (ratings, surveys and comments still work), so that staff tests
+// never reach the figures or the unanswered list.
+func (a *app) newEngine(ctx context.Context, cfg *Config, record bool, log *slog.Logger) (*bot.Engine, func(), error) {
 	base, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
 	if err != nil {
 		return nil, nil, err
 	}
-	var db *storage.DB
-	closeFn := func() {}
-	if store {
-		if db, err = storage.Open(ctx, cfg.DB, storage.Options{Now: a.now}); err != nil {
-			return nil, nil, err
+	path, cleanup := cfg.DB, func() {}
+	if !record {
+		dir, err := os.MkdirTemp("", "trolyso-try-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("create a throwaway database: %w", err)
 		}
-		closeFn = func() { db.Close() }
+		path, cleanup = filepath.Join(dir, "try.db"), func() { os.RemoveAll(dir) }
 	}
-	return bot.New(bot.Config{Store: db, Logger: a.log, Now: a.now, MaxLen: cfg.MaxLen}, base), closeFn, nil
+	db, err := storage.Open(ctx, path, storage.Options{Now: a.now})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	closeFn := func() { db.Close(); cleanup() }
+	return bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen}, base), closeFn, nil
 }
 
 func printButtons(a *app, r bot.Reply) {

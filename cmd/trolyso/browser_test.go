@@ -25,12 +25,7 @@ const chromiumPath = "/usr/bin/chromium"
 // counted and the chart drawn. Screenshots go to $TROLYSO_ARTIFACTS (or a
 // temporary folder) and their paths are logged.
 func TestBrowserRatingAndDashboard(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skip("chromium not installed: " + err.Error() + " (.ci/run installs Debian's chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	requireChromium(t)
 	artifacts := os.Getenv("TROLYSO_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = t.TempDir()
@@ -201,6 +196,27 @@ func TestBrowserRatingAndDashboard(t *testing.T) {
 	if len(dialogs) > 0 || opened.Load() > 0 {
 		t.Fatal("a JavaScript dialog opened: injected script ran")
 	}
+}
+
+// requireChromium skips a browser test, saying loudly what was not
+// checked, when Chromium is missing or -short is given; under CI (CI set
+// and not "false") it fails instead: CI must run the browser tests.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	why := ""
+	if _, err := os.Stat(chromiumPath); err != nil {
+		why = "Chromium is not installed at " + chromiumPath + " (install it: apt-get install chromium fonts-noto-color-emoji; .ci/run does)"
+	} else if testing.Short() {
+		why = "-short was given"
+	}
+	if why == "" {
+		return
+	}
+	msg := "!!! BROWSER TEST NOT RUN: " + why + ". The web chat and the admin dashboard were NOT checked in a browser. !!!"
+	if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+		t.Fatal(msg + " CI is set: failing instead of skipping.")
+	}
+	t.Skip(msg)
 }
 
 func shot(t *testing.T, ctx context.Context, dir, name string) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/colecommune/trolyso/knowledge"
+	"github.com/colecommune/trolyso/storage"
 )
 
 func TestKBCheckCLI(t *testing.T) {
@@ -210,29 +211,99 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	})
 }
 
+// recorded counts the exchanges stored in the database file at path.
+func recorded(t *testing.T, path string) int {
+	t.Helper()
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return 0
+	}
+	db, err := storage.Open(context.Background(), path, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bands, err := db.BandCounts(context.Background(), time.Time{}, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range bands {
+		n += c
+	}
+	return n
+}
+
+// TestChatCLI: an empty line and a button number that does not exist are
+// neither questions nor the end; logs never split a reply or follow the
+// prompt; nothing is recorded unless --record is given.
 func TestChatCLI(t *testing.T) {
-	var out, errb bytes.Buffer
-	db := filepath.Join(t.TempDir(), "t.db")
-	a := &app{
-		stdin:  strings.NewReader("quen mat khau vneid\n1\n\n"),
-		stdout: &out,
-		stderr: &errb,
-		getenv: func(k string) string {
-			if k == "TROLYSO_DB" {
-				return db
+	tests := []struct {
+		name   string
+		args   []string
+		stored int
+	}{
+		{"staff test, not recorded", []string{"chat"}, 0},
+		{"--record", []string{"chat", "--record"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			db := filepath.Join(t.TempDir(), "t.db")
+			a := &app{
+				stdin:  strings.NewReader("quen mat khau vneid\n\n9\n1\n\ngiá vàng hôm nay\n"),
+				stdout: &out,
+				stderr: &errb,
+				getenv: func(k string) string {
+					if k == "TROLYSO_DB" {
+						return db
+					}
+					return ""
+				},
+				now: func() time.Time { return cliNow },
+				log: slog.New(slog.NewTextHandler(&errb, nil)),
 			}
-			return ""
-		},
-		now: time.Now,
+			if code := a.main(context.Background(), tt.args); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			s := out.String()
+			for _, want := range []string{"trợ lý số tự động", "Quên mật khẩu VNeID", "[1] 👍 Hài lòng", "Không có nút số 9. Hãy gõ một số từ 1 đến 3",
+				"Đã ghi nhận: 👍 Hài lòng", "Gõ câu hỏi, hoặc số của một nút", "Xin lỗi, câu này tôi chưa có thông tin"} {
+				if !strings.Contains(s, want) {
+					t.Errorf("chat output lacks %q:\n%s", want, s)
+				}
+			}
+			// The empty line after the rating did not end the chat: the
+			// last question was answered.
+			if strings.Count(s, chatHint) != 3 {
+				t.Errorf("hint shown %d times, want 3 (start and two empty lines):\n%s", strings.Count(s, chatHint), s)
+			}
+			if strings.Contains(errb.String(), "answered") {
+				t.Errorf("info logs reach the terminal during the chat:\n%s", errb.String())
+			}
+			if n := recorded(t, db); n != tt.stored {
+				t.Errorf("%d exchanges recorded in the residents' database, want %d", n, tt.stored)
+			}
+		})
 	}
-	if code := a.main(context.Background(), []string{"chat"}); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	s := out.String()
-	for _, want := range []string{"trợ lý số tự động", "Quên mật khẩu VNeID", "[1] 👍 Hài lòng", "Cảm ơn"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("chat output lacks %q:\n%s", want, s)
+}
+
+// TestAskRecordsOnlyWithFlag: staff test questions stay out of the
+// residents' figures unless --record is given.
+func TestAskRecordsOnlyWithFlag(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	for _, args := range [][]string{{"ask", "giá vàng hôm nay"}, {"ask", "--no-store", "giá vàng hôm nay"}} {
+		if code, out, errOut := runCLI(t, db, args...); code != 0 || !strings.Contains(out, "band: decline") {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
 		}
+	}
+	if n := recorded(t, db); n != 0 {
+		t.Fatalf("%d exchanges recorded without --record", n)
+	}
+	if code, _, errOut := runCLI(t, db, "ask", "--record", "giá vàng hôm nay"); code != 0 {
+		t.Fatalf("ask --record: exit %d: %s", code, errOut)
+	}
+	if n := recorded(t, db); n != 1 {
+		t.Fatalf("%d exchanges recorded with --record, want 1", n)
 	}
 }
 

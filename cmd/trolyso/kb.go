@@ -62,8 +62,8 @@ func (a *app) kbCheck(ctx context.Context, args []string) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("%s: %d problem(s)", where, len(problems))
 	}
-	if profile.Placeholder {
-		fmt.Fprintln(a.stdout, "note: the commune profile still has placeholder values")
+	if n := len(profile.Missing); n > 0 {
+		fmt.Fprintf(a.stdout, "note: the commune profile lacks %d detail(s); see `trolyso commune check`\n", n)
 	}
 	base, err := knowledge.Load(fsys, profile, a.now())
 	if err != nil {

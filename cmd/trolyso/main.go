@@ -39,16 +39,18 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":  {runServe, "start the web chat and every configured channel"},
-	"ask":    {runAsk, "answer one question and show the band, entry and score"},
-	"chat":   {runChat, "talk to the assistant in the terminal"},
-	"kb":     {runKB, "check or export a knowledge base (kb check [DIR], kb export --json)"},
-	"eval":   {runEval, "measure answer quality on a question file"},
-	"bench":  {runBench, "measure retrieval, memory and end-to-end throughput (prints a table)"},
-	"team":   {runTeam, "manage the digital technology teams (team add|list|members|import)"},
-	"remind": {runRemind, "manage scheduled reminders (remind add|list|pause|resume|rm|preview|status)"},
-	"stats":  {runStats, "satisfaction statistics (stats [--from DATE --to DATE | --period week|month|quarter|year] [--json])"},
-	"report": {runReport, "quarterly satisfaction report (report --quarter 2026Q3 [--format csv|html] [--out FILE])"},
+	"serve":   {runServe, "start the web chat and every configured channel"},
+	"ask":     {runAsk, "answer one question and show the band, entry and score"},
+	"chat":    {runChat, "talk to the assistant in the terminal"},
+	"backup":  {runBackup, "copy the database safely while the server runs (backup FILE)"},
+	"commune": {runCommune, "list what the commune profile still lacks (commune check [FILE])"},
+	"kb":      {runKB, "check or export a knowledge base (kb check [DIR], kb export --json)"},
+	"eval":    {runEval, "measure answer quality on a question file"},
+	"bench":   {runBench, "measure retrieval, memory and end-to-end throughput (prints a table)"},
+	"team":    {runTeam, "manage the digital technology teams (team add|list|members|import)"},
+	"remind":  {runRemind, "manage scheduled reminders (remind add|list|pause|resume|rm|preview|status)"},
+	"stats":   {runStats, "satisfaction statistics (stats [--from DATE --to DATE | --period week|month|quarter|year] [--json])"},
+	"report":  {runReport, "quarterly satisfaction report (report --quarter 2026Q3 [--format xlsx|csv|html] [--out FILE])"},
 }
 
 // errUsage marks errors caused by bad command-line use (exit code 2).

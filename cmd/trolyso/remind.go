@@ -225,13 +225,13 @@ func remindList(ctx context.Context, a *app, db *storage.DB) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tCRON\tTARGET\tNEXT RUN")
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tCRON\tIN WORDS\tTARGET\tNEXT RUN")
 	for _, r := range rs {
 		state, next := "enabled", nextRun(r.Cron, a.now())
 		if !r.Enabled {
 			state, next = "paused", "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, state, r.Cron, r.Target, next)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, state, r.Cron, spec.Describe(r.Cron), r.Target, next)
 	}
 	return tw.Flush()
 }

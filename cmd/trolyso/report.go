@@ -9,8 +9,8 @@ import (
 	"github.com/colecommune/trolyso/bot/stats"
 )
 
-// runReport writes a quarter's satisfaction report as CSV (for Excel) or
-// as a printable HTML page.
+// runReport writes a quarter's satisfaction report as an Excel workbook,
+// CSV (for scripts) or a printable HTML page.
 func runReport(ctx context.Context, a *app, args []string) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
@@ -19,7 +19,7 @@ func runReport(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("report")
 	cfg.storageFlags(fs)
 	quarter := fs.String("quarter", "", "quarter, like 2026Q3 (required)")
-	format := fs.String("format", "csv", "csv or html")
+	format := fs.String("format", "csv", "xlsx (Excel workbook), csv (for scripts) or html (printable)")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -31,17 +31,20 @@ func runReport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if *format != "csv" && *format != "html" {
-		return fmt.Errorf("%w: --format must be csv or html", errUsage)
+	if *format != "csv" && *format != "html" && *format != "xlsx" {
+		return fmt.Errorf("%w: --format must be xlsx, csv or html", errUsage)
 	}
 	rep, commune, err := a.buildReport(ctx, cfg, r)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if *format == "csv" {
+	switch *format {
+	case "csv":
 		err = stats.WriteCSV(&buf, rep, commune)
-	} else {
+	case "xlsx":
+		err = stats.WriteXLSX(&buf, rep, commune, a.now().In(stats.Location()))
+	default:
 		err = stats.WriteHTML(&buf, rep, commune, a.now().In(stats.Location()))
 	}
 	if err != nil {

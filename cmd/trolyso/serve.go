@@ -90,9 +90,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	for _, w := range base.Warnings {
 		log.Warn("knowledge base", "problem", w.String())
 	}
-	if base.Profile.Placeholder {
-		log.Warn("the commune profile still has placeholder values; set TROLYSO_COMMUNE to your edited copy of knowledge/commune.yaml")
-	}
+	warnUnfinishedProfile(log, base.Profile)
 	db, err := storage.Open(ctx, cfg.DB, storage.Options{Now: a.now})
 	if err != nil {
 		return err
@@ -183,6 +181,20 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	return err
 }
 
+// warnUnfinishedProfile tells staff at start-up (and after a reload) which
+// commune details are still missing; residents meanwhile read generic
+// wording instead.
+func warnUnfinishedProfile(log *slog.Logger, p *knowledge.Profile) {
+	if len(p.Missing) == 0 {
+		return
+	}
+	log.Warn("COMMUNE PROFILE UNFINISHED: residents are shown generic contact wording (\"số của công an xã\") until TROLYSO_COMMUNE points to your filled-in copy of knowledge/commune.yaml; run `trolyso commune check FILE`",
+		"missing", len(p.Missing))
+	for _, m := range p.Missing {
+		log.Warn("commune profile: missing", "field", m.Field, "what", m.What)
+	}
+}
+
 // watchReload reloads the knowledge base on SIGHUP and, when it comes from
 // a folder, when that folder (or the commune profile) changes. A broken base
 // is refused with its errors logged; the previous one stays live.
@@ -227,6 +239,7 @@ func (s *server) reload(ctx context.Context, why string) {
 	}
 	s.eng.SetIndexed(b, ix)
 	debug.FreeOSMemory()
+	warnUnfinishedProfile(s.log, b.Profile)
 	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))
 }
 

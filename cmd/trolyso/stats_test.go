@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
+	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/storage"
 )
 
@@ -78,5 +81,15 @@ func TestStatsJSONAndReport(t *testing.T) {
 	}
 	if html := run("report", "--quarter", "2026Q3", "--format", "html"); !strings.Contains(html, "20/09/2026") {
 		t.Error("html report lacks the deadline")
+	}
+	xlsx := filepath.Join(t.TempDir(), "q3.xlsx")
+	run("report", "--quarter", "2026Q3", "--format", "xlsx", "--out", xlsx)
+	f, err := excelize.OpenFile(xlsx)
+	if err != nil {
+		t.Fatalf("report --format xlsx: %v", err)
+	}
+	defer f.Close()
+	if rated, _ := f.GetCellValue(stats.SheetSummary, "B10"); f.SheetCount != 7 || rated != "20" {
+		t.Errorf("xlsx: %d sheets %v, %q answers rated", f.SheetCount, f.GetSheetList(), rated)
 	}
 }

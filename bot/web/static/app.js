@@ -12,7 +12,7 @@
     div.className = "msg user";
     div.textContent = text;
     log.appendChild(div);
-    scroll();
+    scrollToEnd();
   }
 
   function addBot(reply) {
@@ -36,6 +36,8 @@
           el = document.createElement("button");
           el.type = "button";
           el.addEventListener("click", function () {
+            if (busy) return;
+            if (b.payload !== "m") choose(div, el); // the menu button is no choice
             addUser(b.label);
             post({ payload: b.payload });
           });
@@ -48,7 +50,19 @@
       div.appendChild(r);
     });
     log.appendChild(div);
-    scroll();
+    showStart(div);
+  }
+
+  // choose marks the tapped button of a message as the chosen one (a
+  // rating, a survey answer, a topic): it stays marked, the others of the
+  // message lose the mark, so a changed rating moves it.
+  function choose(msg, el) {
+    msg.querySelectorAll(".choice.chosen").forEach(function (c) {
+      c.classList.remove("chosen");
+      c.removeAttribute("aria-pressed");
+    });
+    el.classList.add("chosen");
+    el.setAttribute("aria-pressed", "true");
   }
 
   function addError(text) {
@@ -56,10 +70,22 @@
     div.className = "msg bot error";
     div.textContent = text;
     log.appendChild(div);
-    scroll();
+    showStart(div);
   }
 
-  function scroll() { window.scrollTo(0, document.body.scrollHeight); }
+  function scrollToEnd() { window.scrollTo(0, document.body.scrollHeight); }
+
+  // showStart scrolls so that a new reply is read from its start: the
+  // resident's question just above it at the top of the screen. A reply
+  // that fits below the question leaves the page at its end (the browser
+  // stops scrolling there).
+  function showStart(div) {
+    let anchor = div;
+    const prev = div.previousElementSibling;
+    if (prev && prev.classList.contains("user")) anchor = prev;
+    const top = anchor.getBoundingClientRect().top + window.scrollY - 8;
+    window.scrollTo(0, Math.max(0, top));
+  }
 
   let busy = false;
   async function post(body) {

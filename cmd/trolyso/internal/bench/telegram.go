@@ -132,6 +132,15 @@ func (f *FakeBotAPI) serve(w http.ResponseWriter, r *http.Request) {
 			default:
 			}
 		}
+	case "editMessageReplyMarkup": // a tapped button marked chosen
+		chat, _ := strconv.ParseInt(form("chat_id"), 10, 64)
+		id, _ := strconv.Atoi(form("message_id"))
+		res, _ := json.Marshal(map[string]any{
+			"message_id": id, "date": time.Now().Unix(), "text": "…",
+			"chat": map[string]any{"id": chat, "type": "private"},
+			"from": map[string]any{"id": 999, "is_bot": true, "first_name": "Trợ lý số"},
+		})
+		fmt.Fprintf(w, `{"ok":true,"result":%s}`, res)
 	case "getUpdates":
 		fmt.Fprint(w, `{"ok":true,"result":[]}`)
 	default: // setWebhook, deleteWebhook, answerCallbackQuery, setMyCommands…
