@@ -232,7 +232,7 @@ func (e *Engine) askIfQuestion(ctx context.Context, m Message) (Reply, bool) {
 	}
 	d := e.kb.Load().index.Decide(privacy.Strip(m.Text))
 	switch d.Band {
-	case knowledge.BandAnswer, knowledge.BandClarify:
+	case knowledge.BandAnswer:
 	case knowledge.BandSmallTalk:
 		return Reply{}, false
 	default:
