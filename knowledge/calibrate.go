@@ -51,7 +51,9 @@ func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon,
 				kept = append(kept, s)
 			}
 		}
-		ix.lx = newLexical(lexDocs(kept, lex), nClasses-1)
+		docs := lexDocs(kept, lex)
+		ix.lx = newLexical(docs, nClasses-1)
+		ix.spell = spellerOf(docs)
 		sc := ix.newScratch()
 		rng := rand.New(rand.NewPCG(tp.seed, uint64(f)+100))
 		for _, s := range all {

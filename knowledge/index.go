@@ -26,6 +26,7 @@ type Index struct {
 	entries []*Entry
 	canon   *vi.Lexicon
 	lx      *lexical
+	spell   *speller
 	voc     *vocab
 	model   *linear.Model
 	oos     int32 // the out-of-scope class
@@ -190,12 +191,23 @@ func prepare(b *Base) (ix *Index, oos []string, generic bool) {
 		lex = vi.General
 	}
 	ix = &Index{entries: b.Entries, canon: lex, oos: int32(len(b.Entries))}
-	ix.lx = newLexical(lexDocs(samples(b.Entries, nil, 1), lex), len(b.Entries))
+	docs := lexDocs(samples(b.Entries, nil, 1), lex)
+	ix.lx = newLexical(docs, len(b.Entries))
+	ix.spell = spellerOf(docs)
 	oos = b.OutOfScope
 	if generic = oos == nil; generic {
 		oos = ix.filterGeneric(GenericOutOfScope())
 	}
 	return ix, oos, generic
+}
+
+// spellerOf learns the base's words from the lexical documents.
+func spellerOf(docs []lexDoc) *speller {
+	texts := make([][]vi.Token, len(docs))
+	for i, d := range docs {
+		texts[i] = d.toks
+	}
+	return newSpeller(texts)
 }
 
 // lexDocs are the lexical index's documents: questions and titles, and
@@ -265,6 +277,12 @@ const maxCands = 8
 // leaving fusion to fuse.
 func (ix *Index) raw(toks []vi.Token, sc *scratch) dist {
 	sc.feats = ix.voc.p.extract(toks, sc.feats[:0])
+	if fixed, ok := ix.spell.correct(toks); ok {
+		// the corrected reading adds its features; the lexical ranking
+		// reads it instead
+		sc.feats = ix.voc.p.extract(fixed, sc.feats)
+		toks = fixed
+	}
 	sc.vec = ix.voc.vector(sc.feats, sc.vec)
 	sc.probs = sc.pred.Predict(sc.vec, sc.probs[:0])
 	return rawDist(sc.probs, ix.lx.rank(toks, maxCands, sc.lex), ix.oos)
