@@ -67,6 +67,7 @@ type featureParamsFile struct {
 	Weight           [nGroups]float64
 	MaxShare         float64
 	PruneFrom        int
+	MaxClasses       int
 }
 
 func cachePath(dir, fingerprint string) string {
@@ -112,7 +113,7 @@ func decodeModel(r io.Reader, fingerprint string) (cachedModel, error) {
 		}
 	}
 	p := featureParams{charMin: cf.Params.CharMin, charMax: cf.Params.CharMax, weight: cf.Params.Weight,
-		maxShare: cf.Params.MaxShare, pruneFrom: cf.Params.PruneFrom}
+		maxShare: cf.Params.MaxShare, pruneFrom: cf.Params.PruneFrom, maxClasses: cf.Params.MaxClasses}
 	v := &vocab{p: p, ids: make(map[uint64]int32, len(cf.Keys)), group: cf.Group, idf: cf.IDF}
 	for i, k := range cf.Keys {
 		v.ids[k] = int32(i)
@@ -151,7 +152,7 @@ func encodeModel(w io.Writer, fingerprint string, m cachedModel) error {
 	}
 	p := m.voc.p
 	cf := cacheFile{Version: engineVersion, Fingerprint: fingerprint,
-		Params: featureParamsFile{CharMin: p.charMin, CharMax: p.charMax, Weight: p.weight, MaxShare: p.maxShare, PruneFrom: p.pruneFrom},
+		Params: featureParamsFile{CharMin: p.charMin, CharMax: p.charMax, Weight: p.weight, MaxShare: p.maxShare, PruneFrom: p.pruneFrom, MaxClasses: p.maxClasses},
 		Keys:   keys, Group: m.voc.group, IDF: m.voc.idf, Model: m.model, Bands: m.bands, CV: m.cv, Examples: m.examples}
 	return gob.NewEncoder(w).Encode(&cf)
 }
@@ -168,7 +169,7 @@ var embeddedModel []byte
 // base b.
 func EmbeddedModelFresh(b *Base) bool {
 	_, oos, _ := prepare(b)
-	_, err := decodeModel(bytes.NewReader(embeddedModel), fingerprintOf(b, oos, defaultFeatureParams, defaultTrainParams))
+	_, err := decodeModel(bytes.NewReader(embeddedModel), fingerprintOf(b, oos, fpFor(b), tpFor(b)))
 	return err == nil
 }
 

@@ -14,6 +14,9 @@ const (
 	maxInDeclined  = 0.05 // share of the base's questions declined, at most
 )
 
+// maxCVCases bounds the held-out questions asked per fold.
+const maxCVCases = 3000
+
 // cvCase is one held-out question with its classifier and lexical view.
 type cvCase struct {
 	expected int32 // the entry, or the out-of-scope class
@@ -38,8 +41,13 @@ func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon,
 			return defaultBands, CVFigures{}, nil
 		}
 	}
+	// A large base runs only as many folds as the training budget allows
+	// (each fold trains a model), and asks at most maxCVCases of its
+	// held-out questions per fold.
+	samplesPerFold := len(all) / tp.folds
+	runs := max(1, min(tp.folds, tp.cvBudget/max(1, samplesPerFold*(tp.folds-1))))
 	var cases []cvCase
-	for f := 0; f < tp.folds; f++ {
+	for f := 0; f < runs; f++ {
 		if err := ctx.Err(); err != nil {
 			return Bands{}, CVFigures{}, err
 		}
@@ -56,8 +64,19 @@ func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon,
 		ix.spell = spellerOf(docs)
 		sc := ix.newScratch()
 		rng := rand.New(rand.NewPCG(tp.seed, uint64(f)+100))
+		held := 0
+		for _, s := range all {
+			if s.fold == f {
+				held++
+			}
+		}
+		stride := max(1, held/maxCVCases)
+		k := -1
 		for _, s := range all {
 			if s.fold != f {
+				continue
+			}
+			if k++; k%stride != 0 {
 				continue
 			}
 			asked := [][]vi.Token{s.toks, typos(unaccent(s.toks), 1, rng)}
@@ -73,7 +92,7 @@ func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon,
 		}
 	}
 	b, fig := chooseBands(cases, oos)
-	fig.Folds = tp.folds
+	fig.Folds = runs
 	return b, fig, nil
 }
 

@@ -26,12 +26,15 @@ type featureParams struct {
 	// little and cost much.
 	maxShare  float64
 	pruneFrom int
+	// maxClasses prunes features found in more classes than this, however
+	// large the base: they cost in every example that has them.
+	maxClasses int
 }
 
 var defaultFeatureParams = featureParams{
 	charMin: 2, charMax: 5,
 	weight:   [nGroups]float64{groupChar: 1, groupFold: 1, groupTone: 0.7},
-	maxShare: 0.5, pruneFrom: 20,
+	maxShare: 0.5, pruneFrom: 20, maxClasses: 64,
 }
 
 // rawFeature is a hashed feature with its group.
@@ -154,6 +157,9 @@ func newVocab(p featureParams, texts [][]rawFeature, classOf []int32, nClasses i
 	limit := int32(nClasses + 1)
 	if nClasses >= p.pruneFrom {
 		limit = int32(math.Ceil(p.maxShare * float64(nClasses)))
+	}
+	if p.maxClasses > 0 {
+		limit = min(limit, int32(p.maxClasses))
 	}
 	for h, s := range stats {
 		if s.df <= limit {

@@ -120,7 +120,7 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 		log = slog.New(slog.DiscardHandler)
 	}
 	ix, oos, generic := prepare(b)
-	fp, tp := defaultFeatureParams, defaultTrainParams
+	fp, tp := paramsFor(len(b.Entries))
 	lex := ix.canon
 	fingerprint := fingerprintOf(b, oos, fp, tp)
 	ix.info = IndexInfo{Entries: len(b.Entries), OutOfScope: len(oos), GenericOOS: generic, Fingerprint: fingerprint}
@@ -284,7 +284,7 @@ func (ix *Index) raw(toks []vi.Token, sc *scratch) dist {
 		toks = fixed
 	}
 	sc.vec = ix.voc.vector(sc.feats, sc.vec)
-	sc.probs = sc.pred.Predict(sc.vec, sc.probs[:0])
+	sc.probs = sc.pred.PredictTop(sc.vec, 2*maxCands, sc.probs[:0])
 	return rawDist(sc.probs, ix.lx.rank(toks, maxCands, sc.lex), ix.oos)
 }
 

@@ -170,19 +170,18 @@ func (lx *lexical) rank(toks []vi.Token, k int, sc *lexScratch) []lexScore {
 		sc.ques[e], sc.pass[e] = 0, 0
 	}
 	sc.touched, sc.entries = sc.touched[:0], sc.entries[:0]
-	slices.SortFunc(out, func(a, b lexScore) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
+	better := func(a, b lexScore) bool { return a.score > b.score || a.score == b.score && a.entry < b.entry }
+	// the k best to the front, in order (k is small)
+	for i := 0; i < k && i < len(out); i++ {
+		b := i
+		for j := i + 1; j < len(out); j++ {
+			if better(out[j], out[b]) {
+				b = j
+			}
 		}
-		return int(a.entry - b.entry)
-	})
-	if len(out) > k {
-		out = out[:k]
+		out[i], out[b] = out[b], out[i]
 	}
-	return out
+	return out[:min(k, len(out))]
 }
 
 // lexScratch is the working memory of one ranking.

@@ -64,16 +64,40 @@ type trainParams struct {
 	// maxExamples bounds the examples of one training run; above it,
 	// fewer variants are generated (a large base trains in bounded time).
 	maxExamples int
-	seed        uint64
+	// cvBudget bounds the texts (before variants) trained on over all
+	// cross-validation folds; a large base runs fewer folds.
+	cvBudget int
+	seed     uint64
 }
 
 var defaultTrainParams = trainParams{
 	folds: 4, epochs: 6, rate: 0.4, l2: 1e-3,
 	wPassage: 0.3, wTitle: 1,
 	balance: 1, wOOS: 1,
-	maxExamples: 250_000,
+	maxExamples: 120_000,
+	cvBudget:    60_000,
 	seed:        20261203,
 }
+
+// largeBase is the number of entries from which training is made cheaper
+// per entry, so that a base of thousands of entries trains in about a
+// minute on one core: only 3–5-character n-grams, features shared by at
+// most 24 classes, fewer passes, one cross-validation fold.
+const largeBase = 400
+
+// paramsFor returns the feature and training settings for a base of n
+// entries.
+func paramsFor(n int) (featureParams, trainParams) {
+	fp, tp := defaultFeatureParams, defaultTrainParams
+	if n >= largeBase {
+		fp.charMin, fp.maxClasses = 3, 24
+		tp.epochs, tp.maxExamples, tp.cvBudget = 4, 60_000, 1
+	}
+	return fp, tp
+}
+
+func fpFor(b *Base) featureParams { fp, _ := paramsFor(len(b.Entries)); return fp }
+func tpFor(b *Base) trainParams   { _, tp := paramsFor(len(b.Entries)); return tp }
 
 // samples collects the training texts of the entries and the out-of-scope
 // examples (class len(entries)); questions and out-of-scope examples are

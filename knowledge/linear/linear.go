@@ -256,14 +256,23 @@ func (m *Model) Predictor(always ...int32) *Predictor {
 // not among the predictor's always classes) have probability 0 and are
 // not listed.
 func (p *Predictor) Predict(x Vector, dst []Prob) []Prob {
+	return p.PredictTop(x, -1, dst)
+}
+
+// PredictTop is Predict keeping only the k most probable classes (all when
+// k < 0) and, after them, the predictor's always classes that are not
+// among them.
+func (p *Predictor) PredictTop(x Vector, k int, dst []Prob) []Prob {
 	sc := p.sc
 	p.m.scores(x, sc, -1)
 	softmax(sc)
-	for k, c := range sc.cand {
-		dst = append(dst, Prob{Class: c, P: float64(sc.p[k])})
+	start := len(dst)
+	for i, c := range sc.cand {
+		dst = append(dst, Prob{Class: c, P: float64(sc.p[i])})
 	}
 	sc.reset()
-	slices.SortFunc(dst, func(a, b Prob) int {
+	all := dst[start:]
+	better := func(a, b Prob) int {
 		switch {
 		case a.P > b.P:
 			return -1
@@ -271,6 +280,26 @@ func (p *Predictor) Predict(x Vector, dst []Prob) []Prob {
 			return 1
 		}
 		return int(a.Class - b.Class)
-	})
-	return dst
+	}
+	if k < 0 || k >= len(all) {
+		slices.SortFunc(all, better)
+		return dst
+	}
+	// partial selection: the k best to the front, in order
+	for i := 0; i < k; i++ {
+		b := i
+		for j := i + 1; j < len(all); j++ {
+			if better(all[j], all[b]) < 0 {
+				b = j
+			}
+		}
+		all[i], all[b] = all[b], all[i]
+	}
+	out := all[:k]
+	for _, pr := range all[k:] {
+		if slices.Contains(sc.always, pr.Class) {
+			out = append(out, pr)
+		}
+	}
+	return dst[:start+len(out)]
 }
