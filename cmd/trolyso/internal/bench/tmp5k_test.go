@@ -18,7 +18,7 @@ func TestTmp5k(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Synthesize(shipped, 5000, 1)
+	m, err := Synthesize(shipped, n5k(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,4 +35,13 @@ func TestTmp5k(t *testing.T) {
 	qs := Queries(base, 2000, 2)
 	r := MeasureRetrieval(ix, qs, 5000, 15*time.Second)
 	fmt.Printf("p50 %v p99 %v max %v allocs %.0f\n", r.P50, r.P99, r.Max, r.AllocsPerQ)
+}
+
+func n5k() int {
+	if v := os.Getenv("TMPN"); v != "" {
+		n := 0
+		fmt.Sscan(v, &n)
+		return n
+	}
+	return 5000
 }
