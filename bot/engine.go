@@ -56,6 +56,9 @@ type Engine struct {
 	// example a comment the engine asked for); the first that handles the
 	// message wins.
 	interceptors []Interceptor
+	// alerts holds the links offered for subscribing and the caches of
+	// alerts.go.
+	alerts alertState
 }
 
 type kbState struct {
@@ -144,6 +147,7 @@ func (e *Engine) Intercept(i Interceptor) { e.interceptors = append(e.intercepto
 func (e *Engine) registerCore() {
 	e.registerTeams()
 	e.registerRatings()
+	e.registerAlerts()
 	e.HandleCommand("start", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Welcome() }})
 	e.HandleCommand("help", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.help(m) }})
 	e.HandleCommand("menu", Command{Handle: func(ctx context.Context, m Message, _ string) Reply { return e.Menu() }})
@@ -248,12 +252,12 @@ func (e *Engine) unknownButton() Reply {
 
 // Welcome is the greeting with the topic menu (/start, follow events).
 func (e *Engine) Welcome() Reply {
-	return Reply{Band: BandMenu, Text: e.render(textWelcome), Buttons: e.categoryButtons()}
+	return Reply{Band: BandMenu, Text: e.render(textWelcome), Buttons: append(e.alertMenuRow(), e.categoryButtons()...)}
 }
 
 // Menu is the topic menu.
 func (e *Engine) Menu() Reply {
-	return Reply{Band: BandMenu, Text: textMenu, Buttons: e.categoryButtons()}
+	return Reply{Band: BandMenu, Text: textMenu, Buttons: append(e.categoryButtons(), e.alertMenuRow()...)}
 }
 
 func (e *Engine) help(m Message) Reply {
@@ -373,6 +377,7 @@ func (e *Engine) answerDecision(ctx context.Context, m Message, d knowledge.Deci
 		reply.Score = d.Matches[0].Score
 	}
 	e.record(ctx, ex, &reply)
+	e.alertsOnAnswer(ctx, m, &reply)
 	e.log.Info("answered", "channel", m.Channel, "band", ex.Band, "entry", ex.EntryID, "score", ex.Score)
 	return reply
 }
@@ -395,6 +400,7 @@ func (e *Engine) answerEntry(ctx context.Context, m Message, id string) Reply {
 		CreatedAt:  m.Time,
 	}
 	e.record(ctx, ex, &reply)
+	e.alertsOnAnswer(ctx, m, &reply)
 	return reply
 }
 

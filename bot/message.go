@@ -92,4 +92,9 @@ var (
 	// ErrUndeliverable: the platform does not allow this message now (for
 	// example outside Zalo's messaging window); report it, do not retry.
 	ErrUndeliverable = errors.New("message cannot be delivered now")
+	// ErrMaybeSent: the request may have reached the platform before it
+	// failed (a timeout or a broken connection after sending); the message
+	// may have been delivered. Record it as unknown and never send it
+	// again.
+	ErrMaybeSent = errors.New("message may have been delivered")
 )

@@ -9,7 +9,8 @@ const (
 	textHelp = "Cách dùng trợ lý số:\n\n" +
 		"- Gõ câu hỏi ngắn, ví dụ: \"quên mật khẩu VNeID\", \"đăng ký khai sinh online\".\n" +
 		"- Bấm **Chủ đề** để xem các câu hỏi thường gặp.\n" +
-		"- Sau mỗi câu trả lời, bấm 👍 hoặc 👎 để góp ý.\n\n" +
+		"- Sau mỗi câu trả lời, bấm 👍 hoặc 👎 để góp ý.\n" +
+		"- Gõ /theodoi để nhận cảnh báo lừa đảo và thông báo của xã (trên Telegram, Zalo); /huytheodoi để thôi nhận.\n\n" +
 		"Tôi là trợ lý tự động, không thay cán bộ. Không bao giờ gửi mã OTP, mật khẩu hay passcode cho bất kỳ ai."
 	textMenu          = "Bạn muốn hỏi về chủ đề nào?"
 	textTopic         = "Các câu hỏi thường gặp về **%s**:"

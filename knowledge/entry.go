@@ -24,9 +24,13 @@ type Entry struct {
 	Sources   []string `json:"sources"`
 	// Service, when set, names the public service the entry explains;
 	// such entries are the choices of the service-satisfaction survey.
-	Service  string    `json:"service,omitempty"`
-	Updated  time.Time `json:"updated"`
-	ReviewBy time.Time `json:"review_by,omitzero"`
+	Service string    `json:"service,omitempty"`
+	Updated time.Time `json:"updated"`
+	// ReviewBy is when the entry must be checked again against its
+	// sources: review_by, or DefaultReviewMonths after Updated when the
+	// file sets none (ReviewByDefault).
+	ReviewBy        time.Time `json:"review_by,omitzero"`
+	ReviewByDefault bool      `json:"-"`
 	// Body is the answer as written in the file (restricted Markdown that
 	// may contain commune-profile template placeholders).
 	Body string `json:"body"`

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"sort"
@@ -64,8 +65,12 @@ type Problem struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
 	Msg  string `json:"message"`
-	// Warning problems (a passed review date) do not stop a base loading.
+	// Warning problems (a review date passed or near) do not stop a base
+	// loading.
 	Warning bool `json:"warning,omitempty"`
+	// Overdue marks a passed review date: a warning while the server runs
+	// (it keeps answering), an error for "kb check" (see Strict).
+	Overdue bool `json:"overdue,omitempty"`
 }
 
 func (p Problem) String() string {
@@ -96,6 +101,19 @@ func (ps Problems) Error() string {
 		n++
 	}
 	return fmt.Sprintf("knowledge base has %d error(s): %s", n, b.String())
+}
+
+// Strict returns the problems with every passed review date turned into an
+// error: what "kb check" fails on, while the running server only warns.
+func (ps Problems) Strict() Problems {
+	out := make(Problems, len(ps))
+	for i, p := range ps {
+		if p.Overdue {
+			p.Warning = false
+		}
+		out[i] = p
+	}
+	return out
 }
 
 // Errors reports whether any problem is an error rather than a warning.
@@ -185,8 +203,15 @@ func Load(fsys fs.FS, profile *Profile, now time.Time) (*Base, error) {
 
 // Check validates a base and returns every problem, errors and warnings.
 func Check(fsys fs.FS, profile *Profile, now time.Time) Problems {
-	_, _, problems := parseAll(fsys, profile, now)
+	_, problems := CheckEntries(fsys, profile, now)
 	return problems
+}
+
+// CheckEntries is Check that also returns the entries that parsed (even
+// when others did not), for checks beyond the files (kb check --links).
+func CheckEntries(fsys fs.FS, profile *Profile, now time.Time) ([]*Entry, Problems) {
+	entries, _, problems := parseAll(fsys, profile, now)
+	return entries, problems
 }
 
 func parseAll(fsys fs.FS, profile *Profile, now time.Time) ([]*Entry, baseMeta, Problems) {
@@ -359,15 +384,25 @@ func ParseEntry(name string, data []byte, profile *Profile, now time.Time) (*Ent
 	} else {
 		e.Updated = t
 	}
-	if fm.ReviewBy != "" {
+	switch {
+	case fm.ReviewBy != "":
 		if t, err := time.Parse(dateLayout, fm.ReviewBy); err != nil {
 			bad(line("review_by"), "review_by %q is not a date (YYYY-MM-DD)", fm.ReviewBy)
+		} else if !e.Updated.IsZero() && t.Before(e.Updated) {
+			bad(line("review_by"), "review_by %s is before updated %s", fm.ReviewBy, fm.Updated)
 		} else {
 			e.ReviewBy = t
-			if !now.IsZero() && t.Before(now) {
-				ps = append(ps, Problem{File: name, Line: line("review_by"), Warning: true,
-					Msg: fmt.Sprintf("review date %s has passed: check the entry and set a new review_by", fm.ReviewBy)})
+		}
+	case !e.Updated.IsZero():
+		e.ReviewBy, e.ReviewByDefault = DefaultReviewBy(e.Updated), true
+	}
+	if !e.ReviewBy.IsZero() && !now.IsZero() {
+		if p, ok := reviewProblem(e, now); ok {
+			p.File, p.Line = name, line("review_by")
+			if e.ReviewByDefault {
+				p.Line = line("updated")
 			}
+			ps = append(ps, p)
 		}
 	}
 	if e.Body == "" {
@@ -398,7 +433,7 @@ func Format(e *Entry) ([]byte, error) {
 	if !e.Updated.IsZero() {
 		fm.Updated = e.Updated.Format(dateLayout)
 	}
-	if !e.ReviewBy.IsZero() {
+	if !e.ReviewBy.IsZero() && !e.ReviewByDefault {
 		fm.ReviewBy = e.ReviewBy.Format(dateLayout)
 	}
 	head, err := yaml.Marshal(fm)
@@ -406,6 +441,93 @@ func Format(e *Entry) ([]byte, error) {
 		return nil, fmt.Errorf("format entry %s: %w", e.ID, err)
 	}
 	return []byte("---\n" + string(head) + "---\n" + e.Body + "\n"), nil
+}
+
+// ReviewWarnDays is how many days before its review date an entry is
+// flagged for review ("kb check" warnings, the dashboard's "Cần rà soát"
+// page, the weekly digest's {{.StaleEntries}}).
+const ReviewWarnDays = 30
+
+// DefaultReviewMonths is how long after its updated date an entry without
+// review_by is due for review.
+const DefaultReviewMonths = 6
+
+// DefaultReviewBy is the review date of an entry updated on updated that
+// sets none: DefaultReviewMonths later, on the same day of the month or the
+// month's last day (31 August gives 28 or 29 February).
+func DefaultReviewBy(updated time.Time) time.Time {
+	first := time.Date(updated.Year(), updated.Month()+DefaultReviewMonths, 1, 0, 0, 0, 0, updated.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return time.Date(first.Year(), first.Month(), min(updated.Day(), last), 0, 0, 0, 0, updated.Location())
+}
+
+// Review is where an entry stands against its review date on a given day.
+type Review struct {
+	Entry *Entry
+	// Days counts calendar days from the day to the review date: 0 on the
+	// date itself, negative once it has passed.
+	Days int
+}
+
+// Overdue reports whether the review date has passed.
+func (r Review) Overdue() bool { return r.Days < 0 }
+
+// Due reports whether the entry needs review: its date has passed or is at
+// most ReviewWarnDays away.
+func (r Review) Due() bool { return r.Days <= ReviewWarnDays }
+
+// ReviewOf returns where e stands on now's calendar day (in now's
+// location; callers pass Vietnamese time). An entry without a review date
+// is never due.
+func ReviewOf(e *Entry, now time.Time) Review {
+	if e.ReviewBy.IsZero() {
+		return Review{Entry: e, Days: math.MaxInt32}
+	}
+	day := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, time.UTC)
+	due := time.Date(e.ReviewBy.Year(), e.ReviewBy.Month(), e.ReviewBy.Day(), 12, 0, 0, 0, time.UTC)
+	return Review{Entry: e, Days: int(due.Sub(day).Hours() / 24)}
+}
+
+// NeedsReview lists the entries whose review date has passed or is at most
+// ReviewWarnDays after now's day, the longest overdue first (then by id).
+func (b *Base) NeedsReview(now time.Time) []Review {
+	var out []Review
+	for _, e := range b.Entries {
+		if r := ReviewOf(e, now); r.Due() {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Days != out[j].Days {
+			return out[i].Days < out[j].Days
+		}
+		return out[i].Entry.ID < out[j].Entry.ID
+	})
+	return out
+}
+
+// reviewProblem is the warning for an entry whose review date has passed
+// (Overdue) or is near, if any.
+func reviewProblem(e *Entry, now time.Time) (Problem, bool) {
+	r := ReviewOf(e, now)
+	if !r.Due() {
+		return Problem{}, false
+	}
+	date := e.ReviewBy.Format(dateLayout)
+	if e.ReviewByDefault {
+		date += fmt.Sprintf(" (no review_by: %d months after updated)", DefaultReviewMonths)
+	}
+	switch {
+	case r.Overdue():
+		return Problem{Warning: true, Overdue: true, Msg: fmt.Sprintf(
+			"review date %s has passed (%d day(s) ago): check the entry against its sources, then set a new review_by", date, -r.Days)}, true
+	case r.Days == 0:
+		return Problem{Warning: true, Msg: fmt.Sprintf(
+			"review date %s is today: check the entry against its sources, then set a new review_by", date)}, true
+	default:
+		return Problem{Warning: true, Msg: fmt.Sprintf(
+			"review date %s is in %d day(s): check the entry against its sources, then set a new review_by", date, r.Days)}, true
+	}
 }
 
 // Render fills the commune-profile placeholders of an answer body.

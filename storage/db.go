@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -60,6 +61,10 @@ type DB struct {
 	// exw group-commits exchanges (storage/batch.go).
 	exw     *exchangeWriter
 	exwOnce sync.Once
+
+	// alertVersion counts changes to which alerts are current made
+	// through this handle (storage/alerts.go).
+	alertVersion atomic.Int64
 }
 
 // Options tune Open.

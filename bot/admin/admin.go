@@ -128,6 +128,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/reminders/{id}/pause", secure(h.auth(h.setEnabled(false))))
 	mux.Handle("POST /admin/reminders/{id}/resume", secure(h.auth(h.setEnabled(true))))
 	mux.Handle("GET /admin/runs/{id}", secure(h.auth(http.HandlerFunc(h.runDetail))))
+	h.alertRoutes(mux)
+	mux.Handle("GET /admin/review", secure(h.auth(http.HandlerFunc(h.review))))
 	mux.Handle("/admin/", secure(h.auth(http.NotFoundHandler())))
 }
 

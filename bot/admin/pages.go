@@ -72,6 +72,8 @@ type page struct {
 	// Missing lists the commune details still to fill in (a banner on
 	// every page until the profile is complete).
 	Missing []knowledge.Missing
+	// Review counts the entries due for review (the "Cần rà soát" link).
+	Review  int
 	Report  stats.Report
 	Query   string // period query of the page, for links
 	Quarter string // current quarter, like 2026Q3
@@ -94,6 +96,7 @@ func (h *Handler) basePage(r *http.Request, title, active string) page {
 	if b := h.kb(); b != nil && b.Profile != nil {
 		p.Missing = b.Profile.Missing
 	}
+	p.Review = h.reviewCount()
 	return p
 }
 

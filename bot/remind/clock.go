@@ -35,9 +35,11 @@ type Limits struct {
 // DefaultLimits are Telegram's published limits.
 var DefaultLimits = Limits{Overall: 30, PerChat: 1, PerGroup: rate.Every(3 * time.Second)}
 
-// pacer spaces sends out with token buckets of burst 1 (no bursts at all),
-// waiting on the injected clock. It is used by one goroutine at a time.
-type pacer struct {
+// Pacer spaces sends out with token buckets of burst 1 (no bursts at all),
+// waiting on the injected clock: with Overall at r per second, no window of
+// one second holds more than r+1 sends. It is used by one goroutine at a
+// time (the reminder scheduler, the alert sender's feeder).
+type Pacer struct {
 	clk     Clock
 	lim     Limits
 	overall *rate.Limiter
@@ -45,8 +47,9 @@ type pacer struct {
 	groups  map[string]*rate.Limiter
 }
 
-func newPacer(clk Clock, lim Limits) *pacer {
-	return &pacer{
+// NewPacer returns a pacer keeping to lim on clk.
+func NewPacer(clk Clock, lim Limits) *Pacer {
+	return &Pacer{
 		clk:     clk,
 		lim:     lim,
 		overall: rate.NewLimiter(lim.Overall, 1),
@@ -59,7 +62,7 @@ func newPacer(clk Clock, lim Limits) *pacer {
 // beyond it, which loses nothing since a new bucket starts full too.
 const maxIdleLimiters = 4096
 
-func (p *pacer) limiter(m map[string]*rate.Limiter, key string, l rate.Limit, now time.Time) *rate.Limiter {
+func (p *Pacer) limiter(m map[string]*rate.Limiter, key string, l rate.Limit, now time.Time) *rate.Limiter {
 	if lim, ok := m[key]; ok {
 		return lim
 	}
@@ -75,11 +78,11 @@ func (p *pacer) limiter(m map[string]*rate.Limiter, key string, l rate.Limit, no
 	return lim
 }
 
-// wait blocks until a message to chat (a group chat when group is set) may
+// Wait blocks until a message to chat (a group chat when group is set) may
 // be sent now without exceeding any limit, and takes the tokens. Tokens are
 // only kept when every limiter allows the send at the same instant, so a
 // send held back by one limiter never spends another's token early.
-func (p *pacer) wait(ctx context.Context, chat string, group bool) error {
+func (p *Pacer) Wait(ctx context.Context, chat string, group bool) error {
 	for {
 		now := p.clk.Now()
 		lims := []*rate.Limiter{p.overall, p.limiter(p.chats, chat, p.lim.PerChat, now)}

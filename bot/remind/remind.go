@@ -61,6 +61,9 @@ type Config struct {
 	Limits Limits
 	// Poll defaults to DefaultPoll.
 	Poll time.Duration
+	// StaleEntries, when set, counts the knowledge-base entries due for
+	// review on a run's day (the templates' {{.StaleEntries}}; 0 without).
+	StaleEntries func(at time.Time) int
 }
 
 // Scheduler runs the reminders. Use Run (the loop) or Tick (one pass).
@@ -69,7 +72,7 @@ type Scheduler struct {
 	store *storage.DB
 	log   *slog.Logger
 	clk   Clock
-	pace  *pacer
+	pace  *Pacer
 }
 
 // New checks cfg and returns a scheduler.
@@ -95,7 +98,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = DefaultPoll
 	}
-	return &Scheduler{cfg: cfg, store: cfg.Store, log: cfg.Logger, clk: cfg.Clock, pace: newPacer(cfg.Clock, cfg.Limits)}, nil
+	return &Scheduler{cfg: cfg, store: cfg.Store, log: cfg.Logger, clk: cfg.Clock, pace: NewPacer(cfg.Clock, cfg.Limits)}, nil
 }
 
 // Run seeds the default reminders (once per database), then sends due
@@ -248,6 +251,9 @@ func (s *Scheduler) plan(ctx context.Context, r storage.Reminder, slot time.Time
 	data, err := Figures(ctx, s.store, slot)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.StaleEntries != nil {
+		data.StaleEntries = s.cfg.StaleEntries(slot)
 	}
 	texts := map[string]string{}
 	render := func(village string) (string, error) {
@@ -409,7 +415,7 @@ func (s *Scheduler) deliverOne(ctx context.Context, d storage.Delivery, reply bo
 		return "", err
 	}
 	if sender != nil {
-		if err := s.pace.wait(ctx, channel+":"+addr, d.Group()); err != nil {
+		if err := s.pace.Wait(ctx, channel+":"+addr, d.Group()); err != nil {
 			return "", err
 		}
 	}
@@ -443,30 +449,46 @@ func (s *Scheduler) deliverOne(ctx context.Context, d storage.Delivery, reply bo
 	return state, ctx.Err()
 }
 
-// outcome classifies a send error, marking blocked users inactive. Error
-// texts are redacted: platform errors may quote chat ids.
+// outcome classifies a send error, marking blocked users inactive.
 func (s *Scheduler) outcome(ctx context.Context, d storage.Delivery, err error) (state, errText string) {
-	if err == nil {
-		return storage.DeliverySent, ""
-	}
-	text := privacy.Redact(err.Error())
-	switch {
-	case errors.Is(err, bot.ErrBlocked):
+	state, errText = Classify(ctx, err)
+	switch state {
+	case storage.DeliveryBlocked:
 		if !d.Group() && d.UserKey != "" {
 			if err := s.store.SetActive(context.WithoutCancel(ctx), d.UserKey, false); err != nil {
 				s.log.Error("reminders: mark blocked user inactive", "err", err)
 			}
 		}
 		s.log.Warn("reminders: recipient blocked the bot; marked inactive", "delivery", d.ID, "team", d.TeamID)
+	case storage.DeliveryUndeliverable:
+		s.log.Warn("reminders: message cannot be delivered now", "delivery", d.ID, "team", d.TeamID, "err", errText)
+	case storage.DeliveryFailed:
+		s.log.Error("reminders: send failed", "delivery", d.ID, "team", d.TeamID, "err", errText)
+	}
+	return state, errText
+}
+
+// Classify turns the error of a bot.Sender into the state to record (sent,
+// blocked, undeliverable, unknown or failed) and a redacted error text
+// (platform errors may quote chat ids). A send that may have reached the
+// platform (bot.ErrMaybeSent, or ctx ended during it) is "unknown": it
+// must never be sent again.
+func Classify(ctx context.Context, err error) (state, errText string) {
+	if err == nil {
+		return storage.DeliverySent, ""
+	}
+	text := privacy.Redact(err.Error())
+	switch {
+	case errors.Is(err, bot.ErrBlocked):
 		return storage.DeliveryBlocked, text
 	case errors.Is(err, bot.ErrUndeliverable):
-		s.log.Warn("reminders: message cannot be delivered now", "delivery", d.ID, "team", d.TeamID, "err", text)
 		return storage.DeliveryUndeliverable, text
+	case errors.Is(err, bot.ErrMaybeSent):
+		return storage.DeliveryUnknown, text
 	case ctx.Err() != nil:
 		// Stopped mid-send: it may or may not have left.
 		return storage.DeliveryUnknown, "stopped while sending: " + text
 	default:
-		s.log.Error("reminders: send failed", "delivery", d.ID, "team", d.TeamID, "err", text)
 		return storage.DeliveryFailed, text
 	}
 }

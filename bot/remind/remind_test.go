@@ -470,7 +470,7 @@ func TestOneThousandMembersWithinRateLimits(t *testing.T) {
 
 func TestPacerPerChatAndPerGroup(t *testing.T) {
 	clk := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), auto: true}
-	p := newPacer(clk, DefaultLimits)
+	p := NewPacer(clk, DefaultLimits)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		chat  string
@@ -482,7 +482,7 @@ func TestPacerPerChatAndPerGroup(t *testing.T) {
 	} {
 		var times []time.Time
 		for i := 0; i < 25; i++ {
-			if err := p.wait(ctx, tc.chat, tc.group); err != nil {
+			if err := p.Wait(ctx, tc.chat, tc.group); err != nil {
 				t.Fatal(err)
 			}
 			times = append(times, clk.Now())
@@ -500,7 +500,7 @@ func TestPacerPerChatAndPerGroup(t *testing.T) {
 	// Different chats are only held by the overall limit.
 	t0 := clk.Now()
 	for i := 0; i < 31; i++ {
-		if err := p.wait(ctx, fmt.Sprintf("telegram:%d", 1000+i), false); err != nil {
+		if err := p.Wait(ctx, fmt.Sprintf("telegram:%d", 1000+i), false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -511,7 +511,7 @@ func TestPacerPerChatAndPerGroup(t *testing.T) {
 	clk.auto = false
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := p.wait(cctx, "telegram:42", false); !errors.Is(err, context.Canceled) {
+	if err := p.Wait(cctx, "telegram:42", false); !errors.Is(err, context.Canceled) {
 		t.Errorf("wait after cancel = %v", err)
 	}
 }

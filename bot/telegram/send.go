@@ -185,7 +185,7 @@ func (a *Adapter) call(ctx context.Context, chatID int64, method string, fn func
 			return err
 		}
 		if once, _ := ctx.Value(atMostOnceKey{}).(bool); once && ambiguous(err) {
-			return fmt.Errorf("%s: not retried, the message may have been delivered: %w", method, err)
+			return fmt.Errorf("%s: not retried: %w: %w", method, bot.ErrMaybeSent, err)
 		}
 		wait := backoff
 		var tooMany *tgbot.TooManyRequestsError
@@ -362,7 +362,9 @@ func splitLine(line string, fits func(string) bool) []string {
 
 // sendLimiter keeps the bot under Telegram's limits: about 30 messages a
 // second overall, one a second per private chat (short bursts allowed)
-// and 20 a minute per group.
+// and 20 a minute per group. The overall bucket (29 a second, burst 1)
+// never lets more than 30 messages into any one-second window, replies and
+// bulk sends (alerts, reminders) together.
 type sendLimiter struct {
 	global *rate.Limiter
 	// privateEvery and groupEvery are the per-chat intervals; burst the
@@ -382,7 +384,7 @@ type chatLimit struct {
 
 func newSendLimiter() *sendLimiter {
 	return &sendLimiter{
-		global:       rate.NewLimiter(25, 5),
+		global:       rate.NewLimiter(29, 1),
 		privateEvery: time.Second,
 		groupEvery:   3 * time.Second,
 		burst:        3,
@@ -416,17 +418,31 @@ func (s *sendLimiter) wait(ctx context.Context, chatID int64) error {
 		s.chats[chatID] = c
 	}
 	c.last = now
-	pause := s.until.Sub(now)
 	s.mu.Unlock()
-	if pause > 0 {
-		if err := sleep(ctx, pause); err != nil {
-			return err
-		}
-	}
 	if err := c.lim.Wait(ctx); err != nil {
 		return err
 	}
-	return s.global.Wait(ctx)
+	// Take the bot-wide turn after any pause a 429 asked for; if a 429
+	// paused the bot while this send waited for its turn, wait again.
+	for {
+		s.mu.Lock()
+		pause := time.Until(s.until)
+		s.mu.Unlock()
+		if pause > 0 {
+			if err := sleep(ctx, pause); err != nil {
+				return err
+			}
+		}
+		if err := s.global.Wait(ctx); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		paused := time.Now().Before(s.until)
+		s.mu.Unlock()
+		if !paused {
+			return nil
+		}
+	}
 }
 
 // pause holds every send for d (after a 429).

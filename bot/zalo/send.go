@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -310,12 +311,15 @@ func (c *Channel) postOnce(ctx context.Context, tok, user string, m outMessage) 
 	req.Header.Set(headerAccessTok, tok)
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if maybeSent(err) {
+			return fmt.Errorf("post message: %w: %w", bot.ErrMaybeSent, err)
+		}
 		return fmt.Errorf("post message: %w", err)
 	}
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if err != nil {
-		return fmt.Errorf("post message: read answer: %w", err)
+		return fmt.Errorf("post message: read answer: %w: %w", bot.ErrMaybeSent, err)
 	}
 	var ar apiResponse
 	jerr := json.Unmarshal(rb, &ar)
@@ -329,4 +333,11 @@ func (c *Channel) postOnce(ctx context.Context, tok, user string, m outMessage) 
 		return &APIError{Status: resp.StatusCode, Code: ar.Error, Message: ar.Message}
 	}
 	return nil
+}
+
+// maybeSent reports a failure after which the request may have reached
+// Zalo (anything but a failure to connect).
+func maybeSent(err error) bool {
+	var op *net.OpError
+	return !(errors.As(err, &op) && op.Op == "dial")
 }

@@ -202,7 +202,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintln(a.stdout, "\nweb: POST /api/message with a session cookie per resident, real SQLite file (WAL), 30 % of answers rated 👍/👎 with the next message;")
 	fmt.Fprintln(a.stdout, "open loop: latency from the planned send time; closed loop: each resident sends again as soon as the reply arrives (latency includes queueing).")
 	fmt.Fprintln(a.stdout, "Telegram: update POSTed to the webhook (one of 100 users per resident), latency until the bot's sendMessage for that chat reaches the fake Bot API;")
-	fmt.Fprintln(a.stdout, "30 % of answers are rated 👍 by a callback tap right after they arrive (the ratings column). The adapter paces replies under Telegram's limits (~25/s per bot).")
+	fmt.Fprintln(a.stdout, "30 % of answers are rated 👍 by a callback tap right after they arrive (the ratings column). The adapter paces replies under Telegram's limits (at most 30 in any second per bot).")
 	return nil
 }
 

@@ -173,6 +173,7 @@ func TestBrowserPhoneAndDesktop(t *testing.T) {
 				{"unanswered", "/admin/unanswered", "#unanswered"},
 				{"lowest", "/admin/lowest", "#lowest"},
 				{"reminders", "/admin/reminders", "#runs"},
+				{"alerts", "/admin/thongbao", "#compose"},
 				{"report", "/admin/report?format=html&quarter=" + quarter, "table"},
 				{"login", "/admin/login", "body"},
 			} {

@@ -37,6 +37,8 @@ type Config struct {
 	ReminderGrace time.Duration // TROLYSO_REMINDER_GRACE
 	ReminderNudge time.Duration // TROLYSO_REMINDER_NUDGE (0: no nudges)
 
+	Alerts AlertsConfig
+
 	// reloadEvery is how often a knowledge-base folder is polled for
 	// changes (default 2 s; tests shorten it).
 	reloadEvery time.Duration
@@ -92,6 +94,16 @@ type LLMConfig struct {
 // Enabled reports whether composed answers are configured.
 func (c LLMConfig) Enabled() bool { return c.BaseURL != "" && c.APIKey != "" && c.Model != "" }
 
+// AlertsConfig tunes alerts to residents (bot/alert).
+type AlertsConfig struct {
+	// TelegramLink and ZaloLink are offered on the web chat to residents
+	// who want alerts (a browser cannot be messaged).
+	TelegramLink string // TROLYSO_TELEGRAM_LINK, e.g. https://t.me/xacole_bot
+	ZaloLink     string // TROLYSO_ZALO_LINK, e.g. https://zalo.me/<OA id>
+	// ZaloRate is how many alert messages a second go to Zalo.
+	ZaloRate float64 // TROLYSO_ALERT_ZALO_RATE
+}
+
 // Defaults.
 const (
 	DefaultAddr          = "127.0.0.1:8080"
@@ -103,6 +115,7 @@ const (
 	DefaultZaloWindow    = 7 * 24 * time.Hour
 	DefaultLLMTimeout    = 12 * time.Second
 	DefaultReminderGrace = 6 * time.Hour
+	DefaultAlertZaloRate = 10.0
 )
 
 // loadConfig reads the environment. Call validate after flags are parsed.
@@ -140,6 +153,10 @@ func (a *app) loadConfig() (*Config, error) {
 			Model:      env("TROLYSO_LLM_MODEL"),
 			STTModel:   env("TROLYSO_STT_MODEL"),
 			PromptsDir: env("TROLYSO_PROMPTS"),
+		},
+		Alerts: AlertsConfig{
+			TelegramLink: env("TROLYSO_TELEGRAM_LINK"),
+			ZaloLink:     env("TROLYSO_ZALO_LINK"),
 		},
 		AdminPassword:     a.getenv("TROLYSO_ADMIN_PASSWORD"),
 		AdminPasswordHash: env("TROLYSO_ADMIN_PASSWORD_HASH"),
@@ -181,6 +198,12 @@ func (a *app) loadConfig() (*Config, error) {
 	}
 	if c.ReminderNudge, err = envDuration(env, "TROLYSO_REMINDER_NUDGE", 0); err != nil {
 		errs = append(errs, err)
+	}
+	c.Alerts.ZaloRate = DefaultAlertZaloRate
+	if v := env("TROLYSO_ALERT_ZALO_RATE"); v != "" {
+		if c.Alerts.ZaloRate, err = strconv.ParseFloat(v, 64); err != nil {
+			errs = append(errs, fmt.Errorf("TROLYSO_ALERT_ZALO_RATE %q: not a number of messages a second", v))
+		}
 	}
 	if c.Zalo.MaxEventAge, err = envDuration(env, "ZALO_EVENT_MAX_AGE", DefaultZaloEventAge); err != nil {
 		errs = append(errs, err)
@@ -269,6 +292,11 @@ func (c *Config) validate() error {
 	checkURL("ZALO_API_URL", c.Zalo.APIURL)
 	checkURL("ZALO_OAUTH_URL", c.Zalo.OAuthURL)
 	checkURL("OPENAI_BASE_URL", c.LLM.BaseURL)
+	checkURL("TROLYSO_TELEGRAM_LINK", c.Alerts.TelegramLink)
+	checkURL("TROLYSO_ZALO_LINK", c.Alerts.ZaloLink)
+	if c.Alerts.ZaloRate <= 0 || c.Alerts.ZaloRate > 1000 {
+		errs = append(errs, errors.New("TROLYSO_ALERT_ZALO_RATE must be between 0 and 1000 messages a second"))
+	}
 	if c.Telegram.WebhookURL != "" && c.Telegram.WebhookSecret == "" {
 		errs = append(errs, errors.New("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET (webhook requests are checked against it)"))
 	}
@@ -327,7 +355,7 @@ func validWebhookPath(p string) bool {
 
 // serverRoutes are the paths (a trailing slash: and everything below) that
 // serve mounts itself; a webhook there would collide with them.
-var serverRoutes = []string{"/api/", "/static/", "/admin", "/admin/", "/zalo/", "/metrics", "/healthz"}
+var serverRoutes = []string{"/api/", "/static/", "/admin", "/admin/", "/zalo/", "/metrics", "/healthz", "/canhbao", "/canhbao/"}
 
 // serverPath reports whether p is, or is below, one of serverRoutes.
 func serverPath(p string) bool {

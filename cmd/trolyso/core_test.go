@@ -32,7 +32,7 @@ func TestKBCheckCLI(t *testing.T) {
 	}{
 		{"embedded ok", []string{"kb", "check"}, 0, []string{"embedded knowledge base: ok"}},
 		{"broken fixtures", []string{"kb", "check", "../../knowledge/testdata/broken"}, 1,
-			[]string{"few-questions.md:5: error", "no-sources.md:2: error: no sources", "dup-b.md:2: error: duplicate id", "empty-body.md:15: error: empty answer", "review-passed.md:14: warning"}},
+			[]string{"few-questions.md:5: error", "no-sources.md:2: error: no sources", "dup-b.md:2: error: duplicate id", "empty-body.md:15: error: empty answer", "review-passed.md:14: error: review date 2025-06-30 has passed"}},
 		{"missing folder", []string{"kb", "check", "/nonexistent/kb"}, 1, nil},
 		{"unknown sub", []string{"kb", "frobnicate"}, 2, nil},
 	}

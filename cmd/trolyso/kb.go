@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"strings"
 
+	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/knowledge"
+	"github.com/colecommune/trolyso/knowledge/linkcheck"
 )
 
-// runKB implements "trolyso kb check [DIR]" and "trolyso kb export --json".
+// runKB implements "trolyso kb check [--links] [DIR]" and "trolyso kb
+// export --json".
 func runKB(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: kb check [DIR] | kb export --json", errUsage)
+		return fmt.Errorf("%w: kb check [--links] [DIR] | kb export --json", errUsage)
 	}
 	switch args[0] {
 	case "check":
@@ -26,6 +30,9 @@ func runKB(ctx context.Context, a *app, args []string) error {
 	}
 }
 
+// kbCheck validates a base. A review date within knowledge.ReviewWarnDays
+// is a warning; a passed one fails the check (the running server only
+// warns). With --links every source URL is requested too.
 func (a *app) kbCheck(ctx context.Context, args []string) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
@@ -33,6 +40,9 @@ func (a *app) kbCheck(ctx context.Context, args []string) error {
 	}
 	fs := a.newFlags("kb check")
 	fs.StringVar(&cfg.CommunePath, "commune", cfg.CommunePath, "commune profile YAML file (TROLYSO_COMMUNE)")
+	links := fs.Bool("links", false, "also check that every source URL answers (needs network)")
+	timeout := fs.Duration("timeout", linkcheck.DefaultTimeout, "with --links: longest wait for one URL")
+	parallel := fs.Int("parallel", linkcheck.DefaultParallel, "with --links: URLs checked at a time")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,6 +52,9 @@ func (a *app) kbCheck(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() == 1 {
 		dir = fs.Arg(0)
+	}
+	if *timeout <= 0 || *parallel <= 0 {
+		return fmt.Errorf("%w: --timeout and --parallel must be positive", errUsage)
 	}
 	profile, err := knowledge.LoadProfile(cfg.CommunePath)
 	if err != nil {
@@ -55,12 +68,23 @@ func (a *app) kbCheck(ctx context.Context, args []string) error {
 		}
 		where = dir
 	}
-	problems := knowledge.Check(fsys, profile, a.now())
+	entries, problems := knowledge.CheckEntries(fsys, profile, a.now().In(stats.Location()))
+	problems = problems.Strict()
+	errs, warns := 0, 0
 	for _, p := range problems {
 		fmt.Fprintln(a.stdout, p.String())
+		if p.Warning {
+			warns++
+		} else {
+			errs++
+		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%s: %d problem(s)", where, len(problems))
+	broken := 0
+	if *links {
+		broken = a.checkLinks(ctx, entries, linkcheck.Options{Timeout: *timeout, Parallel: *parallel})
+	}
+	if errs > 0 || broken > 0 {
+		return fmt.Errorf("%s: %d error(s), %d warning(s), %d broken link(s)", where, errs, warns, broken)
 	}
 	if n := len(profile.Missing); n > 0 {
 		fmt.Fprintf(a.stdout, "note: the commune profile lacks %d detail(s); see `trolyso commune check`\n", n)
@@ -74,6 +98,10 @@ func (a *app) kbCheck(ctx context.Context, args []string) error {
 		return err
 	}
 	writeIndexInfo(a.stdout, ix.Info())
+	if warns > 0 {
+		fmt.Fprintf(a.stdout, "%s: ok, %d warning(s)\n", where, warns)
+		return nil
+	}
 	fmt.Fprintf(a.stdout, "%s: ok\n", where)
 	return nil
 }
@@ -101,6 +129,42 @@ func writeIndexInfo(w io.Writer, i knowledge.IndexInfo) {
 	} else {
 		fmt.Fprintln(w, "  too few questions to cross-validate: default bands")
 	}
+}
+
+// checkLinks requests every distinct source URL of entries, prints the
+// broken ones with the files citing them, and returns how many are broken.
+func (a *app) checkLinks(ctx context.Context, entries []*knowledge.Entry, opts linkcheck.Options) int {
+	var urls []string
+	citedBy := map[string][]string{}
+	for _, e := range entries {
+		for _, u := range e.Sources {
+			if _, seen := citedBy[u]; !seen {
+				urls = append(urls, u)
+			}
+			if c := citedBy[u]; len(c) == 0 || c[len(c)-1] != e.File {
+				citedBy[u] = append(c, e.File)
+			}
+		}
+	}
+	fmt.Fprintf(a.stdout, "links: checking %d source URL(s) of %d entries (%s each at most, %d at a time)\n",
+		len(urls), len(entries), opts.Timeout, opts.Parallel)
+	results := linkcheck.Check(ctx, urls, opts)
+	broken, moved := 0, 0
+	for _, r := range results {
+		switch {
+		case !r.OK():
+			broken++
+			fmt.Fprintf(a.stdout, "BROKEN %s: %s; cited by %s\n", r.URL, r.Problem(), strings.Join(citedBy[r.URL], ", "))
+		case r.Final != "":
+			moved++
+			fmt.Fprintf(a.stdout, "moved  %s -> %s (answers; consider citing the new address)\n", r.URL, r.Final)
+		}
+	}
+	fmt.Fprintf(a.stdout, "links: %d ok (%d redirected), %d broken\n", len(results)-broken, moved, broken)
+	if broken > 1 && broken == len(results) {
+		fmt.Fprintln(a.stdout, "note: no source answered at all; check that this machine can reach the Internet")
+	}
+	return broken
 }
 
 // exported is one entry in "kb export --json".

@@ -20,6 +20,7 @@ import (
 	_ "time/tzdata" // Asia/Ho_Chi_Minh must load on any server
 
 	"github.com/colecommune/trolyso/bot/privacy"
+	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/knowledge"
 )
 
@@ -44,13 +45,14 @@ var commands = map[string]command{
 	"chat":    {runChat, "talk to the assistant in the terminal"},
 	"backup":  {runBackup, "copy the database safely while the server runs (backup FILE)"},
 	"commune": {runCommune, "list what the commune profile still lacks (commune check [FILE])"},
-	"kb":      {runKB, "check or export a knowledge base (kb check [DIR], kb export --json)"},
+	"kb":      {runKB, "check or export a knowledge base (kb check [--links] [DIR], kb export --json)"},
 	"eval":    {runEval, "measure answer quality on a question file"},
 	"bench":   {runBench, "measure retrieval, memory and end-to-end throughput (prints a table)"},
 	"team":    {runTeam, "manage the digital technology teams (team add|list|members|import)"},
 	"remind":  {runRemind, "manage scheduled reminders (remind add|list|pause|resume|rm|preview|status)"},
 	"stats":   {runStats, "satisfaction statistics (stats [--from DATE --to DATE | --period week|month|quarter|year] [--json])"},
 	"report":  {runReport, "quarterly satisfaction report (report --quarter 2026Q3 [--format xlsx|csv|html] [--out FILE])"},
+	"alert":   {runAlert, "alerts to residents who opted in (alert send|preview|list|status|pause|resume|cancel|run|templates|subscribers)"},
 }
 
 // errUsage marks errors caused by bad command-line use (exit code 2).
@@ -140,7 +142,8 @@ func (a *app) loadBase(dir, profilePath string) (*knowledge.Base, error) {
 			return nil, err
 		}
 	}
-	b, err := knowledge.Load(fsys, profile, a.now())
+	// Review dates are calendar days in Vietnam, whatever the server's zone.
+	b, err := knowledge.Load(fsys, profile, a.now().In(stats.Location()))
 	if err != nil {
 		return nil, err
 	}

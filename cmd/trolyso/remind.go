@@ -25,7 +25,7 @@ const remindUsage = `usage:
   trolyso remind preview ID | --cron SPEC [--template TEXT]   next five run times (+07:00), then the text
   trolyso remind status [RUN_ID]                              who acknowledged a run, who did not
 Cron expressions have 5 fields and are read in Vietnamese time (Asia/Ho_Chi_Minh).
-Template fields: ` + "{{.Team}} {{.Date}} {{.Questions}} {{.Unanswered}} {{.SatisfactionRate}} {{.DaysToDeadline}} {{.Deadline}}"
+Template fields: ` + "{{.Team}} {{.Date}} {{.Questions}} {{.Unanswered}} {{.SatisfactionRate}} {{.DaysToDeadline}} {{.Deadline}} {{.StaleEntries}}"
 
 // runRemind manages the scheduled reminders.
 func runRemind(ctx context.Context, a *app, args []string) error {
@@ -107,7 +107,7 @@ func runRemind(ctx context.Context, a *app, args []string) error {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		return remindEdit(ctx, a, db, rest[0], set, *name, *cronExpr, *target, *tmpl)
 	case "preview":
-		return remindPreview(ctx, a, db, rest, *cronExpr, *tmpl)
+		return remindPreview(ctx, a, cfg, db, rest, *cronExpr, *tmpl)
 	case "status":
 		return remindStatus(ctx, a, db, rest)
 	}
@@ -236,7 +236,7 @@ func remindList(ctx context.Context, a *app, db *storage.DB) error {
 	return tw.Flush()
 }
 
-func remindPreview(ctx context.Context, a *app, db *storage.DB, rest []string, cronExpr, tmpl string) error {
+func remindPreview(ctx context.Context, a *app, cfg *Config, db *storage.DB, rest []string, cronExpr, tmpl string) error {
 	if len(rest) == 1 {
 		r, err := findReminder(ctx, db, rest[0])
 		if err != nil {
@@ -272,6 +272,11 @@ func remindPreview(ctx context.Context, a *app, db *storage.DB, rest []string, c
 	if ts, err := db.Teams(ctx); err == nil && len(ts) > 0 {
 		d.Team = ts[0].Village
 	}
+	base, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
+	if err != nil {
+		return fmt.Errorf("count the entries due for review ({{.StaleEntries}}): %w", err)
+	}
+	d.StaleEntries = len(base.NeedsReview(times[0].In(spec.Location())))
 	text, err := tp.Execute(d)
 	if err != nil {
 		return err

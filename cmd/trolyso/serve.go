@@ -20,6 +20,7 @@ import (
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/compose"
 	"github.com/colecommune/trolyso/bot/metrics"
+	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
 	"github.com/colecommune/trolyso/storage"
@@ -87,9 +88,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	if err != nil {
 		return err
 	}
-	for _, w := range base.Warnings {
-		log.Warn("knowledge base", "problem", w.String())
-	}
+	warnBase(log, base, a.now())
 	warnUnfinishedProfile(log, base.Profile)
 	db, err := storage.Open(ctx, cfg.DB, storage.Options{Now: a.now})
 	if err != nil {
@@ -136,6 +135,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		{"zalo", startZalo},
 		{"metrics", countDeliveryFailures},
 		{"reminders", startReminders},
+		{"alerts", startAlerts},
 	} {
 		if err := step.fn(ctx, s); err != nil {
 			return fmt.Errorf("start %s: %w", step.name, err)
@@ -179,6 +179,27 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		err = nil
 	}
 	return err
+}
+
+// warnBase logs the problems that did not stop the base loading, and how
+// many entries are past or near their review date: at run time a review
+// date is a warning for staff, never a reason to stop answering.
+func warnBase(log *slog.Logger, b *knowledge.Base, now time.Time) {
+	for _, w := range b.Warnings {
+		log.Warn("knowledge base", "problem", w.String())
+	}
+	due := b.NeedsReview(now.In(stats.Location()))
+	if len(due) == 0 {
+		return
+	}
+	overdue := 0
+	for _, r := range due {
+		if r.Overdue() {
+			overdue++
+		}
+	}
+	log.Warn(fmt.Sprintf("KNOWLEDGE BASE NEEDS REVIEW: entries past or within %d days of their review date are still answered; check them against their sources and set a new review_by (dashboard page /admin/review, `trolyso kb check`)", knowledge.ReviewWarnDays),
+		"entries", len(due), "overdue", overdue)
 }
 
 // warnUnfinishedProfile tells staff at start-up (and after a reload) which
@@ -239,6 +260,7 @@ func (s *server) reload(ctx context.Context, why string) {
 	}
 	s.eng.SetIndexed(b, ix)
 	debug.FreeOSMemory()
+	warnBase(s.log, b, s.a.now())
 	warnUnfinishedProfile(s.log, b.Profile)
 	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/colecommune/trolyso/bot/remind"
+	"github.com/colecommune/trolyso/bot/remind/spec"
 )
 
 // startReminders starts the reminder scheduler. It runs whatever channels
@@ -19,6 +20,9 @@ func startReminders(ctx context.Context, s *server) error {
 		Clock:      appClock{now: s.a.now},
 		Grace:      s.cfg.ReminderGrace,
 		NudgeAfter: s.cfg.ReminderNudge,
+		StaleEntries: func(at time.Time) int {
+			return len(s.eng.Base().NeedsReview(at.In(spec.Location())))
+		},
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/colecommune/trolyso/bot/alert"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/storage"
 )
@@ -51,9 +52,17 @@ func runStats(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if *asJSON {
+		// Alert jobs created in the period, with their reports.
+		reports, err := alertReports(ctx, a, cfg, r)
+		if err != nil {
+			return err
+		}
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return enc.Encode(struct {
+			stats.Report
+			Alerts []alert.Report `json:"alerts"`
+		}{rep, reports})
 	}
 	printReport(a, rep, commune)
 	return nil
@@ -130,4 +139,14 @@ func printReport(a *app, rep stats.Report, commune string) {
 			fmt.Fprintf(w, "  %3d× %s (lần cuối %s)\n", u.Count, u.Example, u.LastSeen.Format("02/01/2006 15:04"))
 		}
 	}
+}
+
+// alertReports reads the reports of the alert jobs created in r.
+func alertReports(ctx context.Context, a *app, cfg *Config, r stats.Range) ([]alert.Report, error) {
+	db, err := a.openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return alert.Reports(ctx, db, r.From, r.To)
 }

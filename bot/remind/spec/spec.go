@@ -134,15 +134,18 @@ type Data struct {
 	SatisfactionRate string // share of 👍 among ratings, like "96,5%", or "chưa có đánh giá"
 	DaysToDeadline   int    // days left until the quarterly report deadline
 	Deadline         string // the deadline, dd/mm/yyyy
+	// StaleEntries counts the knowledge-base entries whose review date has
+	// passed or is at most 30 days after the run's day.
+	StaleEntries int
 }
 
 // Fields lists the template fields, for error messages and help.
-var Fields = []string{".Team", ".Date", ".Questions", ".Unanswered", ".SatisfactionRate", ".DaysToDeadline", ".Deadline"}
+var Fields = []string{".Team", ".Date", ".Questions", ".Unanswered", ".SatisfactionRate", ".DaysToDeadline", ".Deadline", ".StaleEntries"}
 
 // SampleData is what templates are checked and previewed with when no live
 // figures are at hand.
 func SampleData(now time.Time) Data {
-	d := Data{Team: "Thôn Mẫu", Questions: 128, Unanswered: 7, SatisfactionRate: FormatRate(200, 193)}
+	d := Data{Team: "Thôn Mẫu", Questions: 128, Unanswered: 7, SatisfactionRate: FormatRate(200, 193), StaleEntries: 3}
 	d.FillDates(now)
 	return d
 }
