@@ -20,6 +20,10 @@ type lexical struct {
 	// frequency.
 	post map[uint64][]lexPosting
 	idf  map[uint64]float64
+	// skipIDF: in a large base, terms with an IDF below it (found in more
+	// than a quarter of the entries) count in the query's mass but their
+	// long postings are not scored: they cost most and decide little.
+	skipIDF float64
 	// docs: entry, field (question or passage), and the BM25 length norm
 	docEntry []int32
 	docPass  []bool
@@ -107,6 +111,10 @@ func newLexical(docs []lexDoc, nEntries int) *lexical {
 	for t, c := range df {
 		lx.idf[t] = math.Log(1 + (n-float64(c)+0.5)/(float64(c)+0.5))
 	}
+	if nEntries >= largeBase {
+		q := 0.25 * n
+		lx.skipIDF = math.Log(1 + (n-q+0.5)/(q+0.5))
+	}
 	return lx
 }
 
@@ -133,6 +141,9 @@ func (lx *lexical) rank(toks []vi.Token, k int, sc *lexScratch) []lexScore {
 			idf = math.Log(1 + (float64(lx.nEntries)+0.5)/0.5)
 		}
 		mass += idf
+		if idf < lx.skipIDF {
+			continue
+		}
 		for _, p := range lx.post[t] {
 			tf := float64(p.tf)
 			s := idf * tf * (lx.k1 + 1) / (tf + lx.docNorm[p.doc])
