@@ -14,6 +14,9 @@ const (
 	maxInDeclined  = 0.05 // share of the base's questions declined, at most
 )
 
+// wrongWeight is the cost of a wrong answer in the objective.
+var wrongWeight = 1.0
+
 // maxCVCases bounds the held-out questions asked per fold.
 const maxCVCases = 3000
 
@@ -114,7 +117,7 @@ func (o outcome) figures() CVFigures {
 // missing a target.
 func (o outcome) objective() float64 {
 	f := o.figures()
-	j := f.HitAt1 + 0.5*f.HitAt3 - f.Wrong
+	j := f.HitAt1 + 0.5*f.HitAt3 - wrongWeight*f.Wrong
 	if o.out > 0 && f.OOSDeclined < minOOSDeclined {
 		j -= 10 * (minOOSDeclined - f.OOSDeclined)
 	}
