@@ -17,6 +17,10 @@ const (
 // wrongWeight is the cost of a wrong answer in the objective.
 var wrongWeight = 1.0
 
+var oosPenalty, inPenalty = 10.0, 10.0
+
+var cvNoisy = true
+
 // maxCVCases bounds the held-out questions asked per fold.
 const maxCVCases = 3000
 
@@ -83,6 +87,9 @@ func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon,
 				continue
 			}
 			asked := [][]vi.Token{s.toks, typos(unaccent(s.toks), 1, rng)}
+			if !cvNoisy {
+				asked = asked[:1]
+			}
 			for _, q := range asked {
 				toks, _ := vi.StripPoliteness(q)
 				if len(toks) == 0 {
@@ -119,10 +126,10 @@ func (o outcome) objective() float64 {
 	f := o.figures()
 	j := f.HitAt1 + 0.5*f.HitAt3 - wrongWeight*f.Wrong
 	if o.out > 0 && f.OOSDeclined < minOOSDeclined {
-		j -= 10 * (minOOSDeclined - f.OOSDeclined)
+		j -= oosPenalty * (minOOSDeclined - f.OOSDeclined)
 	}
 	if f.InDeclined > maxInDeclined {
-		j -= 10 * (f.InDeclined - maxInDeclined)
+		j -= inPenalty * (f.InDeclined - maxInDeclined)
 	}
 	return j
 }

@@ -1,6 +1,8 @@
 package knowledge
 
 import (
+	"slices"
+
 	"github.com/colecommune/trolyso/knowledge/vi"
 )
 
@@ -78,7 +80,7 @@ func (d *dist) ranksHigh(entry int32) bool {
 
 // clauseMix is the weight of a question clause against the whole message
 // when a long message is scored clause by clause.
-const clauseMix = 0.6
+var clauseMix = 0.6
 
 // Decide chooses how to reply to a resident's message.
 func (ix *Index) Decide(query string) Decision {
@@ -150,12 +152,17 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 	}
 	best, bestAt := whole, 0
 	wins, at := a.windows()
+	// The story around a question makes a message look out of scope (its
+	// words are everyday words): whether the base answers it is the
+	// question's call, so the least out-of-scope asking window counts.
+	questionOOS := whole.pOOS
 	for i, w := range wins {
 		if contentWords(w) < 2 {
 			continue
 		}
 		cd := ix.raw(w, sc)
 		cd.fuse(ix.bands.Beta)
+		questionOOS = min(questionOOS, cd.pOOS)
 		// A clause only lends its confidence to an entry the whole
 		// message also ranks high: alone, a clause with little content
 		// often points elsewhere.
@@ -166,6 +173,14 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 		if m.top() > best.top() && m.pOOS < ix.bands.Decline {
 			best, bestAt = m, at[i]
 		}
+	}
+	if questionOOS < best.pOOS {
+		best.cands = slices.Clone(best.cands)
+		f := (1 - questionOOS) / max(1-best.pOOS, 1e-9)
+		for k := range best.cands {
+			best.cands[k].p *= f
+		}
+		best.pOOS = questionOOS
 	}
 	return best, bestAt
 }

@@ -73,7 +73,7 @@ type trainParams struct {
 var defaultTrainParams = trainParams{
 	folds: 4, epochs: 6, rate: 0.4, l2: 1e-3,
 	wPassage: 0.3, wTitle: 1,
-	balance: 1, wOOS: 1,
+	balance: 1, wOOS: 5,
 	maxExamples: 120_000,
 	cvBudget:    60_000,
 	seed:        20261203,
@@ -196,8 +196,6 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 			vk = variantKinds{noDiacritics: kinds.noDiacritics}
 		case fromTitle:
 			w = tp.wTitle
-		case fromOutOfScope:
-			w = tp.wOOS
 		}
 		for _, v := range variants(s.toks, lex, vk, rng) {
 			feats = fp.extract(v, feats[:0])
@@ -229,6 +227,11 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 			continue
 		}
 		w := t.weight * math.Pow(mean/mass[t.class], tp.balance)
+		if int(t.class) == nClasses-1 {
+			// the out-of-scope class is broad: balancing makes it weigh
+			// like one entry, wOOS scales it from there
+			w *= tp.wOOS
+		}
 		ts.examples = append(ts.examples, linear.Example{X: x, Class: t.class, Weight: float32(w)})
 	}
 	return ts
