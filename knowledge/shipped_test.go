@@ -33,3 +33,12 @@ func shipped(t testing.TB) *Index {
 	}
 	return shippedOnce.ix
 }
+
+// ids lists the entry ids of matches.
+func ids(ms []Match) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Entry.ID)
+	}
+	return out
+}

@@ -18,7 +18,7 @@ func TestSpeller(t *testing.T) {
 		{"muốn phảm ánh", "muon phan anh"},
 		{"quen mat khua", "quen mat khau"}, // two letters swapped
 		{"tai khaon bi khoa", "tai khoan bi khoa"},
-		{"nộp hồ sơơ", "nop ho so"},    // collapsed by Clean: unchanged
+		{"nộp hồ sơơ", "nop ho so"},        // collapsed by Clean: unchanged
 		{"ket qua xo so", "ket qua xo so"}, // two-letter words are left alone
 		{"giá vàng hôm nay", "gia vang hom nay"},
 		{"kết hôn", "ket hon"}, // known pairs are never touched
