@@ -494,11 +494,13 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
 		WHERE t.status = ? ORDER BY `+order+` LIMIT ?`, f.Status, f.Limit)
 }
 
-// IdleTickets returns the open tickets with no activity since before.
+// IdleTickets returns the open tickets with no message since before and
+// no resident message waiting for a staff answer (those stay open: they
+// count as "open over 24 hours" until staff answer or close them).
 func (db *DB) IdleTickets(ctx context.Context, before time.Time) ([]Ticket, error) {
 	return queryAll(ctx, db.r, "list idle tickets", func(sc scanner) (Ticket, error) { return scanTicket(sc) },
 		`SELECT `+ticketCols+` FROM tickets t JOIN users u ON u.id = t.user_id
-		WHERE t.status = 'open' AND t.last_activity < ? ORDER BY t.id`, fmtTime(before))
+		WHERE t.status = 'open' AND t.last_activity < ? AND t.waiting_since IS NULL ORDER BY t.id`, fmtTime(before))
 }
 
 // RepostCandidates returns the open tickets posted to the staff group,

@@ -251,12 +251,17 @@ func TestTicketPostsRepostAndIdle(t *testing.T) {
 		t.Errorf("take-over: changed %v, previous %q", changed, prev)
 	}
 	clk.Add(25 * time.Hour)
-	idle, err := db.IdleTickets(ctx, clk.Now().Add(-24*time.Hour))
-	if err != nil || len(idle) != 1 {
-		t.Fatalf("idle = %+v, %v", idle, err)
+	// The resident's question waits for staff: not idle.
+	if idle, err := db.IdleTickets(ctx, clk.Now().Add(-24*time.Hour)); err != nil || len(idle) != 0 {
+		t.Fatalf("idle while waiting = %+v, %v", idle, err)
 	}
 	f, _ := db.HandoffFigures(ctx, time.Time{}, clk.Now(), clk.Now(), 24*time.Hour)
 	if f.Open != 1 || f.OpenOver != 1 || f.Replied != 0 {
 		t.Errorf("figures = %+v", f)
+	}
+	db.AddStaffReply(ctx, tk.ID, "Bình", "telegram", "trả lời", nil)
+	clk.Add(25 * time.Hour)
+	if idle, err := db.IdleTickets(ctx, clk.Now().Add(-24*time.Hour)); err != nil || len(idle) != 1 {
+		t.Fatalf("idle = %+v, %v", idle, err)
 	}
 }
