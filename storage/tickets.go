@@ -74,6 +74,9 @@ type Ticket struct {
 	// Filled by ListTickets.
 	Messages int
 	LastText string
+	// AllText is every resident and staff message, for searching (filled
+	// when TicketFilter.Text is set).
+	AllText string
 	// Problem is the state of the latest resident delivery that did not
 	// arrive (DeliveryUndeliverable, DeliveryFailed, DeliveryBlocked,
 	// DeliveryUnknown), "" when there is none.
@@ -93,10 +96,11 @@ type TicketMessage struct {
 	Text      string
 	CreatedAt time.Time
 	// State, Error and SentAt describe the delivery of a staff reply to
-	// the resident ("" for other messages).
-	State  string
-	Error  string
-	SentAt time.Time
+	// the resident ("" for other messages); OutboxID is that delivery.
+	State    string
+	Error    string
+	SentAt   time.Time
+	OutboxID int64
 }
 
 // NewTicketMessage is a message added to a ticket.
@@ -452,11 +456,11 @@ func (db *DB) TicketMessages(ctx context.Context, ticketID int64) ([]TicketMessa
 		var m TicketMessage
 		var created string
 		var sent sql.NullString
-		err := sc.Scan(&m.ID, &m.TicketID, &m.Author, &m.StaffName, &m.Via, &m.Text, &created, &m.State, &m.Error, &sent)
+		err := sc.Scan(&m.ID, &m.TicketID, &m.Author, &m.StaffName, &m.Via, &m.Text, &created, &m.State, &m.Error, &sent, &m.OutboxID)
 		m.CreatedAt, m.SentAt = parseTime(created), nullTime(sent)
 		return m, err
 	}, `SELECT m.id, m.ticket_id, m.author, m.staff_name, m.via, m.text, m.created_at,
-			coalesce(o.state, ''), coalesce(o.error, ''), o.sent_at
+			coalesce(o.state, ''), coalesce(o.error, ''), o.sent_at, coalesce(o.id, 0)
 		FROM ticket_messages m
 		LEFT JOIN handoff_outbox o ON o.message_id = m.id AND o.target = 'resident'
 		WHERE m.ticket_id = ? ORDER BY m.id`, ticketID)
@@ -466,6 +470,7 @@ func (db *DB) TicketMessages(ctx context.Context, ticketID int64) ([]TicketMessa
 type TicketFilter struct {
 	Status string // TicketOpen or TicketClosed
 	Limit  int    // most recent first for closed tickets (default 200)
+	Text   bool   // fill AllText
 }
 
 // ListTickets lists open tickets (oldest first) or closed ones (latest
@@ -479,17 +484,22 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
 	if f.Status == TicketClosed {
 		order = `t.closed_at DESC, t.id DESC`
 	}
+	all := `''`
+	if f.Text {
+		all = `coalesce((SELECT group_concat(m.text, ' | ') FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author IN ('resident', 'staff')), '')`
+	}
 	return queryAll(ctx, db.r, "list tickets", func(sc scanner) (Ticket, error) {
 		var n int
-		var last, problem string
-		t, err := scanTicket(sc, &n, &last, &problem)
-		t.Messages, t.LastText, t.Problem = n, last, problem
+		var last, problem, text string
+		t, err := scanTicket(sc, &n, &last, &problem, &text)
+		t.Messages, t.LastText, t.Problem, t.AllText = n, last, problem, text
 		return t, err
 	}, `SELECT `+ticketCols+`,
 			(SELECT count(*) FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author IN ('resident', 'staff')),
 			coalesce((SELECT m.text FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author IN ('resident', 'staff') ORDER BY m.id DESC LIMIT 1), ''),
 			coalesce((SELECT o.state FROM handoff_outbox o WHERE o.ticket_id = t.id AND o.target = 'resident'
-				AND o.state IN ('undeliverable', 'failed', 'blocked', 'unknown') ORDER BY o.id DESC LIMIT 1), '')
+				AND o.state IN ('undeliverable', 'failed', 'blocked', 'unknown') ORDER BY o.id DESC LIMIT 1), ''),
+			`+all+`
 		FROM tickets t JOIN users u ON u.id = t.user_id
 		WHERE t.status = ? ORDER BY `+order+` LIMIT ?`, f.Status, f.Limit)
 }

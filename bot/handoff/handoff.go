@@ -37,6 +37,7 @@ import (
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/markup"
 	"github.com/colecommune/trolyso/bot/privacy"
+	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/knowledge"
 	"github.com/colecommune/trolyso/storage"
 )
@@ -357,22 +358,7 @@ func (d *Desk) introText(ctx context.Context, t storage.Ticket) string {
 
 // DurationText renders a duration for residents and staff: "5 phút",
 // "2 giờ", "1 giờ 30 phút", "3 ngày".
-func DurationText(dur time.Duration) string {
-	switch {
-	case dur < time.Minute:
-		return "dưới 1 phút"
-	case dur < time.Hour:
-		return fmt.Sprintf("%d phút", int(dur.Minutes()))
-	case dur < 48*time.Hour:
-		h, m := int(dur.Hours()), int(dur.Minutes())%60
-		if m == 0 || h >= 10 {
-			return fmt.Sprintf("%d giờ", h)
-		}
-		return fmt.Sprintf("%d giờ %d phút", h, m)
-	default:
-		return fmt.Sprintf("%d ngày", int(dur.Hours()/24))
-	}
-}
+func DurationText(d time.Duration) string { return stats.DurationText(d) }
 
 // end closes the resident's ticket at their request.
 func (d *Desk) end(ctx context.Context, m bot.Message) bot.Reply {
