@@ -680,6 +680,18 @@ func (db *DB) MarkOutboxInterrupted(ctx context.Context) ([]OutboxItem, error) {
 	return out, nil
 }
 
+// RetryNow makes every pending message due now (a fresh start tries the
+// messages waiting for a retry at once).
+func (db *DB) RetryNow(ctx context.Context) (int, error) {
+	now := fmtTime(db.now())
+	res, err := db.w.ExecContext(ctx, `UPDATE handoff_outbox SET not_before = ? WHERE state = 'pending' AND not_before > ?`, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("retry outbox messages: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // TakeWebOutbox returns the pending messages for a web-chat resident and
 // marks them sent: the browser that asked shows them.
 func (db *DB) TakeWebOutbox(ctx context.Context, userKey string) ([]OutboxItem, error) {

@@ -117,11 +117,17 @@ func (d *Desk) worker(ctx context.Context, target string) {
 }
 
 // Recover reports the messages a stopped run left being sent: they become
-// "possibly sent" and staff are told about the answers among them.
+// "possibly sent" and staff are told about the answers among them. The
+// messages waiting for a retry are tried at once.
 func (d *Desk) Recover(ctx context.Context) error {
 	lost, err := d.store.MarkOutboxInterrupted(ctx)
 	if err != nil {
 		return fmt.Errorf("handoff: %w", err)
+	}
+	if n, err := d.store.RetryNow(ctx); err != nil {
+		return fmt.Errorf("handoff: %w", err)
+	} else if n > 0 {
+		d.log.Info("handoff: messages saved before the restart are sent now", "count", n)
 	}
 	for _, o := range lost {
 		d.log.Warn("handoff: a message was being sent when the server stopped; reported as possibly sent, not sent again",
