@@ -47,8 +47,8 @@ type server struct {
 	// desk is the handoff to commune staff (nil when neither the
 	// dashboard nor a staff group is configured); serve_handoff.go.
 	desk *handoff.Desk
-	wg      sync.WaitGroup
-	errc    chan error
+	wg   sync.WaitGroup
+	errc chan error
 	// ready is closed once the HTTP listener is up (tests wait on it).
 	ready chan string
 }
