@@ -44,13 +44,13 @@ type server struct {
 	composer *compose.Composer
 	// senders deliver reminders, by channel name.
 	senders map[string]bot.Sender
+	wg      sync.WaitGroup
+	errc    chan error
+	// ready is closed once the HTTP listener is up (tests wait on it).
+	ready chan string
 	// desk is the handoff to commune staff (nil when neither the
 	// dashboard nor a staff group is configured); serve_handoff.go.
 	desk *handoff.Desk
-	wg   sync.WaitGroup
-	errc chan error
-	// ready is closed once the HTTP listener is up (tests wait on it).
-	ready chan string
 }
 
 // background runs fn until ctx ends; an error from fn stops the server.
