@@ -287,7 +287,7 @@ func (d *Desk) start(ctx context.Context, m bot.Message) bot.Reply {
 		d.log.Error("handoff: clear pending state", "err", err)
 	}
 	d.wake(storage.TargetStaff)
-	d.log.Info("handoff: ticket opened", "ticket", t.ID, "channel", m.Channel, "questions", len(msgs))
+	d.log.Info("handoff: ticket opened", "ticket", t.ID, "channel", m.Channel, "recent_questions", len(msgs)/2)
 	return modeReply(d.introText(ctx, t), endRow())
 }
 

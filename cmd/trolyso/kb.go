@@ -193,7 +193,9 @@ func nonNil(s []string) []string {
 // into such a folder (TROLYSO_KB); the embedded base cannot be written.
 func (a *app) kbExportDir(cfg *Config, dir string) error {
 	src := knowledge.EmbeddedBase()
-	if cfg.KBDir != "" {
+	// TROLYSO_KB already naming the new folder (set ahead of the export)
+	// means: start it from the embedded base.
+	if cfg.KBDir != "" && filepath.Clean(cfg.KBDir) != filepath.Clean(dir) {
 		var err error
 		if src, err = knowledge.DirBase(cfg.KBDir); err != nil {
 			return err
