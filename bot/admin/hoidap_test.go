@@ -202,6 +202,10 @@ func TestHoidapTicketPages(t *testing.T) {
 	if !strings.Contains(body, "👍 0 / 👎 0") || !strings.Contains(body, "<span class=\"big\">1</span>") {
 		t.Errorf("figures:\n%s", body)
 	}
+	_, body = get(t, e.c, e.srv.URL+"/admin/?period=month")
+	if !strings.Contains(body, `id="handoff-summary"`) || !strings.Contains(body, "1 yêu cầu, 1 được trả lời") {
+		t.Errorf("overview lacks the handoff figures")
+	}
 }
 
 func TestDraftCheckPublishAndHistory(t *testing.T) {
