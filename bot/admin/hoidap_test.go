@@ -262,6 +262,21 @@ func TestDraftCheckPublishAndHistory(t *testing.T) {
 	if r := check(form); !r.OK {
 		t.Fatalf("valid draft has problems: %+v", r.Problems)
 	}
+	// kb check's review dates: passed is an error, within 30 days a
+	// warning (testNow is 2026-08-14).
+	late := withAction(form, "", "")
+	late.Set("review_by", "2026-08-01")
+	if r := check(late); r.OK || !strings.Contains(problemFor(r, "review_by"), "trước ngày cập nhật") {
+		t.Errorf("review date before the update: %+v", r.Problems)
+	}
+	late.Set("updated", "2026-01-05")
+	if r := check(late); r.OK || !strings.Contains(problemFor(r, "review_by"), "đã qua 13 ngày") {
+		t.Errorf("passed review date: %+v", r.Problems)
+	}
+	late.Set("review_by", "2026-08-24")
+	if r := check(late); !r.OK || !strings.Contains(problemFor(r, "review_by"), "Còn 10 ngày") {
+		t.Errorf("near review date: %+v", r)
+	}
 	// A new entry with an existing id: the duplicate is found against the
 	// rest of the base, and the existing file is never replaced.
 	dup := withAction(form, "", "")

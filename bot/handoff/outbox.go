@@ -165,12 +165,12 @@ func (d *Desk) Deliver(ctx context.Context, target string) (int, error) {
 	return n, nil
 }
 
-// maybeSent reports a failure after which the message may have arrived: a
-// network error once the request was on its way (anything but failing to
-// connect), or a timeout. Error answers of the platform are not: it
+// maybeSent reports a failure after which the message may have arrived:
+// bot.ErrMaybeSent from the channel, a network error once the request was
+// on its way (anything but failing to connect), or a timeout. Error answers of the platform are not: it
 // answered, and did not send.
 func maybeSent(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, bot.ErrMaybeSent) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return true
 	}
 	var uerr *url.Error
