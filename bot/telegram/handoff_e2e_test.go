@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/knowledge"
@@ -361,4 +363,19 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestStaffName(t *testing.T) {
+	for _, tc := range []struct {
+		u    models.User
+		want string
+	}{
+		{models.User{ID: 501, FirstName: "Hùng", LastName: "Nguyễn"}, "Hùng Nguyễn"},
+		{models.User{ID: 501, Username: "hung_xa"}, "@hung_xa"},
+		{models.User{ID: 123456789}, "Cán bộ …6789"},
+	} {
+		if got := staffName(&tc.u); got != tc.want {
+			t.Errorf("staffName(%+v) = %q, want %q", tc.u, got, tc.want)
+		}
+	}
 }

@@ -64,7 +64,8 @@ func (a *Adapter) staffUpdate(ctx context.Context, u *models.Update) bool {
 }
 
 // staffName is how a staff member is shown: their Telegram name, else
-// their @username.
+// their @username, else "Cán bộ" and the end of their Telegram id (staff
+// are told apart even when the update carries no name).
 func staffName(u *models.User) string {
 	if u == nil {
 		return ""
@@ -72,6 +73,10 @@ func staffName(u *models.User) string {
 	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
 	if name == "" && u.Username != "" {
 		name = "@" + u.Username
+	}
+	if name == "" && u.ID != 0 {
+		id := strconv.FormatInt(u.ID, 10)
+		name = "Cán bộ …" + id[max(0, len(id)-4):]
 	}
 	return name
 }
