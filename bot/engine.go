@@ -59,6 +59,9 @@ type Engine struct {
 	// alerts holds the links offered for subscribing and the caches of
 	// alerts.go.
 	alerts alertState
+	// decorators adjust every reply of Handle (bot/handoff adds its button
+	// to declines and menus).
+	decorators []Decorator
 }
 
 type kbState struct {
@@ -82,6 +85,9 @@ type PayloadHandler func(ctx context.Context, m Message, args []string) Reply
 
 // Interceptor may handle free text before it is treated as a question.
 type Interceptor func(ctx context.Context, m Message) (Reply, bool)
+
+// Decorator may adjust a reply of Handle before it leaves the engine.
+type Decorator func(ctx context.Context, m Message, r *Reply)
 
 // New returns an engine answering from base.
 func New(cfg Config, base *knowledge.Base) *Engine {
@@ -144,6 +150,9 @@ func (e *Engine) HandlePayload(prefix string, h PayloadHandler) { e.payloads[pre
 // Intercept registers an interceptor for free text.
 func (e *Engine) Intercept(i Interceptor) { e.interceptors = append(e.interceptors, i) }
 
+// Decorate registers a decorator of every reply Handle gives.
+func (e *Engine) Decorate(d Decorator) { e.decorators = append(e.decorators, d) }
+
 func (e *Engine) registerCore() {
 	e.registerTeams()
 	e.registerRatings()
@@ -171,6 +180,16 @@ func (e *Engine) registerCore() {
 func (e *Engine) Handle(ctx context.Context, m Message) (reply Reply) {
 	start := time.Now()
 	defer func() { e.obs.Handled(m, reply, time.Since(start)) }()
+	defer func() {
+		defer func() {
+			if r := recover(); r != nil {
+				e.log.Error("panic while decorating a reply", "channel", m.Channel, "panic", fmt.Sprint(r))
+			}
+		}()
+		for _, d := range e.decorators {
+			d(ctx, m, &reply)
+		}
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("panic while handling message", "channel", m.Channel, "panic", fmt.Sprint(r))

@@ -42,6 +42,8 @@ type sendOptions struct {
 	// editID, when not zero, edits that message instead of sending a new
 	// one (menu navigation); on failure a new message is sent.
 	editID int
+	// sentID, when set, receives the id of each message sent.
+	sentID *int
 }
 
 // SendTo delivers a reply to a chat id (bot.Sender, used by reminders).
@@ -119,7 +121,10 @@ func (a *Adapter) deliver(ctx context.Context, chatID int64, r bot.Reply, o send
 			p.ReplyParameters = &models.ReplyParameters{MessageID: o.replyTo, AllowSendingWithoutReply: true}
 		}
 		send := func(ctx context.Context) error {
-			_, err := a.b.SendMessage(ctx, p)
+			msg, err := a.b.SendMessage(ctx, p)
+			if err == nil && msg != nil && o.sentID != nil {
+				*o.sentID = msg.ID
+			}
 			return err
 		}
 		err := a.call(ctx, chatID, "sendMessage", send)

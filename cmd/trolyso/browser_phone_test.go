@@ -175,6 +175,10 @@ func TestBrowserPhoneAndDesktop(t *testing.T) {
 				{"reminders", "/admin/reminders", "#runs"},
 				{"alerts", "/admin/thongbao", "#compose"},
 				{"report", "/admin/report?format=html&quarter=" + quarter, "table"},
+				{"requests to staff", "/admin/hoidap", "#open-tickets"},
+				{"closed requests", "/admin/hoidap/closed", "#closed-tickets"},
+				{"entry editor", "/admin/hoidap/draft", "#draft-form"},
+				{"publish log", "/admin/hoidap/log", "#publish-log"},
 				{"login", "/admin/login", "body"},
 			} {
 				do("open "+pg.path, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(chromedp.CSS(pg.ready)))
@@ -184,7 +188,7 @@ func TestBrowserPhoneAndDesktop(t *testing.T) {
 					truth("the next reminder is in the overview", `document.getElementById('reminders-summary').textContent.includes('Lần nhắc tới')`)
 					truth("one rating is not enough data", `document.getElementById('answers-verdict').textContent.includes('chưa đủ dữ liệu')`)
 				}
-				if pg.name == "overview" || pg.name == "reminders" {
+				if pg.name == "overview" || pg.name == "reminders" || pg.name == "entry editor" {
 					png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 					if err != nil {
 						t.Fatal(err)

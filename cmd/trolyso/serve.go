@@ -19,6 +19,7 @@ import (
 
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/compose"
+	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/bot/metrics"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
@@ -47,6 +48,9 @@ type server struct {
 	errc    chan error
 	// ready is closed once the HTTP listener is up (tests wait on it).
 	ready chan string
+	// desk is the handoff to commune staff (nil when neither the
+	// dashboard nor a staff group is configured); serve_handoff.go.
+	desk *handoff.Desk
 }
 
 // background runs fn until ctx ends; an error from fn stops the server.
@@ -130,9 +134,11 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		fn   func(context.Context, *server) error
 	}{
 		{"llm", configureLLM},
+		{"handoff", configureHandoff},
 		{"admin", mountAdmin},
 		{"telegram", startTelegram},
 		{"zalo", startZalo},
+		{"handoff outbox", startHandoff},
 		{"metrics", countDeliveryFailures},
 		{"reminders", startReminders},
 		{"alerts", startAlerts},
