@@ -38,10 +38,10 @@ const (
 	sendTimeout = 2 * time.Minute
 )
 
-// TelegramLimits are the alert sender's Telegram rates: 29 messages a
+// TelegramLimits are the alert sender's Telegram rates: 28 messages a
 // second overall with no burst (so never more than 30 in any one-second
 // window), one a second per chat, 20 a minute per group.
-var TelegramLimits = remind.Limits{Overall: 29, PerChat: 1, PerGroup: rate.Every(3 * time.Second)}
+var TelegramLimits = remind.Limits{Overall: 28, PerChat: 1, PerGroup: rate.Every(3 * time.Second)}
 
 // ZaloLimits are Zalo rates of perSecond messages a second overall and one
 // a second per user. Zalo's OA quotas are not published where we could

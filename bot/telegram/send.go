@@ -367,7 +367,7 @@ func splitLine(line string, fits func(string) bool) []string {
 
 // sendLimiter keeps the bot under Telegram's limits: about 30 messages a
 // second overall, one a second per private chat (short bursts allowed)
-// and 20 a minute per group. The overall bucket (29 a second, burst 1)
+// and 20 a minute per group. The overall bucket (28 a second, burst 1: a margin under 30 for the jitter of a busy machine)
 // never lets more than 30 messages into any one-second window, replies and
 // bulk sends (alerts, reminders) together.
 type sendLimiter struct {
@@ -389,7 +389,7 @@ type chatLimit struct {
 
 func newSendLimiter() *sendLimiter {
 	return &sendLimiter{
-		global:       rate.NewLimiter(29, 1),
+		global:       rate.NewLimiter(28, 1),
 		privateEvery: time.Second,
 		groupEvery:   3 * time.Second,
 		burst:        3,
