@@ -34,6 +34,9 @@ type Config struct {
 	// Composer, if set, phrases answer-band replies with a language model
 	// (bot/compose); see also SetComposer.
 	Composer Composer
+	// Index, if set, is the already built index of the base given to New
+	// (the server builds it with a model cache; tests share one).
+	Index *knowledge.Index
 }
 
 // Engine answers messages from any channel. It is safe for concurrent use.
@@ -56,6 +59,9 @@ type Engine struct {
 	// alerts holds the links offered for subscribing and the caches of
 	// alerts.go.
 	alerts alertState
+	// decorators adjust every reply of Handle (bot/handoff adds its button
+	// to declines and menus).
+	decorators []Decorator
 }
 
 type kbState struct {
@@ -79,6 +85,9 @@ type PayloadHandler func(ctx context.Context, m Message, args []string) Reply
 
 // Interceptor may handle free text before it is treated as a question.
 type Interceptor func(ctx context.Context, m Message) (Reply, bool)
+
+// Decorator may adjust a reply of Handle before it leaves the engine.
+type Decorator func(ctx context.Context, m Message, r *Reply)
 
 // New returns an engine answering from base.
 func New(cfg Config, base *knowledge.Base) *Engine {
@@ -104,16 +113,30 @@ func New(cfg Config, base *knowledge.Base) *Engine {
 	if e.obs == nil {
 		e.obs = NopObserver{}
 	}
-	e.SetBase(base)
+	if cfg.Index != nil {
+		e.SetIndexed(base, cfg.Index)
+	} else {
+		e.SetBase(base)
+	}
 	e.registerCore()
 	return e
 }
 
-// SetBase swaps in a new knowledge base (hot reload); messages being
-// answered keep the base they started with.
+// SetBase swaps in a new knowledge base, building its index (training its
+// model unless the binary holds it); messages being answered keep the base
+// they started with. See SetIndexed to build the index elsewhere.
 func (e *Engine) SetBase(b *knowledge.Base) {
-	e.kb.Store(&kbState{base: b, index: knowledge.NewIndex(b.Entries)})
+	e.SetIndexed(b, knowledge.NewIndex(b))
 }
+
+// SetIndexed swaps in a new knowledge base with its built index (hot
+// reload: the previous base keeps answering while the new index trains).
+func (e *Engine) SetIndexed(b *knowledge.Base, ix *knowledge.Index) {
+	e.kb.Store(&kbState{base: b, index: ix})
+}
+
+// Index returns the index in use.
+func (e *Engine) Index() *knowledge.Index { return e.kb.Load().index }
 
 // Base returns the knowledge base in use.
 func (e *Engine) Base() *knowledge.Base { return e.kb.Load().base }
@@ -126,6 +149,9 @@ func (e *Engine) HandlePayload(prefix string, h PayloadHandler) { e.payloads[pre
 
 // Intercept registers an interceptor for free text.
 func (e *Engine) Intercept(i Interceptor) { e.interceptors = append(e.interceptors, i) }
+
+// Decorate registers a decorator of every reply Handle gives.
+func (e *Engine) Decorate(d Decorator) { e.decorators = append(e.decorators, d) }
 
 func (e *Engine) registerCore() {
 	e.registerTeams()
@@ -154,6 +180,16 @@ func (e *Engine) registerCore() {
 func (e *Engine) Handle(ctx context.Context, m Message) (reply Reply) {
 	start := time.Now()
 	defer func() { e.obs.Handled(m, reply, time.Since(start)) }()
+	defer func() {
+		defer func() {
+			if r := recover(); r != nil {
+				e.log.Error("panic while decorating a reply", "channel", m.Channel, "panic", fmt.Sprint(r))
+			}
+		}()
+		for _, d := range e.decorators {
+			d(ctx, m, &reply)
+		}
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("panic while handling message", "channel", m.Channel, "panic", fmt.Sprint(r))

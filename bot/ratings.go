@@ -230,15 +230,14 @@ func (e *Engine) askIfQuestion(ctx context.Context, m Message) (Reply, bool) {
 	if r, ok := e.refuse(ctx, m); ok {
 		return r, true
 	}
-	d := e.kb.Load().index.Decide(privacy.Strip(m.Text))
-	switch d.Band {
-	case knowledge.BandAnswer, knowledge.BandClarify:
-	case knowledge.BandSmallTalk:
+	// Only a message that reads as a question is one: a remark ("nhanh,
+	// rõ ràng") may share words with an entry without asking about it.
+	if !asksSomething(m.Text) {
 		return Reply{}, false
-	default:
-		if !asksSomething(m.Text) {
-			return Reply{}, false
-		}
+	}
+	d := e.kb.Load().index.Decide(privacy.Strip(m.Text))
+	if d.Band == knowledge.BandSmallTalk {
+		return Reply{}, false
 	}
 	return e.answerDecision(ctx, m, d), true
 }

@@ -162,6 +162,9 @@ func SummaryText(rep stats.Report) string {
 		l := rep.Lowest[0]
 		fmt.Fprintf(&b, "- Bị chê nhiều nhất: %s (%d 👎)\n", l.Title, l.Negative)
 	}
+	if h := rep.Handoff; h.Requests > 0 || h.OpenNow > 0 {
+		fmt.Fprintf(&b, "- **Hỏi cán bộ xã**: %s\n", h.Summary())
+	}
 	return strings.TrimSpace(b.String())
 }
 

@@ -80,7 +80,7 @@ func FuzzDecide(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ix := knowledge.NewIndex(base.Entries)
+	ix := knowledge.NewIndex(base)
 	for _, s := range []string{"", "quên mật khẩu vneid", "cks la gi", "xin chào", "cảm ơn", "?", "vneid vneid vneid",
 		"<script>alert(1)</script>", "' OR 1=1 --", strings.Repeat("😀", 100), "\xff\xfe"} {
 		f.Add(s)

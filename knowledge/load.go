@@ -16,6 +16,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/colecommune/trolyso/knowledge/vi"
 )
 
 // base/* (not base) so that _base.yaml and _out_of_scope.txt are embedded
@@ -131,7 +133,15 @@ type Base struct {
 	// Categories are the menu groups, in menu order (from _base.yaml, or
 	// the entries' categories in id order when the base has none).
 	Categories []Category
-	byID       map[string]*Entry
+	// Lexicon holds the short forms and synonyms of the base's terms
+	// (from _base.yaml) with the general Vietnamese ones.
+	Lexicon *vi.Lexicon
+	// OutOfScope are the base's examples of questions it must decline
+	// (from _out_of_scope.txt; nil when the base has none).
+	OutOfScope []string
+	// lexiconSpec is the text the lexicon was built from.
+	lexiconSpec string
+	byID        map[string]*Entry
 	// Warnings are problems that did not stop the base loading.
 	Warnings Problems
 }
@@ -183,7 +193,7 @@ func Load(fsys fs.FS, profile *Profile, now time.Time) (*Base, error) {
 	if problems.Errors() {
 		return nil, problems
 	}
-	b := &Base{Entries: entries, Profile: profile, Categories: meta.Categories,
+	b := &Base{Entries: entries, Profile: profile, Categories: meta.Categories, Lexicon: meta.lexicon, OutOfScope: meta.outOfScope, lexiconSpec: meta.lexiconSpec,
 		byID: make(map[string]*Entry, len(entries)), Warnings: problems}
 	for _, e := range entries {
 		b.byID[e.ID] = e

@@ -5,10 +5,21 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/colecommune/trolyso/knowledge/vi"
+	"golang.org/x/text/unicode/norm"
 
 	"go.yaml.in/yaml/v3"
 )
+
+// OutOfScopeFile is the optional file of a knowledge base with example
+// questions the base does not answer, one a line ("#" starts a comment).
+// The engine learns from them which questions to decline; a base without
+// one gets a built-in set of everyday questions far from any service.
+const OutOfScopeFile = "_out_of_scope.txt"
 
 // MetaFile is the optional file of a knowledge base that describes the
 // base as a whole (its menu categories). Files whose names start with "_"
@@ -18,13 +29,54 @@ const MetaFile = "_base.yaml"
 // baseMeta is the content of MetaFile.
 type baseMeta struct {
 	Categories []Category `yaml:"categories"`
+	// Abbreviations map short forms ("a|b") to expansions; Synonyms are
+	// groups of interchangeable wordings ("x|y|z"). See vi.Lexicon.
+	Abbreviations map[string]string `yaml:"abbreviations"`
+	Synonyms      []string          `yaml:"synonyms"`
+	lexicon       *vi.Lexicon
+	outOfScope    []string
+	// lexiconSpec is the lexicon's definition as text (for fingerprints).
+	lexiconSpec string
 	// declared is set when the categories come from the file; entries
 	// must then use one of them.
 	declared bool
 }
 
 func loadMeta(fsys fs.FS) (baseMeta, Problems) {
-	var m baseMeta
+	oos, ps := loadOutOfScope(fsys)
+	m, ps2 := loadMetaFile(fsys)
+	m.outOfScope = oos
+	return m, append(ps, ps2...)
+}
+
+// loadOutOfScope reads OutOfScopeFile: nil when the base has none.
+func loadOutOfScope(fsys fs.FS) ([]string, Problems) {
+	data, err := fs.ReadFile(fsys, OutOfScopeFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, Problems{{File: OutOfScopeFile, Msg: fmt.Sprintf("read: %v", err)}}
+	}
+	if !utf8.Valid(data) {
+		return nil, Problems{{File: OutOfScopeFile, Msg: "file is not valid UTF-8"}}
+	}
+	var out []string
+	for _, l := range strings.Split(norm.NFC.String(string(data)), "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(l, "\ufeff"))
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		out = append(out, l)
+	}
+	if len(out) == 0 {
+		return nil, Problems{{File: OutOfScopeFile, Msg: "no example questions (one a line; # starts a comment)"}}
+	}
+	return out, nil
+}
+
+func loadMetaFile(fsys fs.FS) (baseMeta, Problems) {
+	m := baseMeta{lexicon: vi.General}
 	data, err := fs.ReadFile(fsys, MetaFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, nil
@@ -35,7 +87,7 @@ func loadMeta(fsys fs.FS) (baseMeta, Problems) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) {
-		return baseMeta{}, Problems{{File: MetaFile, Line: yamlErrLine(err), Msg: "broken file: " + yamlErrMsg(err)}}
+		return baseMeta{lexicon: vi.General}, Problems{{File: MetaFile, Line: yamlErrLine(err), Msg: "broken file: " + yamlErrMsg(err)}}
 	}
 	var ps Problems
 	seen := map[string]bool{}
@@ -56,6 +108,25 @@ func loadMeta(fsys fs.FS) (baseMeta, Problems) {
 	}
 	m.Categories = cats
 	m.declared = len(cats) > 0
+	rows := make([][2]string, 0, len(m.Abbreviations))
+	for k, v := range m.Abbreviations {
+		rows = append(rows, [2]string{k, v})
+	}
+	slices.SortFunc(rows, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	lex, err := vi.NewLexicon(rows, m.Synonyms)
+	if err != nil {
+		ps = append(ps, Problem{File: MetaFile, Msg: "abbreviations or synonyms: " + err.Error()})
+		lex = vi.General
+	}
+	m.lexicon = lex
+	var spec strings.Builder
+	for _, r := range rows {
+		spec.WriteString(r[0] + "=" + r[1] + "\n")
+	}
+	for _, g := range m.Synonyms {
+		spec.WriteString(g + "\n")
+	}
+	m.lexiconSpec = spec.String()
 	return m, ps
 }
 

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/colecommune/trolyso/bot"
+	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
@@ -55,6 +56,14 @@ type Config struct {
 	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed
 	// (the login lockout is per client address).
 	TrustedProxies []netip.Prefix
+	// Desk is the handoff desk (/admin/hoidap); nil turns the requests
+	// pages off (the knowledge-base editor still works).
+	Desk *handoff.Desk
+	// KBDir is the knowledge-base folder entries are published to; ""
+	// when the server runs on the embedded base.
+	KBDir string
+	// Reload loads the knowledge base again after a publish.
+	Reload func() error
 }
 
 // Handler serves the dashboard.
@@ -71,6 +80,12 @@ type Handler struct {
 	mu       sync.Mutex
 	sessions map[[32]byte]session // by SHA-256 of the cookie value
 	failures map[string]failure   // by client address
+
+	// The requests to staff and the knowledge-base editor (hoidap.go).
+	desk   *handoff.Desk
+	kbDir  string
+	reload func() error
+	pubMu  sync.Mutex // one publish at a time
 }
 
 type session struct {
@@ -89,7 +104,7 @@ var ErrNoPassword = errors.New("admin dashboard: no password configured")
 // New returns the dashboard. A plain password is kept only as a bcrypt hash.
 func New(cfg Config) (*Handler, error) {
 	h := &Handler{store: cfg.Store, base: cfg.Base, log: cfg.Logger, now: cfg.Now, loc: stats.Location(), trusted: cfg.TrustedProxies,
-		sessions: map[[32]byte]session{}, failures: map[string]failure{}}
+		sessions: map[[32]byte]session{}, failures: map[string]failure{}, desk: cfg.Desk, kbDir: cfg.KBDir, reload: cfg.Reload}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -130,6 +145,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/runs/{id}", secure(h.auth(http.HandlerFunc(h.runDetail))))
 	h.alertRoutes(mux)
 	mux.Handle("GET /admin/review", secure(h.auth(http.HandlerFunc(h.review))))
+	h.hoidapRoutes(mux)
 	mux.Handle("/admin/", secure(h.auth(http.NotFoundHandler())))
 }
 
@@ -302,6 +318,8 @@ var templateFS embed.FS
 var templates = template.Must(template.New("").Funcs(stats.Funcs).Funcs(template.FuncMap{
 	// vntime shows a time in Vietnamese local time, "—" when unset.
 	"vntime": bot.VNTime,
+	// duration shows seconds as "5 phút", "2 giờ".
+	"duration": func(sec float64) string { return stats.DurationText(time.Duration(sec * float64(time.Second))) },
 }).ParseFS(templateFS, "templates/*.html"))
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {

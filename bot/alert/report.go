@@ -24,7 +24,7 @@ type Progress struct {
 }
 
 // nominalRate is the rate assumed before any message was sent.
-const nominalRate = 29.0
+const nominalRate = 28.0
 
 // GetProgress reads a job's progress at now.
 func GetProgress(ctx context.Context, db *storage.DB, id int64, now time.Time) (Progress, error) {

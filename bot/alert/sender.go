@@ -38,10 +38,10 @@ const (
 	sendTimeout = 2 * time.Minute
 )
 
-// TelegramLimits are the alert sender's Telegram rates: 29 messages a
+// TelegramLimits are the alert sender's Telegram rates: 28 messages a
 // second overall with no burst (so never more than 30 in any one-second
 // window), one a second per chat, 20 a minute per group.
-var TelegramLimits = remind.Limits{Overall: 29, PerChat: 1, PerGroup: rate.Every(3 * time.Second)}
+var TelegramLimits = remind.Limits{Overall: 28, PerChat: 1, PerGroup: rate.Every(3 * time.Second)}
 
 // ZaloLimits are Zalo rates of perSecond messages a second overall and one
 // a second per user. Zalo's OA quotas are not published where we could
@@ -166,13 +166,25 @@ func (s *Sender) run(ctx context.Context, done func(context.Context) (bool, erro
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("alerts: take the sender lease", "err", err)
 		}
+		tookOver := false
 		if !held && err == nil {
 			held, recovered = s.takeOverDead(ctx)
+			tookOver = held
 		}
 		if held {
 			waiting = false
 			if recovered > 0 {
 				s.log.Warn("alerts: deliveries interrupted while sending are recorded as unknown (possibly sent) and not sent again", "count", recovered)
+			}
+			if tookOver || recovered > 0 {
+				// The dead sender may have used up the platform's
+				// current second: wait one out before the first send, so
+				// that the two together never exceed the per-second limit.
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-s.clk.After(time.Second):
+				}
 			}
 			s.log.Info("alerts: sender started", "owner", s.owner)
 			lctx, cancel := context.WithCancel(ctx)

@@ -31,6 +31,7 @@ var Defaults = []storage.Reminder{
 		Template: "📊 **Điểm tin tuần** – Tổ công nghệ số cộng đồng {{.Team}}\n\n" +
 			"- Tuần qua, trợ lý số nhận **{{.Questions}}** câu hỏi của người dân; **{{.Unanswered}}** câu chưa có câu trả lời.\n" +
 			"- Mức hài lòng với câu trả lời: **{{.SatisfactionRate}}**.\n" +
+			"- Yêu cầu gặp cán bộ xã đang chờ xử lý: **{{.OpenHandoffs}}**.\n" +
 			"- Còn **{{.DaysToDeadline}}** ngày đến hạn báo cáo quý ({{.Deadline}}).\n" +
 			"{{if .StaleEntries}}- Bộ câu hỏi thường gặp có **{{.StaleEntries}}** mục đã quá hạn hoặc sắp đến hạn rà soát; " +
 			"cán bộ phụ trách xem trang “Cần rà soát” trên trang quản trị.\n{{end}}\n" +

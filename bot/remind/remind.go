@@ -309,6 +309,9 @@ func Figures(ctx context.Context, db *storage.DB, slot time.Time) (spec.Data, er
 	}
 	d.Questions, d.Unanswered = st.Questions, st.Unanswered
 	d.SatisfactionRate = spec.FormatRate(st.Rated, st.Positive)
+	if d.OpenHandoffs, err = db.CountOpenTickets(ctx); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 

@@ -189,6 +189,64 @@ type Report struct {
 	// TeamAcks is how each digital technology team acknowledged the
 	// reminders of the period.
 	TeamAcks []TeamAck `json:"team_acks"`
+	// Handoff is the residents' requests to commune staff.
+	Handoff Handoff `json:"handoff"`
+}
+
+// Handoff sums up residents' requests to talk to commune staff in a
+// period: how many, how soon staff first answered, how many are open for
+// longer than OpenAge now, and residents' 👍/👎 on staff answers (which
+// also count toward the service satisfaction).
+type Handoff struct {
+	Requests int `json:"requests"`
+	Replied  int `json:"replied"`
+	// MedianFirstReply is the median time from a request to the first
+	// staff answer (wall-clock), in seconds; 0 when none was answered.
+	MedianFirstReply float64 `json:"median_first_reply_seconds"`
+	OpenNow          int     `json:"open_now"`
+	OpenOver24h      int     `json:"open_over_24h"`
+	Up               int     `json:"rated_up"`
+	Down             int     `json:"rated_down"`
+	Satisfaction     `json:"satisfaction"`
+}
+
+// OpenAge is the age beyond which an open request counts as overdue.
+const OpenAge = 24 * time.Hour
+
+// HandoffService is the key of staff answers among the services rated
+// (never an entry id: those cannot start with "_").
+const HandoffService = "_canbo"
+
+// HandoffServiceLabel labels staff answers among the services rated.
+const HandoffServiceLabel = "Hỏi cán bộ xã (đánh giá sau khi được trả lời)"
+
+// DurationText renders a duration in Vietnamese: "dưới 1 phút", "5 phút",
+// "1 giờ 30 phút", "3 ngày".
+func DurationText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "dưới 1 phút"
+	case d < time.Hour:
+		return fmt.Sprintf("%d phút", int(d.Minutes()))
+	case d < 48*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 || h >= 10 {
+			return fmt.Sprintf("%d giờ", h)
+		}
+		return fmt.Sprintf("%d giờ %d phút", h, m)
+	default:
+		return fmt.Sprintf("%d ngày", int(d.Hours()/24))
+	}
+}
+
+// Summary is a one-line Vietnamese summary of the requests.
+func (h Handoff) Summary() string {
+	median := "chưa có"
+	if h.Replied > 0 {
+		median = DurationText(time.Duration(h.MedianFirstReply * float64(time.Second)))
+	}
+	return fmt.Sprintf("%d yêu cầu, %d được trả lời (trả lời đầu tiên sau %s, trung vị); đang mở quá 24 giờ: %d; 👍 %d / 👎 %d",
+		h.Requests, h.Replied, median, h.OpenOver24h, h.Up, h.Down)
 }
 
 // TeamAck is one team's reminder deliveries and acknowledgements.
@@ -250,6 +308,9 @@ type Options struct {
 	Location *time.Location
 	// Unanswered and Lowest limit those lists (20 and 10 by default).
 	Unanswered, Lowest int
+	// Now is when requests still open are counted (default: the store's
+	// clock).
+	Now time.Time
 }
 
 // Build computes the report of r from the store.
@@ -370,8 +431,32 @@ func Build(ctx context.Context, db *storage.DB, r Range, opts Options) (Report, 
 		}
 		services.add(s.Service, v, false)
 	}
-	rep.Service = Compute(ssat, len(surveys))
-	rep.ByService = services.groups(title)
+	now := opts.Now
+	if now.IsZero() {
+		now = db.Now()
+	}
+	hf, err := db.HandoffFigures(ctx, r.From, r.To, now, OpenAge)
+	if err != nil {
+		return Report{}, fmt.Errorf("build statistics: %w", err)
+	}
+	rep.Handoff = Handoff{Requests: hf.Requests, Replied: hf.Replied, MedianFirstReply: hf.Median().Seconds(),
+		OpenNow: hf.Open, OpenOver24h: hf.OpenOver, Up: hf.Up, Down: hf.Down, Satisfaction: Compute(hf.Up, hf.Up+hf.Down)}
+	// Residents' 👍/👎 on staff answers count toward the service
+	// satisfaction, next to the survey.
+	for i := 0; i < hf.Up+hf.Down; i++ {
+		v := 1
+		if i >= hf.Up {
+			v = -1
+		}
+		services.add(HandoffService, v, false)
+	}
+	rep.Service = Compute(ssat+hf.Up, len(surveys)+hf.Up+hf.Down)
+	rep.ByService = services.groups(func(k string) string {
+		if k == HandoffService {
+			return HandoffServiceLabel
+		}
+		return title(k)
+	})
 	slices.SortFunc(rep.ByService, func(a, b Group) int {
 		return cmp.Or(cmp.Compare(b.Rated, a.Rated), cmp.Compare(a.Key, b.Key))
 	})

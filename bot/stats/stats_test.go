@@ -285,3 +285,73 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		t.Fatalf("CSV:\n%s", buf.String())
 	}
 }
+
+// TestHandoffFigures: requests, the median time to a first staff answer,
+// requests open over 24 hours, and staff answers' 👍/👎 counted toward the
+// service satisfaction next to the survey.
+func TestHandoffFigures(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 17, 2, 0, 0, 0, time.UTC)
+	clock := now
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "h.db"), storage.Options{Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	open := func(user string) int64 {
+		tk, _, err := db.OpenTicket(ctx, "zalo", db.UserKey("zalo", user), []storage.NewTicketMessage{{Author: storage.AuthorResident, Text: "hỏi"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk.ID
+	}
+	// Three requests answered after 10, 30 and 50 minutes, rated 👍 👍 👎.
+	for i, wait := range []time.Duration{10, 30, 50} {
+		clock = now
+		id := open(string(rune('a' + i)))
+		clock = now.Add(wait * time.Minute)
+		if _, err := db.AddStaffReply(ctx, id, "An", "telegram", "trả lời", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CloseTicket(ctx, id, "An", storage.ClosedByStaff, "đóng", nil); err != nil {
+			t.Fatal(err)
+		}
+		v := 1
+		if i == 2 {
+			v = -1
+		}
+		if err := db.RateTicket(ctx, db.UserKey("zalo", string(rune('a'+i))), id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One request waiting since two days before.
+	clock = now.Add(-48 * time.Hour)
+	open("z")
+	clock = now.Add(time.Hour)
+	if _, err := db.RecordSurvey(ctx, "web", db.UserKey("web", "s"), storage.SurveyService, 5, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(ctx, db, Range{Period: "range", From: now.Add(-72 * time.Hour), To: now.Add(2 * time.Hour)}, Options{Now: now.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Handoff
+	if h.Requests != 4 || h.Replied != 3 || h.MedianFirstReply != 30*60 || h.OpenNow != 1 || h.OpenOver24h != 1 || h.Up != 2 || h.Down != 1 {
+		t.Errorf("handoff = %+v", h)
+	}
+	if rep.Service.Rated != 4 || rep.Service.Satisfied != 3 {
+		t.Errorf("service satisfaction = %d/%d, want 3/4 (survey 1/1 and staff answers 2/3)", rep.Service.Satisfied, rep.Service.Rated)
+	}
+	found := false
+	for _, g := range rep.ByService {
+		if g.Key == HandoffService && g.Label == HandoffServiceLabel && g.Rated == 3 && g.Satisfied == 2 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("services = %+v", rep.ByService)
+	}
+	if s := h.Summary(); !strings.Contains(s, "4 yêu cầu") || !strings.Contains(s, "30 phút") || !strings.Contains(s, "quá 24 giờ: 1") {
+		t.Errorf("summary = %q", s)
+	}
+}

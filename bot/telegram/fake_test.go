@@ -30,6 +30,8 @@ type apiCall struct {
 	Method string
 	Form   map[string]string
 	At     time.Time
+	// ID is the message id a send was answered with.
+	ID int
 }
 
 // fakeAPI is a Bot API server on 127.0.0.1 speaking the real wire format:
@@ -128,13 +130,13 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(delay())
 	}
 	f.mu.Lock()
-	f.calls = append(f.calls, apiCall{Method: method, Form: form, At: time.Now()})
+	f.msgID++
+	id := f.msgID
+	f.calls = append(f.calls, apiCall{Method: method, Form: form, At: time.Now(), ID: id})
 	var canned string
 	if s := f.scripts[method]; len(s) > 0 {
 		canned, f.scripts[method] = s[0], s[1:]
 	}
-	f.msgID++
-	id := f.msgID
 	f.broadcast()
 	f.mu.Unlock()
 	if canned == scriptHangUp {

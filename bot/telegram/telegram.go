@@ -113,6 +113,8 @@ type Adapter struct {
 
 	flood *floodLimiter
 	rates *sendLimiter
+	// staff is the commune staff's group chat, when configured (staff.go).
+	staff *staffGroup
 }
 
 type chatQueue struct {
@@ -410,6 +412,9 @@ func (a *Adapter) process(u *models.Update) {
 			a.log.Error("telegram: panic while handling update", "update", u.ID, "panic", fmt.Sprint(r))
 		}
 	}()
+	if a.staffUpdate(ctx, u) {
+		return
+	}
 	switch {
 	case u.Message != nil:
 		a.handleMessage(ctx, u.Message)

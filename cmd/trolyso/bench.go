@@ -70,7 +70,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	}
 	out := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintf(a.stdout, "trolyso bench — %s, GOMAXPROCS=%d, %s\n\n", time.Now().Format(time.DateTime), runtimeProcs(), cpuModel())
-	fmt.Fprintln(out, "base\tentries\tretrieval p50\tp99\tmax\tallocs/q\tKB/q\tload+index\tserve ready\tRSS idle\tRSS under load\theap in use\t")
+	fmt.Fprintln(out, "base\tentries\tretrieval p50\tp99\tmax\tallocs/q\tKB/q\tload+train\tserve ready\tRSS idle\tRSS under load\theap in use\t")
 	for _, size := range strings.Split(f.sizes, ",") {
 		size = strings.TrimSpace(size)
 		var fsys fs.FS = knowledge.EmbeddedBase()
@@ -124,7 +124,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	}
 	out.Flush()
 	fmt.Fprintln(a.stdout, "\nretrieval: knowledge.Index.Decide on one goroutine over a fixed question mix (paraphrases as written, without diacritics, recombined, out of scope);")
-	fmt.Fprintln(a.stdout, "load+index: in-process parse+validate+render+index; serve ready: exec of `trolyso serve` to a healthy /healthz;")
+	fmt.Fprintln(a.stdout, "load+train: in-process parse+validate+render, then train and calibrate the answer engine (the shipped base's model is in the binary); serve ready: exec of `trolyso serve` to a healthy /healthz (a synthetic base trains there too);")
 	fmt.Fprintln(a.stdout, "RSS: VmRSS of that serve process (/proc/PID/status), idle and peak under 3 s of web chat load; heap in use: this process after load+index+GC.")
 	if !f.e2e {
 		return nil
@@ -217,7 +217,7 @@ func startBenchServer(ctx context.Context, exe, tmp, name, kbDir string, extra [
 		"TROLYSO_KB=" + kbDir,
 		"TROLYSO_WEB_RATE=100000000",
 	}
-	return bench.StartServer(ctx, exe, []string{"serve"}, append(env, extra...), 60*time.Second)
+	return bench.StartServer(ctx, exe, []string{"serve"}, append(env, extra...), 5*time.Minute)
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

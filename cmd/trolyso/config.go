@@ -53,6 +53,12 @@ type Config struct {
 
 	Alerts AlertsConfig
 
+	// StaffChat is the commune staff's Telegram group chat id; residents'
+	// requests to staff are posted there (0: none, the dashboard only).
+	StaffChat     int64         // TROLYSO_STAFF_TELEGRAM_CHAT
+	HandoffIdle   time.Duration // TROLYSO_HANDOFF_IDLE
+	HandoffRepost time.Duration // TROLYSO_HANDOFF_REPOST (working time)
+
 	// reloadEvery is how often a knowledge-base folder is polled for
 	// changes (default 2 s; tests shorten it).
 	reloadEvery time.Duration
@@ -130,6 +136,8 @@ const (
 	DefaultLLMTimeout    = 12 * time.Second
 	DefaultReminderGrace = 6 * time.Hour
 	DefaultAlertZaloRate = 10.0
+	DefaultHandoffIdle   = 24 * time.Hour
+	DefaultHandoffRepost = 2 * time.Hour
 )
 
 // loadConfig reads the environment. Call validate after flags are parsed.
@@ -218,6 +226,20 @@ func (a *app) loadConfig() (*Config, error) {
 	if v := env("TROLYSO_ALERT_ZALO_RATE"); v != "" {
 		if c.Alerts.ZaloRate, err = strconv.ParseFloat(v, 64); err != nil {
 			errs = append(errs, fmt.Errorf("TROLYSO_ALERT_ZALO_RATE %q: not a number of messages a second", v))
+		}
+	}
+	if c.HandoffIdle, err = envDuration(env, "TROLYSO_HANDOFF_IDLE", DefaultHandoffIdle); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HandoffRepost, err = envDuration(env, "TROLYSO_HANDOFF_REPOST", DefaultHandoffRepost); err != nil {
+		errs = append(errs, err)
+	}
+	if v := env("TROLYSO_STAFF_TELEGRAM_CHAT"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id == 0 {
+			errs = append(errs, fmt.Errorf("TROLYSO_STAFF_TELEGRAM_CHAT %q: not a Telegram chat id (a group's id is a negative number, like -1001234567890)", v))
+		} else {
+			c.StaffChat = id
 		}
 	}
 	if c.Zalo.MaxEventAge, err = envDuration(env, "ZALO_EVENT_MAX_AGE", DefaultZaloEventAge); err != nil {
@@ -357,6 +379,15 @@ func (c *Config) validate() error {
 	}
 	if c.ReminderNudge < 0 {
 		errs = append(errs, errors.New("TROLYSO_REMINDER_NUDGE must not be negative (0 turns nudges off)"))
+	}
+	if c.StaffChat != 0 && c.Telegram.Token == "" {
+		errs = append(errs, errors.New("TROLYSO_STAFF_TELEGRAM_CHAT is set but TELEGRAM_BOT_TOKEN is not (the bot posts requests to the group)"))
+	}
+	if c.HandoffIdle <= 0 {
+		errs = append(errs, errors.New("TROLYSO_HANDOFF_IDLE must be positive"))
+	}
+	if c.HandoffRepost <= 0 {
+		errs = append(errs, errors.New("TROLYSO_HANDOFF_REPOST must be positive"))
 	}
 	return errors.Join(errs...)
 }

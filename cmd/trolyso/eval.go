@@ -12,15 +12,16 @@ import (
 
 // runEval measures answer quality on a question file:
 //
-//	trolyso eval [--kb DIR] [--commune FILE] [--json] [-v] FILE
+//	trolyso eval [--kb DIR] [--commune FILE] [--json] [-v] [--baseline] FILE
 func runEval(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("eval")
 	kbDir := fs.String("kb", "", "knowledge-base folder (default: the embedded base)")
 	commune := fs.String("commune", "", "commune profile YAML (default: the embedded placeholder profile)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	verbose := fs.Bool("v", false, "list every question that was not handled correctly")
+	baseline := fs.Bool("baseline", false, "measure plain BM25 (SQLite FTS5's settings, always answering its best entry) instead of the answer engine")
 	fs.Usage = func() {
-		fmt.Fprint(a.stderr, "Usage: trolyso eval [--kb DIR] [--commune FILE] [--json] [-v] FILE\n\n"+
+		fmt.Fprint(a.stderr, "Usage: trolyso eval [--kb DIR] [--commune FILE] [--json] [-v] [--baseline] FILE\n\n"+
 			"FILE is tab-separated with a header line: question<TAB>expected_id[<TAB>style];\n"+
 			"expected_id \"-\" marks questions that must be declined or handled as small talk.\n\n")
 		fs.PrintDefaults()
@@ -48,7 +49,17 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if err := checkExpectedIDs(base.Entries, cases); err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	rep := eval.Run(knowledge.NewIndex(base.Entries), cases)
+	var d eval.Decider
+	if *baseline {
+		d = eval.NewBM25(base.Entries)
+	} else {
+		ix, err := knowledge.NewIndexContext(ctx, base, knowledge.IndexOptions{})
+		if err != nil {
+			return err
+		}
+		d = ix
+	}
+	rep := eval.Run(d, cases)
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")

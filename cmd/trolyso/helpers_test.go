@@ -55,7 +55,9 @@ func startServe(t testing.TB, a *app, cfg *Config) (addr string, stop func() err
 // poll checks cond every 20 ms for up to 10 s and reports whether it
 // became true.
 func poll(cond func() bool) bool {
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: on a loaded 2-core machine under the race detector a
+	// reload that retrains the answer engine takes seconds.
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false

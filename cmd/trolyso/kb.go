@@ -5,18 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/knowledge"
 	"github.com/colecommune/trolyso/knowledge/linkcheck"
 )
 
-// runKB implements "trolyso kb check [--links] [DIR]" and "trolyso kb
-// export --json".
+// runKB implements "trolyso kb check [--links] [DIR]", "trolyso kb
+// export --json" and "trolyso kb export --dir DIR".
 func runKB(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: kb check [--links] [DIR] | kb export --json", errUsage)
+		return fmt.Errorf("%w: kb check [--links] [DIR] | kb export --json | kb export --dir DIR", errUsage)
 	}
 	switch args[0] {
 	case "check":
@@ -87,12 +92,46 @@ func (a *app) kbCheck(ctx context.Context, args []string) error {
 	if n := len(profile.Missing); n > 0 {
 		fmt.Fprintf(a.stdout, "note: the commune profile lacks %d detail(s); see `trolyso commune check`\n", n)
 	}
+	base, err := knowledge.Load(fsys, profile, a.now())
+	if err != nil {
+		return err
+	}
+	ix, err := knowledge.NewIndexContext(ctx, base, knowledge.IndexOptions{})
+	if err != nil {
+		return err
+	}
+	writeIndexInfo(a.stdout, ix.Info())
 	if warns > 0 {
 		fmt.Fprintf(a.stdout, "%s: ok, %d warning(s)\n", where, warns)
 		return nil
 	}
 	fmt.Fprintf(a.stdout, "%s: ok\n", where)
 	return nil
+}
+
+// writeIndexInfo prints how the answer engine was built for a base: its
+// training data, the calibrated bands and their cross-validated figures.
+func writeIndexInfo(w io.Writer, i knowledge.IndexInfo) {
+	src := "trained now"
+	if i.Cached {
+		src = "trained model stored in the binary"
+	}
+	oos := "the base's _out_of_scope.txt"
+	if i.GenericOOS {
+		oos = "the built-in generic set (the base has no _out_of_scope.txt)"
+	}
+	b, cv := i.Bands, i.CV
+	fmt.Fprintf(w, "answer engine: %d entries, %d training examples, %d features, %d weights (%s, %s)\n",
+		i.Entries, i.Examples, i.Features, i.Weights, src, i.BuildTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "  out-of-scope examples: %d from %s\n", i.OutOfScope, oos)
+	fmt.Fprintf(w, "  bands: decline when out-of-scope ≥ %.3f or best < %.3f; answer when best ≥ %.3f, or ≥ %.3f when the model and the lexical ranking agree; lexical weight %.2f\n",
+		b.Decline, b.Floor, b.Answer, b.Agree, b.Beta)
+	if cv.Folds > 0 {
+		fmt.Fprintf(w, "  %d-fold cross-validation on %d of the base's questions (as written and typed carelessly): hit@1 %.3f, hit@3 %.3f, wrong %.3f, ranked first %.3f, in-scope declined %.3f, out-of-scope declined %.3f\n",
+			cv.Folds, cv.Questions, cv.HitAt1, cv.HitAt3, cv.Wrong, cv.RankedAt1, cv.InDeclined, cv.OOSDeclined)
+	} else {
+		fmt.Fprintln(w, "  too few questions to cross-validate: default bands")
+	}
 }
 
 // checkLinks requests every distinct source URL of entries, prints the
@@ -150,11 +189,15 @@ func (a *app) kbExport(args []string) error {
 	fs := a.newFlags("kb export")
 	cfg.storageFlags(fs)
 	asJSON := fs.Bool("json", false, "print every entry as one JSON array")
+	dir := fs.String("dir", "", "write the base's files (the embedded base, or --kb) into this new or empty folder, to use as TROLYSO_KB")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !*asJSON {
-		return errors.Join(errUsage, errors.New("kb export needs --json (the only format)"))
+	if *asJSON == (*dir != "") {
+		return errors.Join(errUsage, errors.New("kb export needs --json or --dir DIR"))
+	}
+	if *dir != "" {
+		return a.kbExportDir(cfg, *dir)
 	}
 	b, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
 	if err != nil {
@@ -178,4 +221,53 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// kbExportDir writes the base's files — entries, _base.yaml and every
+// other file, as they are — into dir, which must be new or empty, then
+// checks the copy like `kb check`. The dashboard can publish new entries
+// into such a folder (TROLYSO_KB); the embedded base cannot be written.
+func (a *app) kbExportDir(cfg *Config, dir string) error {
+	src := knowledge.EmbeddedBase()
+	// TROLYSO_KB already naming the new folder (set ahead of the export)
+	// means: start it from the embedded base.
+	if cfg.KBDir != "" && filepath.Clean(cfg.KBDir) != filepath.Clean(dir) {
+		var err error
+		if src, err = knowledge.DirBase(cfg.KBDir); err != nil {
+			return err
+		}
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("kb export: %s is not empty; choose a new folder (nothing was written)", dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("kb export: %w", err)
+	}
+	n := 0
+	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := fs.ReadFile(src, p)
+		if err != nil {
+			return err
+		}
+		n++
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		return fmt.Errorf("kb export: %w", err)
+	}
+	profile, err := knowledge.LoadProfile(cfg.CommunePath)
+	if err != nil {
+		return err
+	}
+	if ps := knowledge.Check(os.DirFS(dir), profile, a.now()); ps.Errors() {
+		return fmt.Errorf("kb export: the copy in %s does not pass the check: %w", dir, ps)
+	}
+	fmt.Fprintf(a.stdout, "%d files written to %s; run the server with TROLYSO_KB=%s\n", n, dir, dir)
+	return nil
 }

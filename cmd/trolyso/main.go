@@ -45,7 +45,7 @@ var commands = map[string]command{
 	"chat":    {runChat, "talk to the assistant in the terminal"},
 	"backup":  {runBackup, "copy the database safely while the server runs (backup FILE)"},
 	"commune": {runCommune, "list what the commune profile still lacks (commune check [FILE])"},
-	"kb":      {runKB, "check or export a knowledge base (kb check [--links] [DIR], kb export --json)"},
+	"kb":      {runKB, "check or export a knowledge base (kb check [--links] [DIR], kb export --json, kb export --dir DIR)"},
 	"eval":    {runEval, "measure answer quality on a question file"},
 	"bench":   {runBench, "measure retrieval, memory and end-to-end throughput (prints a table)"},
 	"team":    {runTeam, "manage the digital technology teams (team add|list|members|import)"},

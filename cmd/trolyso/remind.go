@@ -25,7 +25,7 @@ const remindUsage = `usage:
   trolyso remind preview ID | --cron SPEC [--template TEXT]   next five run times (+07:00), then the text
   trolyso remind status [RUN_ID]                              who acknowledged a run, who did not
 Cron expressions have 5 fields and are read in Vietnamese time (Asia/Ho_Chi_Minh).
-Template fields: ` + "{{.Team}} {{.Date}} {{.Questions}} {{.Unanswered}} {{.SatisfactionRate}} {{.DaysToDeadline}} {{.Deadline}} {{.StaleEntries}}"
+Template fields: ` + "{{.Team}} {{.Date}} {{.Questions}} {{.Unanswered}} {{.SatisfactionRate}} {{.DaysToDeadline}} {{.Deadline}} {{.StaleEntries}} {{.OpenHandoffs}}"
 
 // runRemind manages the scheduled reminders.
 func runRemind(ctx context.Context, a *app, args []string) error {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/compose"
+	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/bot/metrics"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
@@ -47,6 +48,9 @@ type server struct {
 	errc    chan error
 	// ready is closed once the HTTP listener is up (tests wait on it).
 	ready chan string
+	// desk is the handoff to commune staff (nil when neither the
+	// dashboard nor a staff group is configured); serve_handoff.go.
+	desk *handoff.Desk
 }
 
 // background runs fn until ctx ends; an error from fn stops the server.
@@ -106,7 +110,11 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		errc:    make(chan error, 1),
 	}
 	s.metrics = metrics.New()
-	s.eng = bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen, Observer: s.metrics}, base)
+	ix, err := s.buildIndex(ctx, base)
+	if err != nil {
+		return err
+	}
+	s.eng = bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen, Observer: s.metrics, Index: ix}, base)
 	// Loading and indexing leave garbage several times the size of the
 	// base; give it back to the OS now rather than whenever the heap next
 	// grows (resident memory at start-up, see README).
@@ -123,9 +131,11 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		fn   func(context.Context, *server) error
 	}{
 		{"llm", configureLLM},
+		{"handoff", configureHandoff},
 		{"admin", mountAdmin},
 		{"telegram", startTelegram},
 		{"zalo", startZalo},
+		{"handoff outbox", startHandoff},
 		{"metrics", countDeliveryFailures},
 		{"reminders", startReminders},
 		{"alerts", startAlerts},
@@ -228,28 +238,46 @@ func (s *server) watchReload(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-hup:
-			s.reload("SIGHUP")
+			s.reload(ctx, "SIGHUP")
 			last = s.sourceStamp()
 		case <-tick.C:
 			if st := s.sourceStamp(); st != last {
 				last = st
-				s.reload("files changed")
+				s.reload(ctx, "files changed")
 			}
 		}
 	}
 }
 
-func (s *server) reload(why string) {
+func (s *server) reload(ctx context.Context, why string) {
 	b, err := s.a.loadBase(s.cfg.KBDir, s.cfg.CommunePath)
 	if err != nil {
 		s.log.Error("knowledge base reload refused; keeping the previous base", "why", why, "err", err)
 		return
 	}
-	s.eng.SetBase(b)
+	// The previous base keeps answering while the new one trains.
+	ix, err := s.buildIndex(ctx, b)
+	if err != nil {
+		s.log.Error("knowledge base reload stopped; keeping the previous base", "why", why, "err", err)
+		return
+	}
+	s.eng.SetIndexed(b, ix)
 	debug.FreeOSMemory()
 	warnBase(s.log, b, s.a.now())
 	warnUnfinishedProfile(s.log, b.Profile)
 	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))
+}
+
+// buildIndex builds the index of a base, keeping trained models in a
+// "models" folder next to the database so that a restart with an
+// unchanged base does not train again.
+func (s *server) buildIndex(ctx context.Context, b *knowledge.Base) (*knowledge.Index, error) {
+	ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
+		CacheDir: filepath.Join(filepath.Dir(s.cfg.DB), "models"), Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("build the knowledge index: %w", err)
+	}
+	return ix, nil
 }
 
 // sourceStamp summarises the modification times and sizes of the base

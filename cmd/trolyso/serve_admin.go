@@ -22,6 +22,9 @@ func mountAdmin(ctx context.Context, s *server) error {
 		PasswordHash:   s.cfg.AdminPasswordHash,
 		Now:            s.a.now,
 		TrustedProxies: s.cfg.TrustedProxies,
+		Desk:           s.desk,
+		KBDir:          s.cfg.KBDir,
+		Reload:         s.reloadNow,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ func startTelegram(ctx context.Context, s *server) error {
 	if err != nil {
 		return err
 	}
+	s.handoffTelegram(tg)
 	if tg.Webhook() {
 		path := telegram.WebhookPath(c.WebhookURL)
 		s.mux.Handle("POST "+path, tg.WebhookHandler())

@@ -33,6 +33,7 @@ func startZalo(ctx context.Context, s *server) error {
 	if err != nil {
 		return err
 	}
+	s.handoffChannel(bot.ChannelZalo, ch)
 	s.mux.Handle("POST /zalo/webhook", ch)
 	s.background(ctx, "zalo", ch.Run)
 	s.senders[bot.ChannelZalo] = ch

@@ -101,6 +101,9 @@ func printReport(a *app, rep stats.Report, commune string) {
 	if l := rep.LLM; l != nil {
 		fmt.Fprintf(w, "Mô hình ngôn ngữ: %d lượt gọi, %d token, soạn %d, dự phòng %d, từ chối %d\n", l.Calls, l.Tokens, l.Composed, l.Fallback, l.Refused)
 	}
+	if h := rep.Handoff; h.Requests > 0 || h.OpenNow > 0 {
+		fmt.Fprintf(w, "Hỏi cán bộ xã: %s\n", h.Summary())
+	}
 	groups := func(title string, gs []stats.Group, label func(stats.Group) string) {
 		if len(gs) == 0 {
 			return

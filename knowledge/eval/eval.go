@@ -101,6 +101,8 @@ type Report struct {
 	Clarified       float64            `json:"clarified"`
 	OOSDeclined     float64            `json:"oos_declined"`
 	InScopeDeclined float64            `json:"in_scope_declined"`
+	RankedAt1       float64            `json:"ranked_at_1"`
+	Wrong           float64            `json:"wrong"`
 	ByStyle         map[string]*Report `json:"by_style,omitempty"`
 
 	InScope    int      `json:"-"`
@@ -118,15 +120,19 @@ type metrics struct {
 	Clarified       float64 `json:"clarified"`
 	OOSDeclined     float64 `json:"oos_declined"`
 	InScopeDeclined float64 `json:"in_scope_declined"`
+	RankedAt1       float64 `json:"ranked_at_1"`
+	Wrong           float64 `json:"wrong"`
 }
 
 func (r *Report) metrics() metrics {
-	return metrics{r.Questions, r.HitAt1, r.HitAt3, r.MRR, r.Clarified, r.OOSDeclined, r.InScopeDeclined}
+	return metrics{r.Questions, r.HitAt1, r.HitAt3, r.MRR, r.Clarified, r.OOSDeclined, r.InScopeDeclined, r.RankedAt1, r.Wrong}
 }
 
 // MarshalJSON prints exactly the keys questions, hit_at_1, hit_at_3, mrr,
-// clarified, oos_declined, in_scope_declined and by_style (an empty object
-// when the file has no style column), each style with the same figures.
+// clarified, oos_declined, in_scope_declined, ranked_at_1 (the right entry
+// ranked first, whatever the band), wrong (in-scope questions answered
+// with a wrong entry) and by_style (an empty object when the file has no
+// style column), each style with the same figures.
 func (r *Report) MarshalJSON() ([]byte, error) {
 	out := struct {
 		metrics
@@ -149,6 +155,7 @@ type Result struct {
 type tallies struct {
 	in, oos                         int
 	hit1, hit3, clar, inDecl, oosOK int
+	ranked1, wrong                  int
 	rr                              float64
 }
 
@@ -201,12 +208,17 @@ func (t *tallies) add(c Case, d knowledge.Decision) (int, bool) {
 		return 0, declined
 	}
 	t.in++
+	if len(d.Ranked) > 0 && d.Ranked[0].Entry != nil && d.Ranked[0].Entry.ID == c.Expected {
+		t.ranked1++
+	}
 	rank := 0
 	switch d.Band {
 	case knowledge.BandAnswer:
 		if len(d.Matches) > 0 && d.Matches[0].Entry != nil && d.Matches[0].Entry.ID == c.Expected {
 			rank = 1
 			t.hit1++
+		} else {
+			t.wrong++
 		}
 	case knowledge.BandClarify:
 		t.clar++
@@ -238,6 +250,8 @@ func (r *Report) fill(t *tallies) {
 		r.MRR = t.rr / n
 		r.Clarified = float64(t.clar) / n
 		r.InScopeDeclined = float64(t.inDecl) / n
+		r.RankedAt1 = float64(t.ranked1) / n
+		r.Wrong = float64(t.wrong) / n
 	}
 	if t.oos > 0 {
 		r.OOSDeclined = float64(t.oosOK) / float64(t.oos)
@@ -257,11 +271,11 @@ func (r *Report) WriteText(w io.Writer, details bool) error {
 		}
 		sort.Strings(names)
 		fmt.Fprintf(bw, "\nby style:\n")
-		fmt.Fprintf(bw, "  %-14s %5s %6s %6s %6s %6s %6s %6s\n", "style", "n", "hit@1", "hit@3", "mrr", "clar", "oosDec", "inDec")
+		fmt.Fprintf(bw, "  %-14s %5s %6s %6s %6s %6s %6s %6s %6s %6s\n", "style", "n", "hit@1", "hit@3", "mrr", "clar", "oosDec", "inDec", "rank1", "wrong")
 		for _, n := range names {
 			s := r.ByStyle[n]
-			fmt.Fprintf(bw, "  %-14s %5d %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f\n", n, s.Questions,
-				s.HitAt1, s.HitAt3, s.MRR, s.Clarified, s.OOSDeclined, s.InScopeDeclined)
+			fmt.Fprintf(bw, "  %-14s %5d %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f\n", n, s.Questions,
+				s.HitAt1, s.HitAt3, s.MRR, s.Clarified, s.OOSDeclined, s.InScopeDeclined, s.RankedAt1, s.Wrong)
 		}
 	}
 	if details {
@@ -287,8 +301,12 @@ func (r *Report) WriteText(w io.Writer, details bool) error {
 				got += " (" + string(res.Decision.SmallTalk) + ")"
 			}
 			f := res.Decision.Features
-			fmt.Fprintf(bw, "  line %d: %q\n    want %s, got %s [top %.2f 2nd %.2f cov %.2f unk %.2f seg %d]\n",
-				res.Case.Line, res.Case.Question, res.Case.Expected, got, f.Top, f.Second, f.Coverage, f.Unknown, f.Segment)
+			ranked := ""
+			if len(res.Decision.Ranked) > 0 {
+				ranked = res.Decision.Ranked[0].Entry.ID
+			}
+			fmt.Fprintf(bw, "  line %d: %q\n    want %s, got %s [top %.2f 2nd %.2f oos %.2f agree %v clause %d ranked %s]\n",
+				res.Case.Line, res.Case.Question, res.Case.Expected, got, f.Top, f.Second, f.OutOfScope, f.Agree, f.Clause, ranked)
 		}
 	}
 	return bw.Flush()
@@ -301,4 +319,6 @@ func writeRates(w io.Writer, r *Report, indent string) {
 	fmt.Fprintf(w, "%sclarified          %.3f\n", indent, r.Clarified)
 	fmt.Fprintf(w, "%sin_scope_declined  %.3f\n", indent, r.InScopeDeclined)
 	fmt.Fprintf(w, "%soos_declined       %.3f\n", indent, r.OOSDeclined)
+	fmt.Fprintf(w, "%sranked_at_1        %.3f\n", indent, r.RankedAt1)
+	fmt.Fprintf(w, "%swrong              %.3f\n", indent, r.Wrong)
 }

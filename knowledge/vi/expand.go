@@ -1,49 +1,35 @@
 package vi
 
 import (
-	"strconv"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 )
 
-// Alt is one reading of a query slot: a syllable sequence and its weight
-// relative to the original wording (1 = as typed).
-type Alt struct {
-	Toks   []Token
-	Weight float64
+// Lexicon knows the short forms people type (teencode, abbreviations) and
+// groups of interchangeable wordings. The general Vietnamese ones are
+// built in; a knowledge base adds its own domain terms (see NewLexicon).
+//
+// Canonical replaces short forms by their expansion on both sides of a
+// match; the synonym groups and the reverse of the abbreviations generate
+// variants of training questions.
+type Lexicon struct {
+	abbr *PhraseSet[[]Phrase] // short form → expansions (the first is canonical)
+	// short lists, for each canonical expansion (folded), the short forms
+	// that expand to it.
+	short    map[string][]Phrase
+	shortSet *PhraseSet[string]
+	syn      *PhraseSet[[]Phrase] // member → the other members
 }
 
-// Slot is one position of an expanded query: the tokens as typed (Orig)
-// and the ways to read them (Alts; Alts[0] is the preferred reading).
-type Slot struct {
-	Orig []Token
-	Alts []Alt
-}
-
-// Fold returns the fold of the preferred reading.
-func (s Slot) Fold() string {
-	if len(s.Alts) == 0 {
-		return ""
-	}
-	parts := make([]string, len(s.Alts[0].Toks))
-	for i, t := range s.Alts[0].Toks {
-		parts[i] = t.Fold
-	}
-	return strings.Join(parts, " ")
-}
-
-type expansion []Alt
-
-// abbreviations maps teencode and domain abbreviations (keys separated by
-// "|") to expansions ("phrase:weight" separated by ";"; weight 1 when
-// omitted). A single expansion replaces the token on both the knowledge
-// base and the query side; several expansions (ambiguous abbreviations) are
-// added side by side on the query side, and the first one is used for the
-// knowledge base. "=" as an expansion keeps the token as typed.
-var abbreviationTable = [][2]string{
+// generalAbbreviations are chat shorthand any Vietnamese resident may type:
+// short forms separated by "|", then the expansion (several, separated by
+// "|", when the short form is ambiguous; the first is used when matching).
+var generalAbbreviations = [][2]string{
 	{"k|ko|kô|kg|kh|khg|hk|hok|hôk|khum|khôg|khog|hem|hum|hổng|hông|k0|kog|kođ|khôngg", "không"},
-	{"hong", "không:0.7;=:0.7"},
+	{"hong", "không"},
 	{"dc|đc|đươc|dươc", "được"},
-	{"dk|đk", "được:0.6;đăng ký:0.6"},
+	{"dk|đk", "được|đăng ký"},
 	{"đky|dky|đki|đkí|dki|đăngký|dangky", "đăng ký"},
 	{"j|gj|zì|dì", "gì"},
 	{"ntn|ntnao|ntnào|nthenao", "như thế nào"},
@@ -58,19 +44,10 @@ var abbreviationTable = [][2]string{
 	{"tk|acc|account|tàikhoản|taikhoan", "tài khoản"},
 	{"sdt|sđt|sdth|sđth", "số điện thoại"},
 	{"dt|đt|dth|đth|dthoai|đthoại|đthoai|dienthoai", "điện thoại"},
-	{"dvc|dichvucong|dịchvụcông", "dịch vụ công"},
-	{"dvcqg", "dịch vụ công quốc gia"},
-	{"cks|chukyso", "chữ ký số"},
-	{"bhyt", "bảo hiểm y tế"},
-	{"bhxh", "bảo hiểm xã hội"},
-	{"gplx", "giấy phép lái xe"},
-	{"lltp", "lý lịch tư pháp"},
-	{"hkd", "hộ kinh doanh"},
-	{"gks", "giấy khai sinh"},
 	{"ubnd", "ủy ban nhân dân"},
 	{"cmnd|cmt", "chứng minh nhân dân"},
 	{"vs", "với"},
-	{"bn", "bao nhiêu:0.6;bạn:0.6"},
+	{"bn", "bao nhiêu|bạn"},
 	{"bnhieu|bnh", "bao nhiêu"},
 	{"ng", "người"},
 	{"mn|mng", "mọi người"},
@@ -94,218 +71,216 @@ var abbreviationTable = [][2]string{
 	{"mun|mún|mốn", "muốn"},
 	{"lun|luon", "luôn"},
 	{"kq", "kết quả"},
-	{"tthc", "thủ tục hành chính"},
-	{"hcc", "hành chính công"},
-	{"dddt|đdđt|ddđt", "định danh điện tử"},
+	{"h", "giờ"},
+	{"kd", "kinh doanh"},
+	{"gcn", "giấy chứng nhận"},
+	{"xog|xg", "xong"},
 	{"stk", "số tài khoản"},
-	{"ck", "chuyển khoản:0.6;chồng:0.6"},
+	{"ck", "chuyển khoản|chồng"},
 	{"vk", "vợ"},
 	{"cj", "chị"},
 	{"rùi|ròi|roài", "rồi"},
 	{"thik", "thích"},
 	{"ngta", "người ta"},
-	{"cavet|cà vẹt|ca vet|cavẹt", "đăng ký xe"},
 	{"wa|qá", "quá"},
 	{"nhìu|nhiu", "nhiều"},
 	{"đag|dag|đg", "đang"},
 	{"bh|bjo|bgio|bjờ|bgiờ", "bao giờ"},
 	{"ntin", "nhắn tin"},
 	{"tgian|tg", "thời gian"},
-	{"cqnn", "cơ quan nhà nước"},
 	{"qr", "qr"},
-	// Places residents go to work or live away from home: "đang ở Sài Gòn"
-	// also reads as "đang ở tỉnh khác".
-	{"sài gòn|hồ chí minh|tp hcm|hcm|sg|tphcm|bình dương|đồng nai|hải phòng|đà nẵng|bắc ninh|" +
-		"bắc giang|hưng yên|thái nguyên|quảng ninh|vĩnh phúc|hải dương|long an|vũng tàu|cần thơ|" +
-		"hà nội|thủ đô|miền nam|trong nam|ngoài bắc|thành phố", "=:1;tỉnh khác:0.7"},
-	// Everyday names of the VNeID app also read as "vneid" (one way only:
-	// "vneid" alone must not match every "ứng dụng" of the base).
-	{"app định danh|ứng dụng định danh|app công an|ứng dụng công an|app định danh điện tử", "=:1;vneid:0.8"},
-	// Odd spellings of VNeID.
-	{"vneld|vneit|vnied|vnid|vneiid|vnedi|vnieid|vneidd|vnneid|vnaid|vneit|vnei|vnekid|veneid|vmeid|vneyd|vnejd|vneld|vn eid|v neid|vne id|vn e id|vn id|vn eld|v n e i d|vneid app", "vneid"},
 }
 
-// synonymTable lists groups of interchangeable wordings; on the query side
-// each member adds the others as extra readings at weight synonymWeight.
-var synonymTable = []string{
-	"ứng dụng|app|phần mềm",
+// generalSynonyms are interchangeable everyday wordings (used to vary
+// training questions).
+var generalSynonyms = []string{
 	"cài|tải|cài đặt|tải về",
-	"căn cước|cccd|thẻ căn cước|căn cước công dân|thẻ chip|thẻ chíp|chứng minh nhân dân|chứng minh thư|thẻ cccd",
-	"đổi|thay|thay đổi|cập nhật|chỉnh sửa",
+	"đổi|thay|thay đổi",
 	"online|trực tuyến|qua mạng|trên mạng",
-	"đăng nhập|login",
 	"quên|không nhớ",
-	"giấy phép lái xe|bằng lái|bằng lái xe",
-	"lệ phí|phí|chi phí",
 	"ở đâu|chỗ nào|nơi nào",
-	"làm sao|thế nào|như thế nào|ra sao|cách nào|làm thế nào|bằng cách nào",
+	"làm sao|thế nào|như thế nào|ra sao|làm thế nào|bằng cách nào",
 	"bao lâu|mấy ngày|bao nhiêu ngày|mất bao lâu",
-	"mã otp|otp|mã xác thực",
-	"hết hạn|quá hạn|hết hiệu lực",
-	"điện thoại|smartphone",
-	"trẻ em|con nhỏ|trẻ nhỏ|em bé|cháu nhỏ|con dưới 14 tuổi",
-	"tận nhà|đến nhà",
-	"không nhận được|không thấy|chưa nhận được|chưa thấy|không gửi|không về|không tới|chưa về|chưa gửi",
-	"tìm ai|hỏi ai|nhờ ai|liên hệ ai|gọi ai|báo ai",
-	"điện thoại mới|máy mới|máy khác|điện thoại khác",
-	"đổi điện thoại|đổi máy|thay điện thoại|thay máy",
-	"tạo tài khoản|đăng ký tài khoản|lập tài khoản",
-	"người mất|người chết|qua đời|từ trần",
-	// Everyday wordings of losing a card or device.
+	"không nhận được|không thấy|chưa nhận được|chưa thấy",
 	"làm mất|bị mất|đánh rơi|đánh mất|thất lạc",
+	"điện thoại mới|máy mới|máy khác|điện thoại khác",
+	"người mất|người chết|qua đời",
+	"muốn|cần",
+	"được không|có được không",
 }
 
-const synonymWeight = 0.8
+// General is the lexicon of built-in general Vietnamese shorthand.
+var General = mustLexicon(nil, nil)
 
-var (
-	abbreviations *PhraseSet[expansion]
-	synonyms      *PhraseSet[expansion]
-)
-
-func init() {
-	am := make(map[string]expansion)
-	for _, row := range abbreviationTable {
-		exp := parseExpansion(row[1])
-		for _, k := range strings.Split(row[0], "|") {
-			if k = strings.TrimSpace(k); k != "" {
-				am[k] = exp
-			}
-		}
+func mustLexicon(abbr [][2]string, syn []string) *Lexicon {
+	l, err := NewLexicon(abbr, syn)
+	if err != nil {
+		panic(err)
 	}
-	abbreviations = NewPhraseSet(am)
+	return l
+}
 
-	sm := make(map[string]expansion)
-	for _, g := range synonymTable {
-		members := strings.Split(g, "|")
-		for i, m := range members {
-			var exp expansion
-			exp = append(exp, Alt{Toks: Tokenize(m), Weight: 1})
-			for j, o := range members {
-				if j != i {
-					exp = append(exp, Alt{Toks: Tokenize(o), Weight: synonymWeight})
+// NewLexicon returns the general lexicon extended with domain
+// abbreviations (short forms "a|b|c" → expansions "x|y") and synonym
+// groups ("a|b|c"). A domain entry for a short form replaces the general
+// one.
+func NewLexicon(abbr [][2]string, syn []string) (*Lexicon, error) {
+	am := map[string][]Phrase{}
+	l := &Lexicon{short: map[string][]Phrase{}}
+	add := func(rows [][2]string) error {
+		for _, row := range rows {
+			var exps []Phrase
+			for _, e := range strings.Split(row[1], "|") {
+				if e = strings.TrimSpace(e); e != "" {
+					exps = append(exps, ParsePhrase(e))
 				}
 			}
-			sm[m] = exp
-		}
-	}
-	synonyms = NewPhraseSet(sm)
-}
-
-func parseExpansion(s string) expansion {
-	var exp expansion
-	for _, part := range strings.Split(s, ";") {
-		text, w := part, 1.0
-		if i := strings.LastIndexByte(part, ':'); i >= 0 {
-			text = part[:i]
-			f, err := strconv.ParseFloat(part[i+1:], 64)
-			if err != nil {
-				panic("vi: bad weight in abbreviation table: " + s)
+			if len(exps) == 0 {
+				return fmt.Errorf("abbreviation %q has no expansion", row[0])
 			}
-			w = f
+			for _, k := range strings.Split(row[0], "|") {
+				if k = strings.TrimSpace(k); k != "" {
+					if len(Tokenize(k)) == 0 {
+						return fmt.Errorf("abbreviation %q has no letters", k)
+					}
+					am[k] = exps
+				}
+			}
 		}
-		text = strings.TrimSpace(text)
-		if text == "=" {
-			exp = append(exp, Alt{Toks: nil, Weight: w}) // keep as typed
-			continue
-		}
-		exp = append(exp, Alt{Toks: Tokenize(text), Weight: w})
+		return nil
 	}
-	return exp
+	if err := add(generalAbbreviations); err != nil {
+		return nil, err
+	}
+	if err := add(abbr); err != nil {
+		return nil, err
+	}
+	l.abbr = NewPhraseSet(am)
+	for k, exps := range am {
+		key := foldPhrase(exps[0])
+		kp := ParsePhrase(k)
+		if len(kp.Toks) == 1 && foldPhrase(kp) != key {
+			l.short[key] = append(l.short[key], kp)
+		}
+	}
+	for key := range l.short {
+		sortPhrases(l.short[key])
+	}
+	exp := map[string]string{}
+	for key := range l.short {
+		exp[key] = key
+	}
+	l.shortSet = NewPhraseSet(exp)
+	synm := map[string][]Phrase{}
+	for _, g := range append(append([]string(nil), generalSynonyms...), syn...) {
+		var members []Phrase
+		for _, m := range strings.Split(g, "|") {
+			if m = strings.TrimSpace(m); m != "" {
+				members = append(members, ParsePhrase(m))
+			}
+		}
+		if len(members) < 2 {
+			return nil, fmt.Errorf("synonym group %q has fewer than two members", g)
+		}
+		for i, m := range members {
+			others := make([]Phrase, 0, len(members)-1)
+			others = append(others, members[:i]...)
+			others = append(others, members[i+1:]...)
+			synm[foldPhrase(m)] = append(synm[foldPhrase(m)], others...)
+		}
+	}
+	l.syn = NewPhraseSet(synm)
+	return l, nil
 }
 
-// IsAbbreviation reports whether a known abbreviation or teencode starts at
-// toks[i], and how many tokens it spans.
-func IsAbbreviation(toks []Token, i int) int {
-	_, n := abbreviations.Longest(toks, i)
-	return n
+func foldPhrase(p Phrase) string {
+	parts := make([]string, len(p.Toks))
+	for i, t := range p.Toks {
+		parts[i] = t.Fold
+	}
+	return strings.Join(parts, " ")
 }
 
-// Canonical replaces abbreviations and teencode by their preferred
-// expansion ("mk" → "mật khẩu", "vn eid" → "vneid"). It is used for the
-// knowledge-base side, and is the basis of the query side (Expand).
-func Canonical(toks []Token) []Token {
+func sortPhrases(ps []Phrase) {
+	// deterministic order: by folded text
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && foldPhrase(ps[j]) < foldPhrase(ps[j-1]); j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+// Canonical replaces short forms by their first expansion ("mk" → "mật
+// khẩu", "ko" → "không").
+func (l *Lexicon) Canonical(toks []Token) []Token {
 	out := make([]Token, 0, len(toks)+4)
 	for i := 0; i < len(toks); {
-		exp, n := abbreviations.Longest(toks, i)
+		exps, n := l.abbr.Longest(toks, i)
 		if n == 0 {
 			out = append(out, toks[i])
 			i++
 			continue
 		}
-		if exp[0].Toks == nil {
-			out = append(out, toks[i:i+n]...)
-		} else {
-			out = append(out, exp[0].Toks...)
-		}
+		out = append(out, exps[0].Toks...)
 		i += n
 	}
 	return out
 }
 
-// unit is a token of the canonical sequence, remembering where it came
-// from; ambiguous abbreviations carry their readings in alts.
-type unit struct {
-	tok      Token
-	from, to int // span in the original tokens
-	alts     []Alt
+// IsAbbreviation reports whether a known short form starts at toks[i], and
+// how many tokens it spans.
+func (l *Lexicon) IsAbbreviation(toks []Token, i int) int {
+	_, n := l.abbr.Longest(toks, i)
+	return n
 }
 
-// Expand turns query tokens into slots: abbreviations are expanded (the
-// ambiguous ones into several weighted readings) and synonym groups add the
-// other members as extra readings.
-func Expand(toks []Token) []Slot {
-	units := make([]unit, 0, len(toks)+4)
+// Abbreviate replaces each wording that has a short form by one of its
+// short forms with probability p ("mật khẩu" → "mk").
+func (l *Lexicon) Abbreviate(toks []Token, p float64, rng *rand.Rand) []Token {
+	out := make([]Token, 0, len(toks))
 	for i := 0; i < len(toks); {
-		exp, n := abbreviations.Longest(toks, i)
-		switch {
-		case n == 0:
-			units = append(units, unit{tok: toks[i], from: i, to: i + 1})
+		key, n := l.shortSet.Longest(toks, i)
+		if n == 0 || rng.Float64() >= p {
+			out = append(out, toks[i])
 			i++
 			continue
-		case len(exp) == 1 && exp[0].Toks != nil:
-			for _, t := range exp[0].Toks {
-				units = append(units, unit{tok: t, from: i, to: i + n})
-			}
-		case len(exp) == 1:
-			for j := i; j < i+n; j++ {
-				units = append(units, unit{tok: toks[j], from: j, to: j + 1})
-			}
-		default:
-			alts := make([]Alt, 0, len(exp))
-			for _, a := range exp {
-				if a.Toks == nil {
-					a.Toks = toks[i : i+n]
-				}
-				alts = append(alts, a)
-			}
-			units = append(units, unit{tok: Token{Fold: "\x00"}, from: i, to: i + n, alts: alts})
 		}
+		forms := l.short[key]
+		out = append(out, forms[rng.IntN(len(forms))].Toks...)
 		i += n
 	}
-	seq := make([]Token, len(units))
-	for i, u := range units {
-		seq[i] = u.tok
-	}
-	slots := make([]Slot, 0, len(units))
-	for i := 0; i < len(units); {
-		u := units[i]
-		if u.alts != nil {
-			slots = append(slots, Slot{Orig: toks[u.from:u.to], Alts: u.alts})
-			i++
-			continue
-		}
-		exp, n := synonyms.Longest(seq, i)
-		if n == 0 {
-			slots = append(slots, Slot{Orig: toks[u.from:u.to], Alts: []Alt{{Toks: seq[i : i+1], Weight: 1}}})
-			i++
-			continue
-		}
-		alts := make([]Alt, 0, len(exp))
-		alts = append(alts, Alt{Toks: seq[i : i+n], Weight: 1})
-		alts = append(alts, exp[1:]...)
-		from, to := u.from, units[i+n-1].to
-		slots = append(slots, Slot{Orig: toks[from:to], Alts: alts})
-		i += n
-	}
-	return slots
+	return out
 }
+
+// Synonym replaces one wording of a synonym group, chosen at random, by
+// another member; ok is false when toks has none.
+func (l *Lexicon) Synonym(toks []Token, rng *rand.Rand) (out []Token, ok bool) {
+	type at struct {
+		i, n   int
+		others []Phrase
+	}
+	var found []at
+	for i := 0; i < len(toks); {
+		others, n := l.syn.Longest(toks, i)
+		if n == 0 {
+			i++
+			continue
+		}
+		found = append(found, at{i, n, others})
+		i += n
+	}
+	if len(found) == 0 {
+		return toks, false
+	}
+	f := found[rng.IntN(len(found))]
+	o := f.others[rng.IntN(len(f.others))]
+	out = make([]Token, 0, len(toks)+2)
+	out = append(out, toks[:f.i]...)
+	out = append(out, o.Toks...)
+	out = append(out, toks[f.i+f.n:]...)
+	return out, true
+}
+
+// Canonical replaces general short forms by their expansion (see
+// Lexicon.Canonical).
+func Canonical(toks []Token) []Token { return General.Canonical(toks) }

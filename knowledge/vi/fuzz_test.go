@@ -69,7 +69,7 @@ func FuzzNormalize(f *testing.F) {
 		}
 		toks := vi.Tokenize(s)
 		toks, _ = vi.StripPoliteness(toks)
-		vi.Expand(vi.Canonical(toks))
+		vi.General.Canonical(toks)
 		vi.Sentences(c)
 	})
 }

@@ -1,6 +1,7 @@
 package vi
 
 import (
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -126,69 +127,84 @@ func TestBigrams(t *testing.T) {
 	}
 }
 
-func slotsText(slots []Slot) string {
-	var parts []string
-	for _, s := range slots {
-		var alts []string
-		for _, a := range s.Alts {
-			var f []string
-			for _, t := range a.Toks {
-				f = append(f, t.Fold)
-			}
-			alts = append(alts, strings.Join(f, " "))
-		}
-		parts = append(parts, strings.Join(alts, "/"))
-	}
-	return strings.Join(parts, " | ")
-}
-
-func canonText(s string) string {
+func canonText(l *Lexicon, s string) string {
 	var f []string
-	for _, t := range Canonical(Tokenize(s)) {
+	for _, t := range l.Canonical(Tokenize(s)) {
 		f = append(f, t.Fold)
 	}
 	return strings.Join(f, " ")
 }
 
 func TestCanonical(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"quen mk vneid", "quen mat khau vneid"},
-		{"ko nho tk", "khong nho tai khoan"},
-		{"k nhận đc otp", "khong nhan duoc otp"},
-		{"hok bit lam j", "khong biet lam gi"},
-		{"khum dc ntn", "khong duoc nhu the nao"},
-		{"doi sdt tren dvc", "doi so dien thoai tren dich vu cong"},
-		{"cks với bhyt và gplx", "chu ki so voi bao hiem y te va giay phep lai xe"},
-		{"vn eid", "vneid"},
-		{"V NeID", "vneid"},
-		{"vneld bị lỗi", "vneid bi loi"},
-		{"cài vneit", "cai vneid"},
-		{"vnied", "vneid"},
-		{"hk có cccd", "khong co cccd"},
-		{"kh đc", "khong duoc"},
-		{"đc", "duoc"},
+	domain, err := NewLexicon([][2]string{
+		{"dvc", "dịch vụ công"}, {"cks", "chữ ký số"}, {"bhyt", "bảo hiểm y tế"}, {"gplx", "giấy phép lái xe"},
+		{"vn eid|vneld|vneit|vnied", "vneid"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lex     *Lexicon
+		in, out string
+	}{
+		{General, "quen mk vneid", "quen mat khau vneid"},
+		{General, "ko nho tk", "khong nho tai khoan"},
+		{General, "k nhận đc otp", "khong nhan duoc otp"},
+		{General, "hok bit lam j", "khong biet lam gi"},
+		{General, "khum dc ntn", "khong duoc nhu the nao"},
+		{General, "hk có cccd", "khong co cccd"},
+		{General, "kh đc", "khong duoc"},
+		{General, "đc", "duoc"},
+		{General, "dk muc 2", "duoc muc 2"}, // ambiguous: the first expansion
+		// domain terms only with the base's lexicon
+		{General, "doi sdt tren dvc", "doi so dien thoai tren dvc"},
+		{domain, "doi sdt tren dvc", "doi so dien thoai tren dich vu cong"},
+		{domain, "cks với bhyt và gplx", "chu ki so voi bao hiem y te va giay phep lai xe"},
+		{domain, "vn eid", "vneid"},
+		{domain, "vneld bị lỗi", "vneid bi loi"},
+		{domain, "cài vneit", "cai vneid"},
 	}
 	for _, tt := range tests {
-		if got := canonText(tt.in); got != tt.want {
-			t.Errorf("Canonical(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := canonText(tt.lex, tt.in); got != tt.out {
+			t.Errorf("Canonical(%q) = %q, want %q", tt.in, got, tt.out)
 		}
+	}
+	if _, err := NewLexicon([][2]string{{"x", ""}}, nil); err == nil {
+		t.Error("an abbreviation without expansion was accepted")
+	}
+	if _, err := NewLexicon(nil, []string{"một"}); err == nil {
+		t.Error("a one-member synonym group was accepted")
 	}
 }
 
-func TestExpand(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"mk", "mat | khau"},
-		{"cài app", "cai/tai/cai dat/tai ve | app/ung dung/phan mem"},
-		{"dk", "duoc/dang ki"},
-		{"tải", "tai/cai/cai dat/tai ve"},
-		// "tài" (accented, a different word) is not the synonym "tải"
-		{"tài", "tai"},
+func TestAbbreviateAndSynonym(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	toks := Tokenize("quên mật khẩu tài khoản thì làm sao")
+	ab := General.Abbreviate(toks, 1, rng)
+	if got := foldText(ab); strings.Contains(got, "mat khau") || strings.Contains(got, "tai khoan") {
+		t.Errorf("Abbreviate(p=1) kept long forms: %q", got)
 	}
-	for _, tt := range tests {
-		if got := slotsText(Expand(Tokenize(tt.in))); got != tt.want {
-			t.Errorf("Expand(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+	if got := foldText(General.Canonical(ab)); got != foldText(toks) {
+		t.Errorf("Canonical(Abbreviate(x)) = %q, want %q", got, foldText(toks))
 	}
+	if got := General.Abbreviate(toks, 0, rng); foldText(got) != foldText(toks) {
+		t.Errorf("Abbreviate(p=0) changed the text: %q", foldText(got))
+	}
+	syn, ok := General.Synonym(toks, rng)
+	if !ok || foldText(syn) == foldText(toks) {
+		t.Errorf("Synonym = %q, %v", foldText(syn), ok)
+	}
+	if _, ok := General.Synonym(Tokenize("xyz abc"), rng); ok {
+		t.Error("Synonym found a group in text without one")
+	}
+}
+
+func foldText(toks []Token) string {
+	var f []string
+	for _, t := range toks {
+		f = append(f, t.Fold)
+	}
+	return strings.Join(f, " ")
 }
 
 func TestStripPoliteness(t *testing.T) {
@@ -246,7 +262,7 @@ func TestConcurrent(t *testing.T) {
 					t.Error("bad fold")
 					return
 				}
-				Expand(Tokenize("quen mk vneid cài app"))
+				General.Canonical(Tokenize("quen mk vneid cài app"))
 				StripPoliteness(Tokenize("chào ad cho em hỏi ạ"))
 			}
 		}()

@@ -137,15 +137,17 @@ type Data struct {
 	// StaleEntries counts the knowledge-base entries whose review date has
 	// passed or is at most 30 days after the run's day.
 	StaleEntries int
+	// OpenHandoffs counts residents' requests to commune staff still open.
+	OpenHandoffs int
 }
 
 // Fields lists the template fields, for error messages and help.
-var Fields = []string{".Team", ".Date", ".Questions", ".Unanswered", ".SatisfactionRate", ".DaysToDeadline", ".Deadline", ".StaleEntries"}
+var Fields = []string{".Team", ".Date", ".Questions", ".Unanswered", ".SatisfactionRate", ".DaysToDeadline", ".Deadline", ".StaleEntries", ".OpenHandoffs"}
 
 // SampleData is what templates are checked and previewed with when no live
 // figures are at hand.
 func SampleData(now time.Time) Data {
-	d := Data{Team: "Thôn Mẫu", Questions: 128, Unanswered: 7, SatisfactionRate: FormatRate(200, 193), StaleEntries: 3}
+	d := Data{Team: "Thôn Mẫu", Questions: 128, Unanswered: 7, SatisfactionRate: FormatRate(200, 193), StaleEntries: 3, OpenHandoffs: 2}
 	d.FillDates(now)
 	return d
 }

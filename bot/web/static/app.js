@@ -104,6 +104,7 @@
         addError((data && data.error) || "Xin lỗi, hệ thống đang bận. Bạn thử lại sau nhé.");
       } else {
         addBot(data);
+        if (data.band === "handoff") pollStaff();
       }
     } catch (e) {
       addError("Không kết nối được. Bạn kiểm tra mạng rồi thử lại nhé.");
@@ -127,11 +128,41 @@
       form.requestSubmit();
     }
   });
+  // Messages from commune staff (a conversation opened with "Hỏi cán bộ
+  // xã") are fetched when the page opens and every few seconds while the
+  // conversation is open; the session cookie identifies the resident.
+  let polling = null;
+  async function pollStaff() {
+    if (polling) return;
+    polling = true;
+    let open = false;
+    try {
+      const res = await fetch("/api/staff", { credentials: "same-origin" });
+      const data = await res.json().catch(function () { return null; });
+      if (res.ok && data) {
+        (data.messages || []).forEach(function (m) {
+          addBot(m);
+          log.lastElementChild.classList.add("staff");
+        });
+        open = !!data.open;
+      }
+    } catch (e) {
+      open = true; // try again: the network may be back
+    } finally {
+      polling = open ? setTimeout(function () { polling = null; pollStaff(); }, 8000) : null;
+    }
+  }
+
   document.getElementById("menu").addEventListener("click", function () { post({ payload: "m" }); });
+  document.getElementById("staff").addEventListener("click", function () {
+    addUser("🙋 Hỏi cán bộ xã");
+    post({ text: "/canbo" });
+  });
   document.getElementById("survey").addEventListener("click", function () { post({ text: "/danhgia" }); });
 
   fetch("/api/welcome", { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(addBot)
-    .catch(function () { addError("Không tải được lời chào. Bạn vẫn có thể gõ câu hỏi."); });
+    .catch(function () { addError("Không tải được lời chào. Bạn vẫn có thể gõ câu hỏi."); })
+    .then(pollStaff);
 })();

@@ -68,7 +68,7 @@ func BenchmarkDecide(b *testing.B) {
 	for _, n := range []int{0, 500, 5000} {
 		name := "shipped"
 		base := shipped
-		ix := knowledge.NewIndex(shipped.Entries)
+		ix := knowledge.NewIndex(shipped)
 		if n > 0 {
 			name = fmt.Sprint(n)
 			fsys, err := Synthesize(shipped, n, 1)

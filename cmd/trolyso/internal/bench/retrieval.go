@@ -105,7 +105,7 @@ func MeasureStartup(fsys fs.FS, now time.Time) (*knowledge.Base, *knowledge.Inde
 		return nil, nil, Startup{}, fmt.Errorf("load base: %w", err)
 	}
 	t1 := time.Now()
-	ix := knowledge.NewIndex(base.Entries)
+	ix := knowledge.NewIndex(base)
 	t2 := time.Now()
 	runtime.GC()
 	var ms runtime.MemStats

@@ -1,0 +1,109 @@
+package knowledge
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// TestEmbeddedModelIsFresh: the model in the binary was trained on the
+// embedded base. When this fails, run `go generate ./knowledge`.
+func TestEmbeddedModelIsFresh(t *testing.T) {
+	b, err := Load(EmbeddedBase(), testProfile(t), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !EmbeddedModelFresh(b) {
+		t.Fatal("knowledge/model.gob was not trained on the embedded base: run `go generate ./knowledge` and commit model.gob")
+	}
+	if ix := shipped(t); !ix.Info().Cached {
+		t.Error("the embedded base was trained at load instead of using the embedded model")
+	}
+}
+
+// smallBase is a base of three entries (no embedded model matches it).
+func smallBase(t *testing.T, extra string) *Base {
+	t.Helper()
+	entry := func(id, title string, qs ...string) *fstest.MapFile {
+		s := "---\nid: " + id + "\ntitle: " + title + "\ncategory: a\nquestions:\n"
+		for _, q := range qs {
+			s += "  - " + q + "\n"
+		}
+		return &fstest.MapFile{Data: []byte(s + "sources: [https://example.org/]\nupdated: 2026-01-01\n---\n" + title + ". " + extra + "\n")}
+	}
+	fsys := fstest.MapFS{
+		"a.md": entry("a", "Quên mật khẩu", "quên mật khẩu thì làm sao", "lấy lại mật khẩu", "không nhớ mật khẩu đăng nhập", "đặt lại mật khẩu mới", "mat khau quen roi"),
+		"b.md": entry("b", "Đăng ký khai sinh", "đăng ký khai sinh cho con", "làm giấy khai sinh", "khai sinh online", "con mới sinh làm giấy tờ gì", "khai sinh o dau"),
+		"c.md": entry("c", "Đổi số điện thoại", "đổi số điện thoại", "thay số điện thoại mới", "cập nhật số điện thoại", "số điện thoại cũ mất rồi", "doi sdt"),
+	}
+	b, err := Load(fsys, testProfile(t), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestModelCache(t *testing.T) {
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	opts := IndexOptions{CacheDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	ctx := context.Background()
+	b := smallBase(t, "")
+	first, err := NewIndexContext(ctx, b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Info().Cached {
+		t.Fatal("first build claims to be cached")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "model-*.gob"))
+	if len(files) != 1 {
+		t.Fatalf("cache files %v", files)
+	}
+	second, err := NewIndexContext(ctx, b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.Info().Cached || second.Bands() != first.Bands() {
+		t.Fatalf("second build: cached %v bands %+v vs %+v", second.Info().Cached, second.Bands(), first.Bands())
+	}
+	for _, q := range []string{"quen mat khau", "làm khai sinh cho con", "đổi sđt", "giá vàng hôm nay"} {
+		a, c := first.Decide(q), second.Decide(q)
+		if a.Band != c.Band || ids(a.Ranked)[0] != ids(c.Ranked)[0] || a.Features.Top != c.Features.Top {
+			t.Errorf("%q: trained %s %v %.4f, cached %s %v %.4f", q, a.Band, ids(a.Ranked), a.Features.Top, c.Band, ids(c.Ranked), c.Features.Top)
+		}
+	}
+	// A changed base does not use the old model.
+	changed, err := NewIndexContext(ctx, smallBase(t, "Thêm một câu."), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Info().Cached || changed.Info().Fingerprint == first.Info().Fingerprint {
+		t.Error("a changed base reused the cached model")
+	}
+	// A damaged cache file is reported and the base trained again.
+	if err := os.WriteFile(files[0], []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	again, err := NewIndexContext(ctx, b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Info().Cached || !strings.Contains(logs.String(), "cache unusable") {
+		t.Errorf("damaged cache: cached %v, log %q", again.Info().Cached, logs.String())
+	}
+}
+
+func TestNewIndexStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NewIndexContext(ctx, smallBase(t, ""), IndexOptions{}); err == nil {
+		t.Error("a cancelled build returned an index")
+	}
+}

@@ -1,0 +1,224 @@
+package knowledge
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/colecommune/trolyso/knowledge/vi"
+)
+
+// Targets the bands are chosen for, on the cross-validation folds.
+const (
+	minOOSDeclined = 0.90 // share of out-of-scope examples declined, at least
+	maxInDeclined  = 0.05 // share of the base's questions declined, at most
+)
+
+// wrongWeight is the cost of a wrong answer in the objective.
+var wrongWeight = 1.0
+
+var oosPenalty, inPenalty = 10.0, 10.0
+
+var cvNoisy = true
+
+// maxCVCases bounds the held-out questions asked per fold.
+const maxCVCases = 3000
+
+// cvCase is one held-out question with its classifier and lexical view.
+type cvCase struct {
+	expected int32 // the entry, or the out-of-scope class
+	d        dist  // unfused
+}
+
+// calibrate chooses the bands by k-fold cross-validation: for each fold a
+// model is trained without that fold's questions and out-of-scope
+// examples, which are then asked as written and as typed carelessly (no
+// diacritics, a typo). The bands maximise hit@1 + 0.5·hit@3 − wrong
+// answers subject to minOOSDeclined and maxInDeclined.
+func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams) (Bands, CVFigures, error) {
+	oos := int32(nClasses - 1)
+	perFold := make([]int, tp.folds)
+	for _, s := range all {
+		if s.fold >= 0 && s.class != oos {
+			perFold[s.fold]++
+		}
+	}
+	for _, n := range perFold {
+		if n < 2 || tp.folds < 2 {
+			return defaultBands, CVFigures{}, nil
+		}
+	}
+	// A large base runs only as many folds as the training budget allows
+	// (each fold trains a model), and asks at most maxCVCases of its
+	// held-out questions per fold.
+	samplesPerFold := len(all) / tp.folds
+	runs := max(1, min(tp.folds, tp.cvBudget/max(1, samplesPerFold*(tp.folds-1))))
+	var cases []cvCase
+	for f := 0; f < runs; f++ {
+		if err := ctx.Err(); err != nil {
+			return Bands{}, CVFigures{}, err
+		}
+		ts := buildTrainingSet(all, f, nClasses, lex, fp, tp)
+		ix := &Index{canon: lex, oos: oos, voc: ts.voc, model: trainModel(ts, nClasses, tp)}
+		kept := all[:0:0]
+		for _, s := range all {
+			if s.fold != f {
+				kept = append(kept, s)
+			}
+		}
+		docs := lexDocs(kept, lex)
+		ix.lx = newLexical(docs, nClasses-1)
+		ix.spell = spellerOf(docs)
+		sc := ix.newScratch()
+		rng := rand.New(rand.NewPCG(tp.seed, uint64(f)+100))
+		held := 0
+		for _, s := range all {
+			if s.fold == f {
+				held++
+			}
+		}
+		stride := max(1, held/maxCVCases)
+		k := -1
+		for _, s := range all {
+			if s.fold != f {
+				continue
+			}
+			if k++; k%stride != 0 {
+				continue
+			}
+			asked := [][]vi.Token{s.toks, typos(unaccent(s.toks), 1, rng)}
+			if !cvNoisy {
+				asked = asked[:1]
+			}
+			for _, q := range asked {
+				toks, _ := vi.StripPoliteness(q)
+				if len(toks) == 0 {
+					continue
+				}
+				d := ix.raw(lex.Canonical(toks), sc)
+				d.cands = slices.Clone(d.cands)
+				cases = append(cases, cvCase{expected: s.class, d: d})
+			}
+		}
+	}
+	b, fig := chooseBands(cases, oos)
+	fig.Folds = runs
+	return b, fig, nil
+}
+
+// outcome tallies the decisions of a set of bands over the cases.
+type outcome struct {
+	in, out                        int
+	hit1, hit3, wrong, inDecl, oos int
+	ranked1                        int
+}
+
+func (o outcome) figures() CVFigures {
+	in, out := float64(max(o.in, 1)), float64(max(o.out, 1))
+	return CVFigures{Questions: o.in, HitAt1: float64(o.hit1) / in, HitAt3: float64(o.hit3) / in,
+		Wrong: float64(o.wrong) / in, InDeclined: float64(o.inDecl) / in, OOSDeclined: float64(o.oos) / out,
+		RankedAt1: float64(o.ranked1) / in}
+}
+
+// objective is hit@1 + 0.5·hit@3 − wrong, minus a large penalty for
+// missing a target.
+func (o outcome) objective() float64 {
+	f := o.figures()
+	j := f.HitAt1 + 0.5*f.HitAt3 - wrongWeight*f.Wrong
+	if o.out > 0 && f.OOSDeclined < minOOSDeclined {
+		j -= oosPenalty * (minOOSDeclined - f.OOSDeclined)
+	}
+	if f.InDeclined > maxInDeclined {
+		j -= inPenalty * (f.InDeclined - maxInDeclined)
+	}
+	return j
+}
+
+func evalBands(b Bands, fused [][]dist, betaIdx int, cases []cvCase, oos int32) outcome {
+	var o outcome
+	for i, c := range cases {
+		d := &fused[betaIdx][i]
+		v := b.decide(d)
+		if c.expected == oos {
+			o.out++
+			if v.band == BandDecline {
+				o.oos++
+			}
+			continue
+		}
+		o.in++
+		if len(d.cands) > 0 && d.cands[0].entry == c.expected {
+			o.ranked1++
+		}
+		switch v.band {
+		case BandDecline:
+			o.inDecl++
+		case BandAnswer:
+			if v.picks[0].entry == c.expected {
+				o.hit1++
+				o.hit3++
+			} else {
+				o.wrong++
+			}
+		case BandClarify:
+			for _, p := range v.picks {
+				if p.entry == c.expected {
+					o.hit3++
+				}
+			}
+		}
+	}
+	return o
+}
+
+var betaGrid = []float64{0, 0.5, 1, 2, 3, 4}
+
+// chooseBands searches the thresholds on a coarse grid, then refines the
+// best point.
+func chooseBands(cases []cvCase, oos int32) (Bands, CVFigures) {
+	fused := make([][]dist, len(betaGrid))
+	for bi, beta := range betaGrid {
+		fused[bi] = make([]dist, len(cases))
+		for i, c := range cases {
+			d := c.d
+			d.cands = slices.Clone(c.d.cands)
+			d.fuse(beta)
+			fused[bi][i] = d
+		}
+	}
+	best := defaultBands
+	bestJ, bestBeta := -1e9, 0
+	var bestO outcome
+	try := func(b Bands, bi int) {
+		if b.Agree > b.Answer || b.Floor > b.Answer {
+			return
+		}
+		o := evalBands(b, fused, bi, cases, oos)
+		if j := o.objective(); j > bestJ+1e-12 {
+			bestJ, best, bestBeta, bestO = j, b, bi, o
+		}
+	}
+	for bi, beta := range betaGrid {
+		for dec := 0.3; dec <= 0.951; dec += 0.1 {
+			for fl := 0.05; fl <= 0.451; fl += 0.1 {
+				for ans := 0.3; ans <= 0.951; ans += 0.1 {
+					for ag := 0.1; ag <= ans+1e-9; ag += 0.1 {
+						try(Bands{Beta: beta, Decline: dec, Floor: fl, Answer: ans, Agree: ag, Keep: defaultBands.Keep}, bi)
+					}
+				}
+			}
+		}
+	}
+	c := best
+	for _, dd := range []float64{-0.05, -0.025, 0, 0.025, 0.05} {
+		for _, df := range []float64{-0.05, -0.025, 0, 0.025, 0.05} {
+			for _, da := range []float64{-0.05, -0.025, 0, 0.025, 0.05} {
+				for _, dg := range []float64{-0.05, -0.025, 0, 0.025, 0.05} {
+					b := Bands{Beta: c.Beta, Decline: c.Decline + dd, Floor: max(c.Floor+df, 0), Answer: c.Answer + da, Agree: c.Agree + dg, Keep: c.Keep}
+					try(b, bestBeta)
+				}
+			}
+		}
+	}
+	return best, bestO.figures()
+}

@@ -1,0 +1,244 @@
+package knowledge
+
+import (
+	_ "embed"
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/colecommune/trolyso/knowledge/linear"
+	"github.com/colecommune/trolyso/knowledge/vi"
+)
+
+// genericOutOfScope are everyday questions far from any public service,
+// used as the out-of-scope examples of a base that brings none.
+//
+//go:embed out_of_scope_generic.txt
+var genericOutOfScope string
+
+// GenericOutOfScope returns the built-in out-of-scope examples.
+func GenericOutOfScope() []string {
+	var out []string
+	for _, l := range strings.Split(genericOutOfScope, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// sampleKind is where a training text comes from.
+type sampleKind uint8
+
+const (
+	fromQuestion sampleKind = iota
+	fromTitle
+	fromPassage
+	fromOutOfScope
+)
+
+// sample is one training text of the base.
+type sample struct {
+	toks  []vi.Token // as written, not canonical
+	class int32
+	kind  sampleKind
+	fold  int // cross-validation fold; -1 when it is always trained on
+}
+
+// trainParams are the training settings.
+type trainParams struct {
+	folds    int     // cross-validation folds for calibration
+	epochs   int     // training passes
+	rate     float64 // AdaGrad rate
+	l2       float64
+	wPassage float64 // weight of an answer passage relative to a question
+	wTitle   float64
+	// balance is the exponent of class balancing: each class's examples
+	// are weighed by (mean class mass / class mass)^balance, so entries
+	// with many questions do not pull answers their way.
+	balance float64
+	// wOOS scales the out-of-scope class's examples.
+	wOOS float64
+	// maxExamples bounds the examples of one training run; above it,
+	// fewer variants are generated (a large base trains in bounded time).
+	maxExamples int
+	// cvBudget bounds the texts (before variants) trained on over all
+	// cross-validation folds; a large base runs fewer folds.
+	cvBudget int
+	seed     uint64
+}
+
+var defaultTrainParams = trainParams{
+	folds: 4, epochs: 6, rate: 0.4, l2: 1e-3,
+	wPassage: 0.3, wTitle: 1,
+	balance: 1, wOOS: 5,
+	maxExamples: 120_000,
+	cvBudget:    60_000,
+	seed:        20261203,
+}
+
+// largeBase is the number of entries from which training is made cheaper
+// per entry, so that a base of thousands of entries trains in about a
+// minute on one core: only 3–5-character n-grams, features shared by at
+// most 24 classes, fewer passes, one cross-validation fold.
+const largeBase = 400
+
+// paramsFor returns the feature and training settings for a base of n
+// entries.
+func paramsFor(n int) (featureParams, trainParams) {
+	fp, tp := defaultFeatureParams, defaultTrainParams
+	if n >= largeBase {
+		fp.charMin, fp.maxClasses = 3, 24
+		tp.epochs, tp.maxExamples, tp.cvBudget = 4, 60_000, 1
+	}
+	return fp, tp
+}
+
+func fpFor(b *Base) featureParams { fp, _ := paramsFor(len(b.Entries)); return fp }
+func tpFor(b *Base) trainParams   { _, tp := paramsFor(len(b.Entries)); return tp }
+
+// samples collects the training texts of the entries and the out-of-scope
+// examples (class len(entries)); questions and out-of-scope examples are
+// spread over the folds.
+func samples(entries []*Entry, oos []string, folds int) []sample {
+	var out []sample
+	k := 0
+	next := func() int { k++; return k % folds }
+	for i, e := range entries {
+		c := int32(i)
+		out = append(out, sample{toks: vi.Tokenize(e.Title), class: c, kind: fromTitle, fold: -1})
+		for _, q := range e.Questions {
+			out = append(out, sample{toks: vi.Tokenize(stripMarkup(q)), class: c, kind: fromQuestion, fold: next()})
+		}
+		for _, p := range passages(e.Body) {
+			out = append(out, sample{toks: p, class: c, kind: fromPassage, fold: -1})
+		}
+	}
+	oc := int32(len(entries))
+	for _, q := range oos {
+		out = append(out, sample{toks: vi.Tokenize(q), class: oc, kind: fromOutOfScope, fold: next()})
+	}
+	out = slices.DeleteFunc(out, func(s sample) bool { return len(s.toks) == 0 })
+	return out
+}
+
+var (
+	// tmplAction is a template action of an answer body ("{{.Centre.Phone}}",
+	// "{{range .Teams}}"): the commune profile fills it, so the model
+	// learns from the body without it and does not depend on the profile.
+	tmplAction = regexp.MustCompile(`\{\{[^}]*\}\}`)
+	mdLink     = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+	mdURL      = regexp.MustCompile(`https?://\S+`)
+	mdMarker   = regexp.MustCompile(`(?m)^\s*(?:[-*+]|\d+[.)])\s+`)
+)
+
+// passages splits an answer body into its steps and facts: list items and
+// sentences, with Markdown links reduced to their text. Pieces of fewer
+// than three syllables are dropped.
+func passages(body string) [][]vi.Token {
+	text := tmplAction.ReplaceAllString(body, " ")
+	text = mdLink.ReplaceAllString(text, "$1")
+	text = mdURL.ReplaceAllString(text, " ")
+	text = mdMarker.ReplaceAllString(text, "")
+	text = strings.NewReplacer("**", "", "__", "", "`", "", "#", "").Replace(text)
+	var out [][]vi.Token
+	for _, s := range vi.Sentences(vi.Clean(text)) {
+		if toks := vi.TokenizeClean(s); len(toks) >= 3 {
+			out = append(out, toks)
+		}
+	}
+	return out
+}
+
+// trainingSet is the vectors of one training run.
+type trainingSet struct {
+	voc      *vocab
+	examples []linear.Example
+}
+
+// buildTrainingSet generates the variants of the samples used for
+// training (those not in fold heldOut; -1 holds none out), builds the
+// vocabulary over them and vectorises them with class-balanced weights.
+func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams) trainingSet {
+	rng := rand.New(rand.NewPCG(tp.seed, uint64(heldOut+1)))
+	// Variants per question, fewer for a very large base.
+	kinds := allVariants
+	n := 0
+	for _, s := range ss {
+		if s.fold != heldOut {
+			n++
+		}
+	}
+	if n*6 > tp.maxExamples {
+		kinds = variantKinds{noDiacritics: true, typos: true}
+		if n*3 > tp.maxExamples {
+			kinds = variantKinds{noDiacritics: true}
+		}
+	}
+	type text struct {
+		raw    []rawFeature
+		class  int32
+		weight float64
+	}
+	var texts []text
+	var feats []rawFeature
+	for _, s := range ss {
+		if heldOut >= 0 && s.fold == heldOut {
+			continue
+		}
+		w := 1.0
+		vk := kinds
+		switch s.kind {
+		case fromPassage:
+			w = tp.wPassage
+			vk = variantKinds{noDiacritics: kinds.noDiacritics}
+		case fromTitle:
+			w = tp.wTitle
+		}
+		for _, v := range variants(s.toks, lex, vk, rng) {
+			feats = fp.extract(v, feats[:0])
+			texts = append(texts, text{raw: slices.Clone(feats), class: s.class, weight: w})
+		}
+	}
+	// group by class for the vocabulary's class counts
+	slices.SortStableFunc(texts, func(a, b text) int { return int(a.class - b.class) })
+	raws := make([][]rawFeature, len(texts))
+	classOf := make([]int32, len(texts))
+	mass := make([]float64, nClasses)
+	for i, t := range texts {
+		raws[i], classOf[i] = t.raw, t.class
+		mass[t.class] += t.weight
+	}
+	voc := newVocab(fp, raws, classOf, nClasses)
+	mean, nz := 0.0, 0
+	for _, m := range mass {
+		if m > 0 {
+			mean += m
+			nz++
+		}
+	}
+	mean /= float64(max(nz, 1))
+	ts := trainingSet{voc: voc, examples: make([]linear.Example, 0, len(texts))}
+	for _, t := range texts {
+		x := voc.vector(t.raw, linear.Vector{})
+		if len(x.Idx) == 0 {
+			continue
+		}
+		w := t.weight * math.Pow(mean/mass[t.class], tp.balance)
+		if int(t.class) == nClasses-1 {
+			// the out-of-scope class is broad: balancing makes it weigh
+			// like one entry, wOOS scales it from there
+			w *= tp.wOOS
+		}
+		ts.examples = append(ts.examples, linear.Example{X: x, Class: t.class, Weight: float32(w)})
+	}
+	return ts
+}
+
+func trainModel(ts trainingSet, nClasses int, tp trainParams) *linear.Model {
+	return linear.Train(ts.examples, len(ts.voc.idf), nClasses, linear.Options{
+		Epochs: tp.epochs, Rate: tp.rate, L2: tp.l2, Seed: tp.seed, Always: []int32{int32(nClasses - 1)},
+	})
+}
