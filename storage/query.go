@@ -31,3 +31,12 @@ func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(sca
 	}
 	return out, nil
 }
+
+// groupConcat is the aggregate joining expr's values with sep (an SQL
+// string literal): SQLite's group_concat, PostgreSQL's string_agg.
+func (db *DB) groupConcat(expr, sep string) string {
+	if db.pg {
+		return "string_agg(" + expr + ", " + sep + ")"
+	}
+	return "group_concat(" + expr + ", " + sep + ")"
+}

@@ -1,6 +1,6 @@
-// Code in this file lists what the store offers; both backends (SQLite
-// and PostgreSQL) provide it through *DB and are held to it by the
-// contract tests (backend_test.go).
+// This file lists what the store offers; both backends (SQLite and
+// PostgreSQL) provide it through *DB and are held to it by the contract
+// tests (backend_test.go).
 
 package storage
 
@@ -20,6 +20,7 @@ type Store interface {
 	RatingsStore
 	RemindersStore
 	TeamsStore
+	HandoffStore
 	UsersStore
 	ZaloStore
 }
@@ -150,6 +151,44 @@ type TeamsStore interface {
 	LeaveTeam(ctx context.Context, key string) (Member, error)
 	TeamMembers(ctx context.Context, teamID int64) ([]Member, error)
 	ActiveMembers(ctx context.Context, teamIDs []int64) ([]Member, error)
+}
+
+// HandoffStore keeps tickets to commune staff, their durable outbox and the publish log.
+type HandoffStore interface {
+	Ticket(ctx context.Context, id int64) (Ticket, error)
+	OpenTicketOf(ctx context.Context, userKey string) (Ticket, error)
+	OpenTicket(ctx context.Context, channel, userKey string, msgs []NewTicketMessage, out []NewOutbox) (t Ticket, created bool, err error)
+	AddResidentMessage(ctx context.Context, ticketID int64, text string, out []NewOutbox) (int64, error)
+	AddStaffReply(ctx context.Context, ticketID int64, staffName, via, text string, out []NewOutbox) (TicketMessage, error)
+	ClaimTicket(ctx context.Context, ticketID int64, staffName string, out []NewOutbox) (t Ticket, previous string, changed bool, err error)
+	CloseTicket(ctx context.Context, ticketID int64, by, reason, note string, out []NewOutbox) (Ticket, error)
+	Enqueue(ctx context.Context, ticketID int64, out []NewOutbox) error
+	RateTicket(ctx context.Context, userKey string, ticketID int64, value int) error
+	SetTicketEntry(ctx context.Context, ticketID int64, entryID string) error
+	TicketMessages(ctx context.Context, ticketID int64) ([]TicketMessage, error)
+	ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
+	IdleTickets(ctx context.Context, before time.Time) ([]Ticket, error)
+	RepostCandidates(ctx context.Context) ([]Ticket, error)
+	MarkReposted(ctx context.Context, ticketID int64, out []NewOutbox) (bool, error)
+	DueOutbox(ctx context.Context, target string, now time.Time, limit int) ([]OutboxItem, error)
+	NextOutboxDue(ctx context.Context, target string) (time.Time, error)
+	OutboxItem(ctx context.Context, id int64) (OutboxItem, error)
+	TicketOutbox(ctx context.Context, ticketID int64) ([]OutboxItem, error)
+	ClaimOutbox(ctx context.Context, id int64) (bool, error)
+	FinishOutbox(ctx context.Context, id int64, state, errText string, notBefore time.Time) error
+	ResendOutbox(ctx context.Context, id int64) (bool, error)
+	MarkOutboxInterrupted(ctx context.Context) ([]OutboxItem, error)
+	RetryNow(ctx context.Context) (int, error)
+	TakeWebOutbox(ctx context.Context, userKey string) ([]OutboxItem, error)
+	HasWebOutbox(ctx context.Context, userKey string) (bool, error)
+	AddTicketPost(ctx context.Context, ticketID int64, postID string, card bool) error
+	TicketByPost(ctx context.Context, postID string) (int64, error)
+	CountOpenTickets(ctx context.Context) (int, error)
+	HandoffFigures(ctx context.Context, from, to, now time.Time, over time.Duration) (HandoffFigures, error)
+	RecordPublish(ctx context.Context, p Publish) (int64, error)
+	Publishes(ctx context.Context, limit int) ([]Publish, error)
+	DeclinedExamples(ctx context.Context, texts []string, limit int) ([]string, error)
+	RecentExchanges(ctx context.Context, userKey string, since time.Time, limit int) ([]Exchange, error)
 }
 
 // UsersStore keeps pseudonymous users and their delivery addresses.

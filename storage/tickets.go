@@ -221,12 +221,8 @@ func (db *DB) OpenTicket(ctx context.Context, channel, userKey string, msgs []Ne
 				waiting = ts
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO tickets(user_id, channel, created_at, last_activity, waiting_since) VALUES (?, ?, ?, ?, ?)`,
-			u.ID, channel, ts, ts, waiting)
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO tickets(user_id, channel, created_at, last_activity, waiting_since) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			u.ID, channel, ts, ts, waiting).Scan(&id); err != nil {
 			return err
 		}
 		var last int64
@@ -249,12 +245,10 @@ func (db *DB) OpenTicket(ctx context.Context, channel, userKey string, msgs []Ne
 }
 
 func addTicketMessage(ctx context.Context, tx *sql.Tx, ticketID int64, m NewTicketMessage, now time.Time) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO ticket_messages(ticket_id, author, staff_name, via, text, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		ticketID, m.Author, m.StaffName, m.Via, m.Text, fmtTime(now))
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO ticket_messages(ticket_id, author, staff_name, via, text, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		ticketID, m.Author, m.StaffName, m.Via, m.Text, fmtTime(now)).Scan(&id)
+	return id, err
 }
 
 func enqueue(ctx context.Context, tx *sql.Tx, ticketID, msgID int64, out []NewOutbox, now time.Time) error {
@@ -486,7 +480,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
 	}
 	all := `''`
 	if f.Text {
-		all = `coalesce((SELECT group_concat(m.text, ' | ') FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author IN ('resident', 'staff')), '')`
+		all = `coalesce((SELECT ` + db.groupConcat("m.text", "' | '") + ` FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author IN ('resident', 'staff')), '')`
 	}
 	return queryAll(ctx, db.r, "list tickets", func(sc scanner) (Ticket, error) {
 		var n int
@@ -869,18 +863,15 @@ func (db *DB) RecordPublish(ctx context.Context, p Publish) (int64, error) {
 	}
 	var id int64
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO kb_publishes(file, entry_id, staff_name, ticket_id, previous, content, backup, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.File, p.EntryID, p.StaffName, ticket, p.Previous, p.Content, p.Backup, fmtTime(db.now()))
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO kb_publishes(file, entry_id, staff_name, ticket_id, previous, content, backup, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, p.File, p.EntryID, p.StaffName, ticket, p.Previous, p.Content, p.Backup, fmtTime(db.now())).Scan(&id); err != nil {
 			return err
 		}
 		if p.TicketID != 0 {
-			_, err = tx.ExecContext(ctx, `UPDATE tickets SET entry_id = ? WHERE id = ?`, p.EntryID, p.TicketID)
+			_, err := tx.ExecContext(ctx, `UPDATE tickets SET entry_id = ? WHERE id = ?`, p.EntryID, p.TicketID)
+			return err
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("log publish: %w", err)

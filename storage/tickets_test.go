@@ -21,10 +21,10 @@ func (c *ticketClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func openTicketTest(t *testing.T) (*DB, *ticketClock) {
+func openTicketTest(t *testing.T, tb testBackend) (*DB, *ticketClock) {
 	t.Helper()
 	clk := &ticketClock{t: time.Date(2026, 3, 17, 2, 0, 0, 0, time.UTC)}
-	db, err := Open(context.Background(), t.TempDir()+"/t.db", Options{Now: clk.Now})
+	db, err := tb.Open(context.Background(), t.TempDir()+"/t.db", Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +32,10 @@ func openTicketTest(t *testing.T) (*DB, *ticketClock) {
 	return db, clk
 }
 
-func TestOneOpenTicketPerResident(t *testing.T) {
-	db, clk := openTicketTest(t)
+func TestOneOpenTicketPerResident(t *testing.T) { forEachBackend(t, testOneOpenTicketPerResident) }
+
+func testOneOpenTicketPerResident(t *testing.T, tb testBackend) {
+	db, clk := openTicketTest(t, tb)
 	ctx := context.Background()
 	key := db.UserKey("telegram", "7")
 	first := []NewTicketMessage{{Author: AuthorResident, Text: "đổi tên sổ đỏ"}, {Author: AuthorBot, Text: "Xin lỗi…"}}
@@ -71,8 +73,10 @@ func TestOneOpenTicketPerResident(t *testing.T) {
 	}
 }
 
-func TestStaffReplyOutboxAndClosedTicket(t *testing.T) {
-	db, clk := openTicketTest(t)
+func TestStaffReplyOutboxAndClosedTicket(t *testing.T) { forEachBackend(t, testStaffReplyOutboxAndClosedTicket) }
+
+func testStaffReplyOutboxAndClosedTicket(t *testing.T, tb testBackend) {
+	db, clk := openTicketTest(t, tb)
 	ctx := context.Background()
 	key := db.UserKey("zalo", "55")
 	tk, _, err := db.OpenTicket(ctx, "zalo", key, []NewTicketMessage{{Author: AuthorResident, Text: "hỏi"}}, nil)
@@ -149,8 +153,10 @@ func TestStaffReplyOutboxAndClosedTicket(t *testing.T) {
 	}
 }
 
-func TestOutboxOrderPerTicketAndUndeliverableRequeue(t *testing.T) {
-	db, clk := openTicketTest(t)
+func TestOutboxOrderPerTicketAndUndeliverableRequeue(t *testing.T) { forEachBackend(t, testOutboxOrderPerTicketAndUndeliverableRequeue) }
+
+func testOutboxOrderPerTicketAndUndeliverableRequeue(t *testing.T, tb testBackend) {
+	db, clk := openTicketTest(t, tb)
 	ctx := context.Background()
 	key := db.UserKey("zalo", "9")
 	tk, _, _ := db.OpenTicket(ctx, "zalo", key, nil, nil)
@@ -188,8 +194,10 @@ func TestOutboxOrderPerTicketAndUndeliverableRequeue(t *testing.T) {
 	}
 }
 
-func TestWebOutboxTakenOnce(t *testing.T) {
-	db, clk := openTicketTest(t)
+func TestWebOutboxTakenOnce(t *testing.T) { forEachBackend(t, testWebOutboxTakenOnce) }
+
+func testWebOutboxTakenOnce(t *testing.T, tb testBackend) {
+	db, clk := openTicketTest(t, tb)
 	ctx := context.Background()
 	key := db.UserKey("web", "abc")
 	tk, _, _ := db.OpenTicket(ctx, "web", key, nil, nil)
@@ -216,8 +224,10 @@ func TestWebOutboxTakenOnce(t *testing.T) {
 	}
 }
 
-func TestTicketPostsRepostAndIdle(t *testing.T) {
-	db, clk := openTicketTest(t)
+func TestTicketPostsRepostAndIdle(t *testing.T) { forEachBackend(t, testTicketPostsRepostAndIdle) }
+
+func testTicketPostsRepostAndIdle(t *testing.T, tb testBackend) {
+	db, clk := openTicketTest(t, tb)
 	ctx := context.Background()
 	tk, _, _ := db.OpenTicket(ctx, "telegram", db.UserKey("telegram", "1"), []NewTicketMessage{{Author: AuthorResident, Text: "a"}}, nil)
 	if got, _ := db.RepostCandidates(ctx); len(got) != 0 {
