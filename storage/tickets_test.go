@@ -73,7 +73,9 @@ func testOneOpenTicketPerResident(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestStaffReplyOutboxAndClosedTicket(t *testing.T) { forEachBackend(t, testStaffReplyOutboxAndClosedTicket) }
+func TestStaffReplyOutboxAndClosedTicket(t *testing.T) {
+	forEachBackend(t, testStaffReplyOutboxAndClosedTicket)
+}
 
 func testStaffReplyOutboxAndClosedTicket(t *testing.T, tb testBackend) {
 	db, clk := openTicketTest(t, tb)
@@ -153,7 +155,9 @@ func testStaffReplyOutboxAndClosedTicket(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestOutboxOrderPerTicketAndUndeliverableRequeue(t *testing.T) { forEachBackend(t, testOutboxOrderPerTicketAndUndeliverableRequeue) }
+func TestOutboxOrderPerTicketAndUndeliverableRequeue(t *testing.T) {
+	forEachBackend(t, testOutboxOrderPerTicketAndUndeliverableRequeue)
+}
 
 func testOutboxOrderPerTicketAndUndeliverableRequeue(t *testing.T, tb testBackend) {
 	db, clk := openTicketTest(t, tb)

@@ -26,8 +26,8 @@ func (c *Config) dsn() string {
 // Config is trolyso's whole configuration, read from environment variables
 // (mirrored by flags where useful) and validated in one place.
 type Config struct {
-	Addr        string // TROLYSO_ADDR
-	DB          string // TROLYSO_DB
+	Addr string // TROLYSO_ADDR
+	DB   string // TROLYSO_DB
 	// DatabaseURL, when set, is the PostgreSQL database used instead of
 	// the SQLite file (a province deployment).
 	DatabaseURL string // TROLYSO_DATABASE_URL

@@ -21,8 +21,8 @@ func TestRebind(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://u:secret@h:5432/db":    "postgres://u:xxxxx@h:5432/db",
-		"postgres://u@h/db":                "postgres://u@h/db",
+		"postgres://u:secret@h:5432/db":     "postgres://u:xxxxx@h:5432/db",
+		"postgres://u@h/db":                 "postgres://u@h/db",
 		"postgresql://h/db?sslmode=disable": "postgresql://h/db?sslmode=disable",
 	} {
 		if got := Redact(in); got != want {
