@@ -38,7 +38,11 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, tb testBackend)) {
 	t.Run("postgres", func(t *testing.T) {
 		base := postgresTestURL(t)
 		fn(t, testBackend{name: "postgres", Open: func(ctx context.Context, loc string, opts Options) (*DB, error) {
-			return OpenURL(ctx, schemaURL(t, base, loc), opts)
+			u := schemaURL(t, base, loc)
+			if opts.SchemaPrefix == "" {
+				opts.SchemaPrefix = testSchema(loc) + "_"
+			}
+			return OpenURL(ctx, u, opts)
 		}})
 	})
 }
@@ -67,8 +71,7 @@ func schemaURL(t *testing.T, base, loc string) string {
 	if v, ok := schemas.Load(loc); ok {
 		return v.(string)
 	}
-	sum := sha256.Sum256([]byte(loc))
-	schema := "t_" + hex.EncodeToString(sum[:8])
+	schema := testSchema(loc)
 	admin, err := postgres.OpenPool(context.Background(), base, 1, false)
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +88,22 @@ func schemaURL(t *testing.T, base, loc string) string {
 		}
 		defer a.Close()
 		a.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`)
+		// Commune schemas (Options.SchemaPrefix) made by the test.
+		rows, err := a.Query(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, schema+"_")
+		if err != nil {
+			return
+		}
+		var more []string
+		for rows.Next() {
+			var n string
+			if rows.Scan(&n) == nil {
+				more = append(more, n)
+			}
+		}
+		rows.Close()
+		for _, n := range more {
+			a.Exec(`DROP SCHEMA IF EXISTS ` + n + ` CASCADE`)
+		}
 	})
 	pu, err := url.Parse(base)
 	if err != nil {
@@ -96,6 +115,12 @@ func schemaURL(t *testing.T, base, loc string) string {
 	s := pu.String()
 	schemas.Store(loc, s)
 	return s
+}
+
+// testSchema is the PostgreSQL schema a test location's data live in.
+func testSchema(loc string) string {
+	sum := sha256.Sum256([]byte(loc))
+	return "t_" + hex.EncodeToString(sum[:8])
 }
 
 // isPostgres reports whether a test's store runs on PostgreSQL.

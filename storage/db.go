@@ -65,8 +65,8 @@ func parseTime(s string) time.Time {
 
 // DB is the store, on SQLite or PostgreSQL.
 type DB struct {
-	w      *sql.DB // SQLite: single writer connection, BEGIN IMMEDIATE; PostgreSQL: the pool
-	r      *sql.DB // read-only pool
+	w      *pool  // SQLite: single writer connection, BEGIN IMMEDIATE; PostgreSQL: the pool
+	r      *pool  // read-only pool
 	secret []byte  // key for pseudonymous user keys
 	path   string  // SQLite file, or the PostgreSQL URL without its password
 	pg     bool    // PostgreSQL backend
@@ -80,6 +80,14 @@ type DB struct {
 	// alertVersion counts changes to which alerts are current made
 	// through this handle (storage/alerts.go).
 	alertVersion atomic.Int64
+
+	// communes are the stores of a province deployment's communes, opened
+	// by Commune (storage/communes.go); parent is set on those.
+	communes communeSet
+	parent   *DB
+	slug     string
+	// schemaPrefix names PostgreSQL commune schemas (Options.SchemaPrefix).
+	schemaPrefix string
 }
 
 // Options tune Open.
@@ -94,6 +102,9 @@ type Options struct {
 	Now func() time.Time
 	// MaxConns bounds the PostgreSQL pool (default 16).
 	MaxConns int
+	// SchemaPrefix starts the name of each commune's PostgreSQL schema
+	// (default "xa_": the commune co-le lives in schema xa_co_le).
+	SchemaPrefix string
 }
 
 // OpenURL opens the store named by dsn: a postgres:// or postgresql:// URL
@@ -118,19 +129,24 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{w: w, path: postgres.Redact(url), pg: true, Now: now}
-	if err := postgres.Migrate(ctx, w, fmtTime(db.now())); err != nil {
+	db := &DB{w: &pool{DB: w}, path: postgres.Redact(url), pg: true, Now: now, schemaPrefix: opts.SchemaPrefix}
+	if db.schemaPrefix == "" {
+		db.schemaPrefix = "xa_"
+	}
+	if err := postgres.Migrate(ctx, w, "", fmtTime(db.now())); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r := opts.Readers
-	if r <= 0 {
-		r = 8
+	nr := opts.Readers
+	if nr <= 0 {
+		nr = 8
 	}
-	if db.r, err = postgres.OpenPool(ctx, url, r, true); err != nil {
+	r, err := postgres.OpenPool(ctx, url, nr, true)
+	if err != nil {
 		w.Close()
 		return nil, err
 	}
+	db.r = &pool{DB: r}
 	if opts.Secret != "" {
 		db.secret = []byte(opts.Secret)
 	} else if db.secret, err = db.loadSecret(ctx); err != nil {
@@ -177,7 +193,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{w: w, path: path, Now: now}
+	db := &DB{w: &pool{DB: w}, path: path, Now: now}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -193,7 +209,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db.r = r
+	db.r = &pool{DB: r}
 	if opts.Secret != "" {
 		db.secret = []byte(opts.Secret)
 	} else if db.secret, err = db.loadSecret(ctx); err != nil {
@@ -203,13 +219,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// Close closes both connection pools.
+// Close closes both connection pools (a commune's store opened by Commune
+// only stops its own writer: the pools belong to the province store, which
+// closes every commune's store).
 func (db *DB) Close() error {
 	db.exwOnce.Do(func() {}) // no writer may start after Close
 	if db.exw != nil {
 		db.exw.close()
 	}
 	var errs []error
+	errs = append(errs, db.communes.closeAll())
+	if db.parent != nil && db.pg {
+		return errors.Join(errs...)
+	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
@@ -232,10 +254,10 @@ func (db *DB) Path() string { return db.path }
 
 // Writer and Reader expose the connection pools to sibling packages' tests
 // and to the statistics queries. Writes must go through Writer.
-func (db *DB) Writer() *sql.DB { return db.w }
+func (db *DB) Writer() *sql.DB { return db.w.DB }
 
 // Reader returns the read-only pool.
-func (db *DB) Reader() *sql.DB { return db.r }
+func (db *DB) Reader() *sql.DB { return db.r.DB }
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
 
@@ -245,7 +267,7 @@ func (db *DB) now() time.Time { return db.Now().UTC() }
 // through db inside fn: use tx.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.pg {
-		return postgres.Tx(ctx, db.w, fn)
+		return postgres.Tx(db.w.scope(ctx), db.w.DB, fn)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -107,14 +107,54 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{cn}, nil
+	return &conn{Conn: cn}, nil
 }
 
 func (c connector) Driver() driver.Driver { return c.inner.Driver() }
 
-// conn rewrites each query's placeholders before handing it to pgx, and
-// turns bool arguments into 0/1.
-type conn struct{ driver.Conn }
+// conn rewrites each query's placeholders before handing it to pgx, turns
+// bool arguments into 0/1, and sets the connection's search_path to the
+// schema the call's context names (WithSchema) when it differs from the
+// one in force, outside transactions (a transaction keeps the schema it
+// began with).
+type conn struct {
+	driver.Conn
+	cur  string // schema in force; "" = the session's default search_path
+	inTx bool
+}
+
+type schemaKey struct{}
+
+// WithSchema returns ctx naming the schema that queries made with it run
+// in ("" for the connection's default search_path).
+func WithSchema(ctx context.Context, schema string) context.Context {
+	if schema == "" && ctx.Value(schemaKey{}) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, schemaKey{}, schema)
+}
+
+func schemaOf(ctx context.Context) string {
+	s, _ := ctx.Value(schemaKey{}).(string)
+	return s
+}
+
+// use switches the connection to ctx's schema if needed.
+func (c *conn) use(ctx context.Context) error {
+	want := schemaOf(ctx)
+	if c.inTx || want == c.cur {
+		return nil
+	}
+	q := `RESET search_path`
+	if want != "" {
+		q = `SET search_path TO ` + pgx.Identifier{want}.Sanitize()
+	}
+	if _, err := c.inner().ExecContext(ctx, q, nil); err != nil {
+		return fmt.Errorf("set search_path: %w", err)
+	}
+	c.cur = want
+	return nil
+}
 
 type pgxConn interface {
 	driver.ConnBeginTx
@@ -132,19 +172,52 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if err := c.use(ctx); err != nil {
+		return nil, err
+	}
 	return c.inner().PrepareContext(ctx, Rebind(query))
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if err := c.use(ctx); err != nil {
+		return nil, err
+	}
 	return c.inner().ExecContext(ctx, Rebind(query), args)
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.use(ctx); err != nil {
+		return nil, err
+	}
 	return c.inner().QueryContext(ctx, Rebind(query), args)
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.inner().BeginTx(ctx, opts)
+	if err := c.use(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := c.inner().BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.inTx = true
+	return &connTx{tx, c}, nil
+}
+
+// connTx ends the connection's transaction state with the transaction.
+type connTx struct {
+	driver.Tx
+	c *conn
+}
+
+func (t *connTx) Commit() error {
+	t.c.inTx = false
+	return t.Tx.Commit()
+}
+
+func (t *connTx) Rollback() error {
+	t.c.inTx = false
+	return t.Tx.Rollback()
 }
 
 func (c *conn) Ping(ctx context.Context) error { return c.inner().Ping(ctx) }

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 //go:embed migrations/*.sql
@@ -20,10 +22,12 @@ var migrations embed.FS
 const migrationLock = 7316_0016
 
 // Migrate applies the pending PostgreSQL migrations (migrations/NNNN_name.sql,
-// in order, each in its own transaction) and records them in
+// in order, each in its own transaction) to schema ("" for the
+// connection's default one; created if needed) and records them in its
 // schema_migrations with the time now. Concurrent callers wait for each
 // other.
-func Migrate(ctx context.Context, db *sql.DB, now string) error {
+func Migrate(ctx context.Context, db *sql.DB, schema, now string) error {
+	ctx = WithSchema(ctx, schema)
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -32,7 +36,12 @@ func Migrate(ctx context.Context, db *sql.DB, now string) error {
 	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
 		return fmt.Errorf("migrate: lock: %w", err)
 	}
-	defer c.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	defer c.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, migrationLock)
+	if schema != "" {
+		if _, err := c.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return fmt.Errorf("migrate: create schema %s: %w", schema, err)
+		}
+	}
 	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

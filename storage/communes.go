@@ -1,0 +1,128 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/colecommune/trolyso/storage/postgres"
+)
+
+// A province deployment keeps each commune's data apart: every exchange,
+// rating, survey, ticket, team, reminder and alert belongs to the commune
+// whose store recorded it. The store Open/OpenURL return is the default
+// one (a one-commune install keeps everything there) and holds what the
+// province shares (which commune residents chose, admin accounts,
+// sessions, leases); Commune returns a commune's own store: on PostgreSQL
+// the same database with the commune's schema ("xa_<slug>"), on SQLite a
+// file of its own beside the main one ("trolyso-<slug>.db"). Each runs the
+// same queries as the default store, so a commune's store cannot reach
+// another commune's rows whatever id it is given.
+
+// slugRE is what a commune slug (its profile's file name) may be.
+var slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// ValidSlug reports whether s can name a commune: lowercase ASCII letters
+// and digits in groups joined by single hyphens, at most 40 characters.
+func ValidSlug(s string) bool { return len(s) <= 40 && slugRE.MatchString(s) }
+
+// ErrBadSlug is returned for a commune slug ValidSlug refuses.
+var ErrBadSlug = errors.New("a commune slug is lowercase letters, digits and single hyphens, at most 40 characters")
+
+type communeSet struct {
+	mu sync.Mutex
+	m  map[string]*DB
+}
+
+func (s *communeSet) closeAll() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, c := range s.m {
+		errs = append(errs, c.Close())
+	}
+	s.m = nil
+	return errors.Join(errs...)
+}
+
+// CommuneSlug is the commune this store belongs to ("" for the default
+// store).
+func (db *DB) CommuneSlug() string { return db.slug }
+
+// Province returns the default store of a commune's store (itself for the
+// default store).
+func (db *DB) Province() *DB {
+	if db.parent != nil {
+		return db.parent
+	}
+	return db
+}
+
+// Commune returns the store of the commune slug, creating its tables on
+// first use, and the default store itself for "". Stores are opened once
+// and closed with the default store; they share its clock and its key for
+// pseudonymous user keys, so a resident has one key in every commune.
+func (db *DB) Commune(ctx context.Context, slug string) (*DB, error) {
+	if slug == "" {
+		return db.Province(), nil
+	}
+	if db.parent != nil {
+		return db.parent.Commune(ctx, slug)
+	}
+	if !ValidSlug(slug) {
+		return nil, fmt.Errorf("commune %q: %w", slug, ErrBadSlug)
+	}
+	db.communes.mu.Lock()
+	defer db.communes.mu.Unlock()
+	if c, ok := db.communes.m[slug]; ok {
+		return c, nil
+	}
+	now := func() time.Time { return db.Now() }
+	var c *DB
+	if db.pg {
+		schema := db.schemaPrefix + strings.ReplaceAll(slug, "-", "_")
+		if err := postgres.Migrate(ctx, db.w.DB, schema, fmtTime(db.now())); err != nil {
+			return nil, fmt.Errorf("open commune %s: %w", slug, err)
+		}
+		c = &DB{w: &pool{DB: db.w.DB, schema: schema}, r: &pool{DB: db.r.DB, schema: schema},
+			path: db.path + "#" + schema, pg: true, Now: now}
+	} else {
+		var err error
+		c, err = Open(ctx, communeFile(db.path, slug), Options{Secret: string(db.secret), Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("open commune %s: %w", slug, err)
+		}
+	}
+	c.secret, c.parent, c.slug, c.schemaPrefix = db.secret, db, slug, db.schemaPrefix
+	if db.communes.m == nil {
+		db.communes.m = map[string]*DB{}
+	}
+	db.communes.m[slug] = c
+	return c, nil
+}
+
+// communeFile is the SQLite file of a commune beside the main one:
+// data/trolyso.db -> data/trolyso-<slug>.db.
+func communeFile(main, slug string) string {
+	ext := filepath.Ext(main)
+	return strings.TrimSuffix(main, ext) + "-" + slug + ext
+}
+
+// OpenCommunes lists the communes whose store is open, sorted.
+func (db *DB) OpenCommunes() []string {
+	p := db.Province()
+	p.communes.mu.Lock()
+	defer p.communes.mu.Unlock()
+	out := make([]string, 0, len(p.communes.m))
+	for s := range p.communes.m {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

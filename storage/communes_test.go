@@ -1,0 +1,115 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCommuneStoresAreApart(t *testing.T) { forEachBackend(t, testCommuneStoresAreApart) }
+
+func testCommuneStoresAreApart(t *testing.T, tb testBackend) {
+	ctx := context.Background()
+	at := time.Date(2026, 5, 4, 3, 0, 0, 0, time.UTC)
+	loc := filepath.Join(t.TempDir(), "p.db")
+	db, err := tb.Open(ctx, loc, Options{Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Commune(ctx, "Co Le"); !errors.Is(err, ErrBadSlug) {
+		t.Errorf("bad slug: %v", err)
+	}
+	// Opened concurrently, a commune's store is one.
+	var wg sync.WaitGroup
+	got := make([]*DB, 4)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = db.Commune(ctx, "co-le")
+		}()
+	}
+	wg.Wait()
+	for _, c := range got[1:] {
+		if c != got[0] || c == nil {
+			t.Fatal("Commune opened the store more than once")
+		}
+	}
+	a, b := got[0], must(db.Commune(ctx, "yen-tien"))
+	if a.CommuneSlug() != "co-le" || a.Province() != db || db.CommuneSlug() != "" {
+		t.Error("slug or province wrong")
+	}
+	key := db.UserKey("telegram", "42")
+	if a.UserKey("telegram", "42") != key || b.UserKey("telegram", "42") != key {
+		t.Error("a resident must have one key in every commune")
+	}
+	idA, err := a.RecordExchange(ctx, &Exchange{UserKey: key, Channel: "telegram", Question: "vneid", Band: "answer", EntryID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Rate(ctx, key, idA, 1); err != nil {
+		t.Fatal(err)
+	}
+	teamA, err := a.AddTeam(ctx, "Thôn Đông", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same village may have a team in each commune.
+	if _, err := b.AddTeam(ctx, "Thôn Đông", ""); err != nil {
+		t.Fatalf("same village in another commune: %v", err)
+	}
+	// b cannot reach a's rows by id, and counts none of them.
+	if _, err := b.Exchange(ctx, idA); !errors.Is(err, ErrNotFound) {
+		t.Errorf("commune b read commune a's exchange: %v", err)
+	}
+	if _, err := b.RatingOf(ctx, idA); !errors.Is(err, ErrNotFound) {
+		t.Errorf("commune b read commune a's rating: %v", err)
+	}
+	if _, err := b.Rate(ctx, key, idA, -1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("commune b rated commune a's exchange: %v", err)
+	}
+	if err := b.SetTeamGroup(ctx, teamA.ID+100, "-1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("set group of a missing team: %v", err)
+	}
+	day := [2]time.Time{at.Add(-time.Hour), at.Add(time.Hour)}
+	for _, c := range []struct {
+		db   *DB
+		want int
+	}{{a, 1}, {b, 0}, {db, 0}} {
+		n, err := c.db.CountExchanges(ctx, day[0], day[1])
+		if err != nil || n != c.want {
+			t.Errorf("commune %q counts %d exchanges (%v), want %d", c.db.CommuneSlug(), n, err, c.want)
+		}
+	}
+	if r, _ := a.RatingOf(ctx, idA); r.Value != 1 {
+		t.Errorf("rating in a: %+v", r)
+	}
+	if got := db.OpenCommunes(); len(got) != 2 || got[0] != "co-le" || got[1] != "yen-tien" {
+		t.Errorf("open communes %v", got)
+	}
+	// Reopened, every commune's data is where it was.
+	db.Close()
+	db2, err := tb.Open(ctx, loc, Options{Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	a2 := must(db2.Commune(ctx, "co-le"))
+	if ex, err := a2.Exchange(ctx, idA); err != nil || ex.Question != "vneid" {
+		t.Errorf("after reopening: %+v, %v", ex, err)
+	}
+	if ts, _ := must(db2.Commune(ctx, "yen-tien")).Teams(ctx); len(ts) != 1 {
+		t.Errorf("teams of yen-tien after reopening: %v", ts)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
