@@ -67,9 +67,9 @@ func parseTime(s string) time.Time {
 type DB struct {
 	w      *pool  // SQLite: single writer connection, BEGIN IMMEDIATE; PostgreSQL: the pool
 	r      *pool  // read-only pool
-	secret []byte  // key for pseudonymous user keys
-	path   string  // SQLite file, or the PostgreSQL URL without its password
-	pg     bool    // PostgreSQL backend
+	secret []byte // key for pseudonymous user keys
+	path   string // SQLite file, or the PostgreSQL URL without its password
+	pg     bool   // PostgreSQL backend
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
