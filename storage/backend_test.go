@@ -2,23 +2,19 @@ package storage
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/colecommune/trolyso/storage/postgres"
+	"github.com/colecommune/trolyso/storage/storagetest"
 )
 
 // The contract tests: every test of this package runs once per backend,
 // on a real SQLite file and on a real PostgreSQL server, through
 // forEachBackend. The PostgreSQL server is named by TROLYSO_TEST_POSTGRES
 // (a URL; .ci/run starts one and sets it). Without it the PostgreSQL half
-// is skipped with a loud message, and fails when CI is set.
+// is skipped with a loud message, and fails when CI is set
+// (storagetest.ServerURL).
 
 // testBackend opens stores of one backend for one (sub)test.
 type testBackend struct {
@@ -47,81 +43,11 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, tb testBackend)) {
 	})
 }
 
-// postgresTestURL returns the URL of the PostgreSQL server for tests, or
-// skips the test (fails it under CI) when there is none.
-func postgresTestURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("TROLYSO_TEST_POSTGRES")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TROLYSO_TEST_POSTGRES is not set: CI must start PostgreSQL (.ci/run) for the contract tests")
-		}
-		t.Skip("!!! POSTGRESQL TEST NOT RUN: set TROLYSO_TEST_POSTGRES=postgres://… (see .ci/run) to run the contract tests on PostgreSQL")
-	}
-	return u
-}
+func postgresTestURL(t *testing.T) string { return storagetest.ServerURL(t) }
 
-var schemas sync.Map // loc -> schema URL, created once per test location
+func schemaURL(t *testing.T, _ string, loc string) string { return storagetest.URL(t, loc) }
 
-// schemaURL creates (once) a schema for loc on the server at base and
-// returns base with its search_path set to it; the schema is dropped when
-// the test ends.
-func schemaURL(t *testing.T, base, loc string) string {
-	t.Helper()
-	if v, ok := schemas.Load(loc); ok {
-		return v.(string)
-	}
-	schema := testSchema(loc)
-	admin, err := postgres.OpenPool(context.Background(), base, 1, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE; CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		schemas.Delete(loc)
-		a, err := postgres.OpenPool(context.Background(), base, 1, false)
-		if err != nil {
-			return
-		}
-		defer a.Close()
-		a.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`)
-		// Commune schemas (Options.SchemaPrefix) made by the test.
-		rows, err := a.Query(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, schema+"_")
-		if err != nil {
-			return
-		}
-		var more []string
-		for rows.Next() {
-			var n string
-			if rows.Scan(&n) == nil {
-				more = append(more, n)
-			}
-		}
-		rows.Close()
-		for _, n := range more {
-			a.Exec(`DROP SCHEMA IF EXISTS ` + n + ` CASCADE`)
-		}
-	})
-	pu, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := pu.Query()
-	q.Set("search_path", schema)
-	pu.RawQuery = q.Encode()
-	s := pu.String()
-	schemas.Store(loc, s)
-	return s
-}
-
-// testSchema is the PostgreSQL schema a test location's data live in.
-func testSchema(loc string) string {
-	sum := sha256.Sum256([]byte(loc))
-	return "t_" + hex.EncodeToString(sum[:8])
-}
+func testSchema(loc string) string { return storagetest.Schema(loc) }
 
 // isPostgres reports whether a test's store runs on PostgreSQL.
 func isPostgres(db *DB) bool { return db.pg }
