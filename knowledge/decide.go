@@ -85,20 +85,39 @@ var clauseMix = 0.6
 // Decide chooses how to reply to a resident's message.
 func (ix *Index) Decide(query string) Decision {
 	a := ix.analyze(query)
+	if d, done := ix.screen(query, a); done {
+		return d
+	}
+	if ix.added != nil {
+		// The added index shares the lexicon: the message is analysed once.
+		return ix.decideLayered(ix.added.decide(a), func() Decision { return ix.decide(a) })
+	}
+	return ix.decide(a)
+}
+
+// screen decides the messages no index is asked about: empty ones, small
+// talk and prompt-injection attempts.
+func (ix *Index) screen(query string, a analysis) (Decision, bool) {
 	if len(a.whole.toks) == 0 {
 		if k := smallTalkKind(vi.Tokenize(query)); k != "" {
-			return Decision{Band: BandSmallTalk, SmallTalk: k}
+			return Decision{Band: BandSmallTalk, SmallTalk: k}, true
 		}
-		return Decision{Band: BandDecline, Reason: "empty"}
+		return Decision{Band: BandDecline, Reason: "empty"}, true
 	}
 	if k := smallTalkKind(vi.Tokenize(stripMarkup(query))); k != "" {
-		return Decision{Band: BandSmallTalk, SmallTalk: k, Normalized: a.norm}
+		return Decision{Band: BandSmallTalk, SmallTalk: k, Normalized: a.norm}, true
 	}
 	if IsInjection(query) {
-		return Decision{Band: BandDecline, Reason: "injection", Normalized: a.norm}
+		return Decision{Band: BandDecline, Reason: "injection", Normalized: a.norm}, true
 	}
-	sc := ix.pool.Get().(*scratch)
-	defer ix.pool.Put(sc)
+	return Decision{}, false
+}
+
+// decide ranks the entries for an analysed message and picks the band.
+func (ix *Index) decide(a analysis) Decision {
+	pool := ix.scratchPool()
+	sc := pool.Get().(*scratch)
+	defer pool.Put(sc)
 	d, clause := ix.messageDist(a, sc)
 	v := ix.bands.decide(&d)
 	out := Decision{Band: v.band, Reason: v.reason, Normalized: a.norm}
@@ -127,8 +146,9 @@ func (ix *Index) Search(query string, k int) []Match {
 	if len(a.whole.toks) == 0 || k <= 0 {
 		return nil
 	}
-	sc := ix.pool.Get().(*scratch)
-	defer ix.pool.Put(sc)
+	pool := ix.scratchPool()
+	sc := pool.Get().(*scratch)
+	defer pool.Put(sc)
 	d, _ := ix.messageDist(a, sc)
 	var out []Match
 	for _, c := range d.cands[:min(k, len(d.cands))] {

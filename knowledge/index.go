@@ -33,6 +33,10 @@ type Index struct {
 	bands   Bands
 	info    IndexInfo
 	pool    sync.Pool // *scratch
+	// A commune's layer (Layer) shares the province index's scratch pool
+	// and may have an index of the entries the commune adds.
+	shared *sync.Pool
+	added  *Index
 }
 
 // Bands are the calibrated decision thresholds.
