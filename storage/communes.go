@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -125,4 +126,68 @@ func (db *DB) OpenCommunes() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ResidentCommune is the commune a resident of a province deployment
+// chose ("" while none), and whether they are choosing one now.
+type ResidentCommune struct {
+	Commune  string
+	Choosing bool
+}
+
+// ResidentCommune returns userKey's choice (kept by the default store);
+// the zero value when they never chose.
+func (db *DB) ResidentCommune(ctx context.Context, userKey string) (ResidentCommune, error) {
+	var rc ResidentCommune
+	err := db.Province().r.QueryRowContext(ctx, `SELECT commune, choosing FROM resident_communes WHERE user_key = ?`, userKey).Scan(&rc.Commune, &rc.Choosing)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ResidentCommune{}, nil
+	}
+	if err != nil {
+		return ResidentCommune{}, fmt.Errorf("read resident's commune: %w", err)
+	}
+	return rc, nil
+}
+
+// SetResidentCommune records userKey's commune (ending any choosing).
+func (db *DB) SetResidentCommune(ctx context.Context, userKey, slug string) error {
+	if !ValidSlug(slug) {
+		return fmt.Errorf("set resident's commune %q: %w", slug, ErrBadSlug)
+	}
+	_, err := db.Province().w.ExecContext(ctx, `INSERT INTO resident_communes(user_key, commune, choosing, updated_at) VALUES (?, ?, 0, ?)
+		ON CONFLICT(user_key) DO UPDATE SET commune = excluded.commune, choosing = 0, updated_at = excluded.updated_at`, userKey, slug, fmtTime(db.now()))
+	if err != nil {
+		return fmt.Errorf("set resident's commune: %w", err)
+	}
+	return nil
+}
+
+// StartChoosingCommune marks userKey as choosing a commune (/doixa),
+// keeping their current one until they pick another.
+func (db *DB) StartChoosingCommune(ctx context.Context, userKey string) error {
+	_, err := db.Province().w.ExecContext(ctx, `INSERT INTO resident_communes(user_key, commune, choosing, updated_at) VALUES (?, '', 1, ?)
+		ON CONFLICT(user_key) DO UPDATE SET choosing = 1, updated_at = excluded.updated_at`, userKey, fmtTime(db.now()))
+	if err != nil {
+		return fmt.Errorf("start choosing a commune: %w", err)
+	}
+	return nil
+}
+
+// ResidentsByCommune counts the residents who chose each commune.
+func (db *DB) ResidentsByCommune(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	rows, err := db.Province().r.QueryContext(ctx, `SELECT commune, count(*) FROM resident_communes WHERE commune <> '' GROUP BY commune`)
+	if err != nil {
+		return nil, fmt.Errorf("count residents by commune: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c string
+		var n int
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, fmt.Errorf("count residents by commune: %w", err)
+		}
+		out[c] = n
+	}
+	return out, rows.Err()
 }

@@ -113,3 +113,41 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestResidentCommuneChoice(t *testing.T) { forEachBackend(t, testResidentCommuneChoice) }
+
+func testResidentCommuneChoice(t *testing.T, tb testBackend) {
+	ctx := context.Background()
+	db, err := tb.Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := db.UserKey("telegram", "9")
+	if rc, err := db.ResidentCommune(ctx, key); err != nil || rc != (ResidentCommune{}) {
+		t.Fatalf("before choosing: %+v %v", rc, err)
+	}
+	a := must(db.Commune(ctx, "co-le"))
+	// Any commune's store reads and writes the province's choice.
+	if err := a.SetResidentCommune(ctx, key, "co-le"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetResidentCommune(ctx, key, "Cổ Lễ"); !errors.Is(err, ErrBadSlug) {
+		t.Errorf("bad slug: %v", err)
+	}
+	if err := db.StartChoosingCommune(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if rc, _ := must(db.Commune(ctx, "yen-tu")).ResidentCommune(ctx, key); rc.Commune != "co-le" || !rc.Choosing {
+		t.Errorf("while choosing: %+v", rc)
+	}
+	if err := db.SetResidentCommune(ctx, key, "yen-tu"); err != nil {
+		t.Fatal(err)
+	}
+	if rc, _ := db.ResidentCommune(ctx, key); rc.Commune != "yen-tu" || rc.Choosing {
+		t.Errorf("after choosing again: %+v", rc)
+	}
+	if n, _ := db.ResidentsByCommune(ctx); n["yen-tu"] != 1 || len(n) != 1 {
+		t.Errorf("by commune: %v", n)
+	}
+}

@@ -103,7 +103,8 @@ type Options struct {
 	// MaxConns bounds the PostgreSQL pool (default 16).
 	MaxConns int
 	// SchemaPrefix starts the name of each commune's PostgreSQL schema
-	// (default "xa_": the commune co-le lives in schema xa_co_le).
+	// (default "xa_": the commune co-le lives in schema xa_co_le; with a
+	// URL whose search_path names a schema S, "S_xa_").
 	SchemaPrefix string
 }
 
@@ -131,7 +132,12 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	db := &DB{w: &pool{DB: w}, path: postgres.Redact(url), pg: true, Now: now, schemaPrefix: opts.SchemaPrefix}
 	if db.schemaPrefix == "" {
+		// Communes live beside the default schema: xa_<slug> next to
+		// public, <schema>_xa_<slug> when the URL names another schema.
 		db.schemaPrefix = "xa_"
+		if sp := postgres.SearchPath(url); sp != "" && !strings.ContainsAny(sp, ", ") {
+			db.schemaPrefix = sp + "_xa_"
+		}
 	}
 	if err := postgres.Migrate(ctx, w, "", fmtTime(db.now())); err != nil {
 		w.Close()

@@ -69,7 +69,7 @@ type Config struct {
 	// AdminIDs are the Telegram user ids of the commune's admins.
 	AdminIDs []int64
 
-	Engine *bot.Engine
+	Engine bot.Handler
 	Store  *storage.DB
 	Logger *slog.Logger
 	// Now returns the current time (flood limiter); tests inject a clock.
@@ -91,7 +91,7 @@ type Config struct {
 type Adapter struct {
 	cfg    Config
 	b      *tgbot.Bot
-	eng    *bot.Engine
+	eng    bot.Handler
 	store  *storage.DB
 	log    *slog.Logger
 	now    func() time.Time

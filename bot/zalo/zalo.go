@@ -64,7 +64,7 @@ const (
 
 // Config configures the channel.
 type Config struct {
-	Engine *bot.Engine
+	Engine bot.Handler
 	Store  *storage.DB
 	Logger *slog.Logger
 	// HTTPClient talks to the Zalo API (default: 15 s timeout).
@@ -104,7 +104,7 @@ type Config struct {
 // a bot.Sender.
 type Channel struct {
 	cfg   Config
-	eng   *bot.Engine
+	eng   bot.Handler
 	store *storage.DB
 	log   *slog.Logger
 	http  *http.Client

@@ -53,6 +53,16 @@ func OpenPool(ctx context.Context, url string, maxConns int, readOnly bool) (*sq
 	return db, nil
 }
 
+// SearchPath returns the search_path a database URL sets ("" when it
+// sets none).
+func SearchPath(url string) string {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return ""
+	}
+	return cfg.RuntimeParams["search_path"]
+}
+
 // Redact removes the password from a database URL, for logs and errors.
 func Redact(url string) string {
 	scheme, rest, ok := strings.Cut(url, "://")

@@ -93,7 +93,7 @@
     busy = true;
     send.disabled = true;
     try {
-      const res = await fetch("/api/message", {
+      const res = await fetch("api/message", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
@@ -137,7 +137,7 @@
     polling = true;
     let open = false;
     try {
-      const res = await fetch("/api/staff", { credentials: "same-origin" });
+      const res = await fetch("api/staff", { credentials: "same-origin" });
       const data = await res.json().catch(function () { return null; });
       if (res.ok && data) {
         (data.messages || []).forEach(function (m) {
@@ -160,7 +160,7 @@
   });
   document.getElementById("survey").addEventListener("click", function () { post({ text: "/danhgia" }); });
 
-  fetch("/api/welcome", { credentials: "same-origin" })
+  fetch("api/welcome", { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(addBot)
     .catch(function () { addError("Không tải được lời chào. Bạn vẫn có thể gõ câu hỏi."); })
