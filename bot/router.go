@@ -43,7 +43,6 @@ type Router struct {
 	store    *storage.DB
 	communes []RouteCommune
 	bySlug   map[string]RouteCommune
-	folded   []string // search keys of communes, folded
 	obs      Observer
 	log      *slog.Logger
 	now      func() time.Time
@@ -72,7 +71,6 @@ func NewRouter(store *storage.DB, communes []RouteCommune, obs Observer, log *sl
 	sort.Slice(r.communes, func(i, j int) bool { return r.communes[i].Slug < r.communes[j].Slug })
 	for _, c := range r.communes {
 		r.bySlug[c.Slug] = c
-		r.folded = append(r.folded, searchKey(c.Name))
 	}
 	return r
 }
@@ -106,6 +104,13 @@ func (r *Router) Handle(ctx context.Context, m Message) (reply Reply) {
 			r.log.Error("router: store the commune chosen", "err", err)
 			return Reply{Band: BandRefused, Text: textError}
 		}
+		// The commune's reminders and alerts reach residents at the
+		// address the channel gave (a private chat, never a group).
+		if a, ok := DeliveryAddressFrom(ctx); ok && !a.Group && !m.Group {
+			if err := c.Engine.store.SetAddress(ctx, a.Channel, m.UserKey, a.Address); err != nil {
+				r.log.Error("router: store the delivery address in the commune", "err", err)
+			}
+		}
 		w := c.Engine.Welcome()
 		w.Text = "Đã chọn **" + c.Name + "**. Bạn đổi xã bất cứ lúc nào bằng lệnh /doixa.\n\n" + w.Text
 		return w
@@ -138,20 +143,10 @@ func (r *Router) Handle(ctx context.Context, m Message) (reply Reply) {
 // search offers the communes whose name contains what the resident typed
 // (without diacritics, any case): names starting with it first.
 func (r *Router) search(text string) Reply {
-	q := searchKey(text)
-	if q == "" {
+	if searchKey(text) == "" {
 		return r.Welcome()
 	}
-	var first, rest []RouteCommune
-	for i, k := range r.folded {
-		switch {
-		case strings.HasPrefix(k, q):
-			first = append(first, r.communes[i])
-		case strings.Contains(k, q):
-			rest = append(rest, r.communes[i])
-		}
-	}
-	found := append(first, rest...)
+	found := MatchCommunes(r.communes, text)
 	if len(found) == 0 {
 		return Reply{Band: BandMenu, Text: textNoCommune}
 	}
@@ -164,6 +159,27 @@ func (r *Router) search(text string) Reply {
 		t = textPickCommuneMore
 	}
 	return Reply{Band: BandMenu, Text: t, Buttons: rows}
+}
+
+// MatchCommunes returns the communes whose name contains q (without
+// diacritics, any case, "xã"/"phường" ignored), those starting with it
+// first; all of them, in order, for an empty q.
+func MatchCommunes(cs []RouteCommune, q string) []RouteCommune {
+	key := searchKey(q)
+	if key == "" {
+		return cs
+	}
+	var first, rest []RouteCommune
+	for _, c := range cs {
+		k := searchKey(c.Name)
+		switch {
+		case strings.HasPrefix(k, key):
+			first = append(first, c)
+		case strings.Contains(k, key):
+			rest = append(rest, c)
+		}
+	}
+	return append(first, rest...)
 }
 
 // searchKey folds a commune name or a query for matching: no diacritics,

@@ -80,7 +80,7 @@ func TestCanhBaoPageAndPin(t *testing.T) {
 	if _, body := get("/canhbao/ghim.json"); !strings.Contains(body, `"pins":[]`) {
 		t.Errorf("expired warning still pinned: %s", body)
 	}
-	if resp, js := get("/canhbao/ghim.js"); resp.Header.Get("Content-Type") != "text/javascript; charset=utf-8" || !strings.Contains(js, "/canhbao/ghim.json") {
+	if resp, js := get("/canhbao/ghim.js"); resp.Header.Get("Content-Type") != "text/javascript; charset=utf-8" || !strings.Contains(js, "\"canhbao/ghim.json\"") {
 		t.Errorf("pin script: %q", resp.Header.Get("Content-Type"))
 	}
 	_, _ = old, later

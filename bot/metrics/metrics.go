@@ -33,6 +33,10 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	httpDur    *prometheus.HistogramVec
+	// communeReplies and communeRatings label a province's figures by
+	// commune (bounded by the communes configured).
+	communeReplies *prometheus.CounterVec
+	communeRatings *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -73,7 +77,15 @@ func New() *Metrics {
 			Buckets: latencyBuckets,
 		}, []string{"route", "code"}),
 	}
-	m.reg.MustRegister(m.messages, m.replies, m.ratings, m.fallbacks, m.deliveries, m.latency, m.httpDur,
+	m.communeReplies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "trolyso_commune_replies_total",
+		Help: "Replies given in a province deployment, by commune and band.",
+	}, []string{"commune", "band"})
+	m.communeRatings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "trolyso_commune_ratings_total",
+		Help: "Ratings of answers in a province deployment, by commune and value (up, down).",
+	}, []string{"commune", "value"})
+	m.reg.MustRegister(m.messages, m.replies, m.ratings, m.fallbacks, m.deliveries, m.latency, m.httpDur, m.communeReplies, m.communeRatings,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Start the usual series at zero, so that dashboards and rate()
@@ -215,4 +227,33 @@ func label(s string) string {
 		s = s[:32]
 	}
 	return strings.ToValidUTF8(s, "?")
+}
+
+// Commune returns the observer of one commune's engine in a province
+// deployment: every event goes to m as usual, and replies and ratings are
+// also counted under the commune's label.
+func (m *Metrics) Commune(slug string) bot.Observer {
+	for _, v := range []string{"up", "down"} {
+		m.communeRatings.WithLabelValues(slug, v)
+	}
+	return communeObserver{Metrics: m, slug: slug}
+}
+
+type communeObserver struct {
+	*Metrics
+	slug string
+}
+
+func (c communeObserver) Handled(msg bot.Message, r bot.Reply, d time.Duration) {
+	c.Metrics.Handled(msg, r, d)
+	c.communeReplies.WithLabelValues(c.slug, label(string(r.Band))).Inc()
+}
+
+func (c communeObserver) Rated(channel string, value int) {
+	c.Metrics.Rated(channel, value)
+	v := "down"
+	if value > 0 {
+		v = "up"
+	}
+	c.communeRatings.WithLabelValues(c.slug, v).Inc()
 }

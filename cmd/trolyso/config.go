@@ -33,6 +33,12 @@ type Config struct {
 	DatabaseURL string // TROLYSO_DATABASE_URL
 	KBDir       string // TROLYSO_KB
 	CommunePath string // TROLYSO_COMMUNE
+	// Communes, when set, is the folder of a province deployment's commune
+	// profiles (<slug>.yaml, with an optional <slug>/ folder of the
+	// commune's own entries).
+	Communes string // TROLYSO_COMMUNES
+	// ZaloCommune is the commune a province's Zalo OA answers for.
+	ZaloCommune string // TROLYSO_ZALO_COMMUNE
 	MaxLen      int    // TROLYSO_MAX_MESSAGE_LEN
 	// WebRate is how many web chat API requests one client address may
 	// send per minute.
@@ -153,6 +159,8 @@ func (a *app) loadConfig() (*Config, error) {
 		Addr:        def("TROLYSO_ADDR", DefaultAddr),
 		DB:          def("TROLYSO_DB", DefaultDB),
 		DatabaseURL: env("TROLYSO_DATABASE_URL"),
+		Communes:    env("TROLYSO_COMMUNES"),
+		ZaloCommune: env("TROLYSO_ZALO_COMMUNE"),
 		KBDir:       env("TROLYSO_KB"),
 		CommunePath: env("TROLYSO_COMMUNE"),
 		Telegram: TelegramConfig{
@@ -297,6 +305,7 @@ func validZaloID(s string) bool {
 func (c *Config) storageFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "SQLite database file (TROLYSO_DB)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL database URL used instead of the SQLite file (TROLYSO_DATABASE_URL)")
+	fs.StringVar(&c.Communes, "communes", c.Communes, "folder of commune profiles for a province deployment (TROLYSO_COMMUNES)")
 	fs.StringVar(&c.KBDir, "kb", c.KBDir, "knowledge-base folder replacing the embedded one (TROLYSO_KB)")
 	fs.StringVar(&c.CommunePath, "commune", c.CommunePath, "commune profile YAML file (TROLYSO_COMMUNE)")
 }
@@ -309,6 +318,12 @@ func (c *Config) validate() error {
 	}
 	if c.DB == "" && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("TROLYSO_DB is empty"))
+	}
+	if c.ZaloCommune != "" && c.Communes == "" {
+		errs = append(errs, errors.New("TROLYSO_ZALO_COMMUNE needs TROLYSO_COMMUNES (a province deployment)"))
+	}
+	if c.Communes != "" && c.Zalo.Enabled() && c.ZaloCommune == "" {
+		errs = append(errs, errors.New("a province's Zalo OA answers for one commune: set TROLYSO_ZALO_COMMUNE to its slug"))
 	}
 	if c.DatabaseURL != "" && !postgres.IsURL(c.DatabaseURL) {
 		errs = append(errs, errors.New("TROLYSO_DATABASE_URL: want postgres://user:password@host:port/database"))

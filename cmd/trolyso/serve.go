@@ -22,7 +22,6 @@ import (
 	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/bot/metrics"
 	"github.com/colecommune/trolyso/bot/stats"
-	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
 	"github.com/colecommune/trolyso/storage"
 )
@@ -51,6 +50,10 @@ type server struct {
 	// desk is the handoff to commune staff (nil when neither the
 	// dashboard nor a staff group is configured); serve_handoff.go.
 	desk *handoff.Desk
+	// communes are the communes served: one (slug "") for a one-commune
+	// install, every TROLYSO_COMMUNES profile in a province, whose engines
+	// answer from layers of one index (serve_province.go); eng is nil then.
+	communes []*communeRT
 }
 
 // background runs fn until ctx ends; an error from fn stops the server.
@@ -114,7 +117,16 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	if err != nil {
 		return err
 	}
-	s.eng = bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen, Observer: s.metrics, Index: ix}, base)
+	if s.province() {
+		// The base loaded above is the province layer; every commune
+		// answers from a layer of its index.
+		if s.communes, err = s.openCommunes(ctx, base, ix); err != nil {
+			return err
+		}
+	} else {
+		s.eng = bot.New(bot.Config{Store: db, Logger: log, Now: a.now, MaxLen: cfg.MaxLen, Observer: s.metrics, Index: ix}, base)
+		s.communes = []*communeRT{{name: base.Profile.Name, db: db, eng: s.eng}}
+	}
 	// Loading and indexing leave garbage several times the size of the
 	// base; give it back to the OS now rather than whenever the heap next
 	// grows (resident memory at start-up, see README).
@@ -123,7 +135,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	web.New(web.Config{Engine: s.eng, Store: db, Logger: log, RatePerMinute: cfg.WebRate, TrustedProxies: cfg.TrustedProxies}).Routes(s.mux)
+	s.mountWeb()
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	for _, step := range []struct {
@@ -261,7 +273,14 @@ func (s *server) reload(ctx context.Context, why string) {
 		s.log.Error("knowledge base reload stopped; keeping the previous base", "why", why, "err", err)
 		return
 	}
-	s.eng.SetIndexed(b, ix)
+	if s.province() {
+		if err := s.reloadCommunes(ctx, b, ix); err != nil {
+			s.log.Error("knowledge base reload refused; keeping the previous base", "why", why, "err", err)
+			return
+		}
+	} else {
+		s.eng.SetIndexed(b, ix)
+	}
 	debug.FreeOSMemory()
 	warnBase(s.log, b, s.a.now())
 	warnUnfinishedProfile(s.log, b.Profile)
@@ -272,8 +291,7 @@ func (s *server) reload(ctx context.Context, why string) {
 // "models" folder next to the database so that a restart with an
 // unchanged base does not train again.
 func (s *server) buildIndex(ctx context.Context, b *knowledge.Base) (*knowledge.Index, error) {
-	ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
-		CacheDir: filepath.Join(filepath.Dir(s.cfg.DB), "models"), Logger: s.log})
+	ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{CacheDir: s.modelCache(), Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("build the knowledge index: %w", err)
 	}
@@ -326,3 +344,6 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintf(w, "ok\ndatabase: %s ok %.1f ms\n", s.db.Backend(), float64(time.Since(start).Microseconds())/1000)
 }
+
+// modelCache is the folder of trained models, next to the SQLite file.
+func (s *server) modelCache() string { return filepath.Join(filepath.Dir(s.cfg.DB), "models") }

@@ -9,6 +9,11 @@ import (
 // mountAdmin mounts the admin dashboard at /admin when TROLYSO_ADMIN_PASSWORD
 // or TROLYSO_ADMIN_PASSWORD_HASH is set; otherwise /admin answers 404.
 func mountAdmin(ctx context.Context, s *server) error {
+	if s.province() {
+		admin.Off(s.mux)
+		s.log.Warn("the admin dashboard is not available in a province deployment yet (TROLYSO_COMMUNES): use trolyso stats and report per commune")
+		return nil
+	}
 	if s.cfg.AdminPassword == "" && s.cfg.AdminPasswordHash == "" {
 		admin.Off(s.mux)
 		s.log.Info("admin dashboard off: set TROLYSO_ADMIN_PASSWORD or TROLYSO_ADMIN_PASSWORD_HASH to enable /admin")

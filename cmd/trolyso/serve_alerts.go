@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/alert"
@@ -14,12 +15,28 @@ import (
 // senders. The sender takes the sender lease: while this server runs, the
 // CLI records jobs and leaves the sending to it.
 func startAlerts(ctx context.Context, s *server) error {
-	s.eng.SetAlertLinks(bot.AlertLinks{Telegram: s.cfg.Alerts.TelegramLink, Zalo: s.cfg.Alerts.ZaloLink})
-	(&alert.Public{Store: s.db, Base: s.eng.Base, Now: s.a.now, Log: s.log}).Routes(s.mux)
+	if !s.province() {
+		(&alert.Public{Store: s.db, Base: s.eng.Base, Now: s.a.now, Log: s.log}).Routes(s.mux)
+	}
+	for _, c := range s.communes {
+		if err := s.startCommuneAlerts(ctx, c); err != nil {
+			return fmt.Errorf("commune %q: %w", c.slug, err)
+		}
+	}
+	return nil
+}
+
+// startCommuneAlerts runs one commune's alert sender on its store.
+func (s *server) startCommuneAlerts(ctx context.Context, c *communeRT) error {
+	c.eng.SetAlertLinks(bot.AlertLinks{Telegram: s.cfg.Alerts.TelegramLink, Zalo: s.cfg.Alerts.ZaloLink})
+	log := s.log
+	if c.slug != "" {
+		log = log.With("commune", c.slug)
+	}
 	snd, err := alert.NewSender(alert.SenderConfig{
-		Store:   s.db,
+		Store:   c.db,
 		Senders: s.senders,
-		Logger:  s.log,
+		Logger:  log,
 		Clock:   appClock{now: s.a.now},
 		Limits:  s.cfg.Alerts.limits(),
 		Owner:   "serve",

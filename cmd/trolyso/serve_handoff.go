@@ -16,6 +16,12 @@ import (
 // start, the outbox runs in startHandoff.
 func configureHandoff(ctx context.Context, s *server) error {
 	admin := s.cfg.AdminPassword != "" || s.cfg.AdminPasswordHash != ""
+	if s.province() {
+		if admin || s.cfg.StaffChat != 0 {
+			s.log.Warn("handoff to staff is not available in a province deployment yet (TROLYSO_COMMUNES): residents are not offered it")
+		}
+		return nil
+	}
 	if !admin && s.cfg.StaffChat == 0 {
 		s.log.Info("handoff to staff off: set TROLYSO_ADMIN_PASSWORD (dashboard) or TROLYSO_STAFF_TELEGRAM_CHAT (Telegram group) to let residents ask commune staff")
 		return nil

@@ -26,7 +26,26 @@ func configureLLM(ctx context.Context, s *server) error {
 	if err != nil {
 		return fmt.Errorf("TROLYSO_PROMPTS: %w", err)
 	}
-	comp, err := compose.New(compose.Config{
+	// One composer per commune: its name in the prompt, its usage counted
+	// in its store (the daily budget is per commune).
+	for _, cm := range s.communes {
+		comp, err := s.newComposer(ps, cm)
+		if err != nil {
+			return err
+		}
+		if s.composer == nil {
+			s.composer = comp
+		}
+		cm.eng.SetComposer(comp)
+	}
+	s.log.Info("composed answers on", "model", c.Model, "prompts", ps.Source, "timeout", c.Timeout.String(),
+		"voice", s.composer.CanTranscribe(), "daily_tokens", c.DailyTokens, "communes", len(s.communes))
+	return nil
+}
+
+func (s *server) newComposer(ps *prompts.Set, cm *communeRT) (*compose.Composer, error) {
+	c := s.cfg.LLM
+	return compose.New(compose.Config{
 		BaseURL:     c.BaseURL,
 		APIKey:      c.APIKey,
 		Model:       c.Model,
@@ -34,22 +53,14 @@ func configureLLM(ctx context.Context, s *server) error {
 		STTModel:    c.STTModel,
 		DailyTokens: c.DailyTokens,
 		Prompts:     ps,
-		Commune:     s.eng.Base().Profile.Name,
-		Store:       s.db,
+		Commune:     cm.eng.Base().Profile.Name,
+		Store:       cm.db,
 		Logger:      s.log,
 		Now:         s.a.now,
 		// Keep voice in step with what the Telegram adapter accepts.
 		MaxVoiceSeconds: int(telegram.MaxVoiceDuration.Seconds()),
-		OnFallback:      s.eng.Observer().LLMFallback,
+		OnFallback:      cm.eng.Observer().LLMFallback,
 	})
-	if err != nil {
-		return err
-	}
-	s.composer = comp
-	s.eng.SetComposer(comp)
-	s.log.Info("composed answers on", "model", c.Model, "prompts", ps.Source, "timeout", c.Timeout.String(),
-		"voice", comp.CanTranscribe(), "daily_tokens", c.DailyTokens)
-	return nil
 }
 
 // telegramVoice is the Telegram adapter's voice handler: nil (voice notes

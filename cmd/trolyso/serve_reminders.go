@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/colecommune/trolyso/bot/remind"
@@ -13,15 +14,29 @@ import (
 // as failed and shown by "trolyso remind status". Channels register their
 // senders in s.senders before this step runs.
 func startReminders(ctx context.Context, s *server) error {
+	for _, c := range s.communes {
+		if err := s.startCommuneReminders(ctx, c); err != nil {
+			return fmt.Errorf("commune %q: %w", c.slug, err)
+		}
+	}
+	return nil
+}
+
+// startCommuneReminders runs one commune's reminder scheduler on its store.
+func (s *server) startCommuneReminders(ctx context.Context, c *communeRT) error {
+	log := s.log
+	if c.slug != "" {
+		log = log.With("commune", c.slug)
+	}
 	sch, err := remind.New(remind.Config{
-		Store:      s.db,
+		Store:      c.db,
 		Senders:    s.senders,
-		Logger:     s.log,
+		Logger:     log,
 		Clock:      appClock{now: s.a.now},
 		Grace:      s.cfg.ReminderGrace,
 		NudgeAfter: s.cfg.ReminderNudge,
 		StaleEntries: func(at time.Time) int {
-			return len(s.eng.Base().NeedsReview(at.In(spec.Location())))
+			return len(c.eng.Base().NeedsReview(at.In(spec.Location())))
 		},
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ func startTelegram(ctx context.Context, s *server) error {
 		WebhookURL:    c.WebhookURL,
 		WebhookSecret: c.WebhookSecret,
 		AdminIDs:      c.AdminIDs,
-		Engine:        s.eng,
+		Engine:        s.handler(),
 		Store:         s.db,
 		Logger:        s.log,
 		Now:           s.a.now,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/zalo"
@@ -14,9 +15,16 @@ func startZalo(ctx context.Context, s *server) error {
 	if !z.Enabled() {
 		return nil
 	}
+	cm := s.communes[0]
+	if s.province() {
+		var err error
+		if cm, err = s.communeBySlug(s.cfg.ZaloCommune); err != nil {
+			return fmt.Errorf("TROLYSO_ZALO_COMMUNE: %w", err)
+		}
+	}
 	ch, err := zalo.New(ctx, zalo.Config{
-		Engine:       s.eng,
-		Store:        s.db,
+		Engine:       cm.eng,
+		Store:        cm.db,
 		Logger:       s.log,
 		Now:          s.a.now,
 		AppID:        z.AppID,

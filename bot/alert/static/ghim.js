@@ -37,7 +37,7 @@
       box.appendChild(art);
     });
     var all = document.createElement("a");
-    all.href = "/canhbao";
+    all.href = "canhbao";
     all.className = "ghim-tat-ca";
     all.textContent = "Xem tất cả cảnh báo";
     box.appendChild(all);
@@ -45,7 +45,7 @@
   }
 
   function load() {
-    fetch("/canhbao/ghim.json", { credentials: "same-origin" })
+    fetch("canhbao/ghim.json", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : { pins: [] }; })
       .then(function (d) { render(d.pins); })
       .catch(function () {});
@@ -53,7 +53,7 @@
 
   var css = document.createElement("link");
   css.rel = "stylesheet";
-  css.href = "/canhbao/ghim.css";
+  css.href = "canhbao/ghim.css";
   document.head.appendChild(css);
   load();
   setInterval(load, 120000);
