@@ -46,6 +46,9 @@ type server struct {
 	senders map[string]bot.Sender
 	wg      sync.WaitGroup
 	errc    chan error
+	// ctx ends when the server stops (for work started by requests that
+	// outlives them, such as calibrating a published base).
+	ctx context.Context
 	// ready is closed once the HTTP listener is up (tests wait on it).
 	ready chan string
 	// desk is the handoff to commune staff (nil when neither the
@@ -121,6 +124,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	debug.FreeOSMemory()
 
 	ctx, cancel := context.WithCancel(ctx)
+	s.ctx = ctx
 	defer cancel()
 
 	web.New(web.Config{Engine: s.eng, Store: db, Logger: log, RatePerMinute: cfg.WebRate, TrustedProxies: cfg.TrustedProxies}).Routes(s.mux)
@@ -258,25 +262,57 @@ func (s *server) reload(ctx context.Context, why string) {
 		s.log.Error("knowledge base reload refused; keeping the previous base", "why", why, "err", err)
 		return
 	}
-	// The previous base keeps answering while the new one trains.
-	ix, err := s.buildIndex(ctx, b)
-	if err != nil {
+	if err := s.swapBase(ctx, b, why); err != nil {
 		s.log.Error("knowledge base reload stopped; keeping the previous base", "why", why, "err", err)
 		return
 	}
-	s.eng.SetIndexed(b, ix)
 	debug.FreeOSMemory()
 	warnBase(s.log, b, s.a.now())
 	warnUnfinishedProfile(s.log, b.Profile)
 	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))
 }
 
+// swapBase puts a newly loaded base in service in two steps, the previous
+// one answering until the first is done: an index trained once with the
+// bands in use (seconds), then, in the background, the index calibrated by
+// cross-validation for the new base (several trainings), which replaces it
+// unless a newer base came meanwhile. An unchanged base is loaded from the
+// model cache at once.
+func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) error {
+	prev := s.eng.Index().Bands()
+	quick, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
+		CacheDir: s.modelDir(), Logger: s.log, Bands: &prev})
+	if err != nil {
+		return fmt.Errorf("build the knowledge index: %w", err)
+	}
+	s.eng.SetIndexed(b, quick)
+	if !quick.Info().Provisional {
+		return nil
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		full, err := s.buildIndex(ctx, b)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				s.log.Error("knowledge base: calibrating the reloaded base failed; its quick index stays in use", "why", why, "err", err)
+			}
+		case s.eng.ReplaceIndex(b, full):
+			s.log.Info("knowledge base: calibrated index in use", "why", why, "bands", fmt.Sprintf("%+v", full.Bands()))
+		}
+	}()
+	return nil
+}
+
+func (s *server) modelDir() string { return filepath.Join(filepath.Dir(s.cfg.DB), "models") }
+
 // buildIndex builds the index of a base, keeping trained models in a
 // "models" folder next to the database so that a restart with an
 // unchanged base does not train again.
 func (s *server) buildIndex(ctx context.Context, b *knowledge.Base) (*knowledge.Index, error) {
 	ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
-		CacheDir: filepath.Join(filepath.Dir(s.cfg.DB), "models"), Logger: s.log})
+		CacheDir: s.modelDir(), Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("build the knowledge index: %w", err)
 	}
