@@ -135,6 +135,21 @@ func (e *Engine) SetIndexed(b *knowledge.Base, ix *knowledge.Index) {
 	e.kb.Store(&kbState{base: b, index: ix})
 }
 
+// ReplaceIndex swaps in a new index for base b only if b is still the
+// base in use (a reload's calibrated index must not replace a newer base),
+// and reports whether it did.
+func (e *Engine) ReplaceIndex(b *knowledge.Base, ix *knowledge.Index) bool {
+	for {
+		cur := e.kb.Load()
+		if cur.base != b {
+			return false
+		}
+		if e.kb.CompareAndSwap(cur, &kbState{base: b, index: ix}) {
+			return true
+		}
+	}
+}
+
 // Index returns the index in use.
 func (e *Engine) Index() *knowledge.Index { return e.kb.Load().index }
 

@@ -185,3 +185,19 @@ func TestStorageFailureStillAnswers(t *testing.T) {
 		t.Errorf("answer lost when storage failed: %+v", r)
 	}
 }
+
+// TestReplaceIndexOnlyForCurrentBase: a reload's calibrated index replaces
+// the quick one only while its base is still in use.
+func TestReplaceIndexOnlyForCurrentBase(t *testing.T) {
+	eng, _ := newTestEngine(t)
+	b1 := eng.Base()
+	ix := eng.Index()
+	if !eng.ReplaceIndex(b1, ix) || eng.Index() != ix {
+		t.Fatal("the current base's index was not replaced")
+	}
+	b2 := *b1
+	eng.SetIndexed(&b2, ix)
+	if eng.ReplaceIndex(b1, ix) || eng.Base() != &b2 {
+		t.Error("an older base's index replaced the newer base")
+	}
+}

@@ -62,15 +62,17 @@ var defaultBands = Bands{Beta: 1, Decline: 0.5, Floor: 0.2, Answer: 0.6, Agree: 
 
 // IndexInfo describes how an index was built, for logs and `kb check`.
 type IndexInfo struct {
-	Entries     int           `json:"entries"`
-	Examples    int           `json:"examples"`
-	Features    int           `json:"features"`
-	Weights     int           `json:"weights"`
-	OutOfScope  int           `json:"out_of_scope_examples"`
-	GenericOOS  bool          `json:"generic_out_of_scope"`
-	Bands       Bands         `json:"bands"`
-	CV          CVFigures     `json:"cross_validation"`
-	Cached      bool          `json:"cached"`
+	Entries    int       `json:"entries"`
+	Examples   int       `json:"examples"`
+	Features   int       `json:"features"`
+	Weights    int       `json:"weights"`
+	OutOfScope int       `json:"out_of_scope_examples"`
+	GenericOOS bool      `json:"generic_out_of_scope"`
+	Bands      Bands     `json:"bands"`
+	CV         CVFigures `json:"cross_validation"`
+	Cached     bool      `json:"cached"`
+	// Provisional: built with another index's bands, not calibrated.
+	Provisional bool          `json:"provisional,omitempty"`
 	BuildTime   time.Duration `json:"build_time_ns"`
 	Fingerprint string        `json:"fingerprint"`
 }
@@ -102,6 +104,10 @@ type IndexOptions struct {
 	// fingerprint of the base, so that an unchanged base loads at once.
 	CacheDir string
 	Logger   *slog.Logger
+	// Bands, when set, are used instead of calibrating: a quick build
+	// (one training instead of one per fold plus one) for a reload, with the
+	// bands of the index it replaces; such an index is never cached.
+	Bands *Bands
 }
 
 // NewIndex builds the index of a base, training its model (no cache).
@@ -149,8 +155,15 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 	}
 	all := samples(b.Entries, oos, tp.folds)
 	nClasses := len(b.Entries) + 1
-	bands, cv, err := calibrate(ctx, all, nClasses, lex, fp, tp)
-	if err != nil {
+	var (
+		bands Bands
+		cv    CVFigures
+		err   error
+	)
+	if opts.Bands != nil {
+		bands = *opts.Bands
+		ix.info.Provisional = true
+	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp); err != nil {
 		return nil, err
 	}
 	ts := buildTrainingSet(all, -1, nClasses, lex, fp, tp)
@@ -160,7 +173,7 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 	ix.voc, ix.model, ix.bands = ts.voc, trainModel(ts, nClasses, tp), bands
 	ix.info.CV, ix.info.Examples = cv, len(ts.examples)
 	ix.finish(start)
-	if opts.CacheDir != "" {
+	if opts.CacheDir != "" && !ix.info.Provisional {
 		if err := saveCached(opts.CacheDir, fingerprint, cachedModel{voc: ix.voc, model: ix.model, bands: bands, cv: cv, examples: ix.info.Examples}); err != nil {
 			log.Warn("could not cache the knowledge model", "dir", opts.CacheDir, "err", err)
 		}

@@ -169,6 +169,12 @@ func TestHotReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("new entry answered", func() bool { return ask(newQ)["entry_id"] == "thu-vien-xa" })
+	// The quick index (trained with the bands in use) is then replaced
+	// by the one calibrated for the new base.
+	waitFor("calibrated index", func() bool { return strings.Contains(logs.String(), "calibrated index in use") })
+	if r := ask(newQ); r["entry_id"] != "thu-vien-xa" {
+		t.Errorf("after calibration: %v", r)
+	}
 	if err := stop(); err != nil {
 		t.Errorf("serve returned %v", err)
 	}

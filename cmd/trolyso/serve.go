@@ -45,6 +45,9 @@ type server struct {
 	senders map[string]bot.Sender
 	wg      sync.WaitGroup
 	errc    chan error
+	// ctx ends when the server stops (for work started by requests that
+	// outlives them, such as calibrating a published base).
+	ctx context.Context
 	// ready is closed once the HTTP listener is up (tests wait on it).
 	ready chan string
 	// desk is the handoff to commune staff (nil when neither the
@@ -133,6 +136,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	debug.FreeOSMemory()
 
 	ctx, cancel := context.WithCancel(ctx)
+	s.ctx = ctx
 	defer cancel()
 
 	s.mountWeb()
@@ -267,19 +271,20 @@ func (s *server) reload(ctx context.Context, why string) {
 		s.log.Error("knowledge base reload refused; keeping the previous base", "why", why, "err", err)
 		return
 	}
-	// The previous base keeps answering while the new one trains.
-	ix, err := s.buildIndex(ctx, b)
-	if err != nil {
-		s.log.Error("knowledge base reload stopped; keeping the previous base", "why", why, "err", err)
-		return
-	}
 	if s.province() {
-		if err := s.reloadCommunes(ctx, b, ix); err != nil {
+		// Every commune's layer is rebuilt over the new province index;
+		// the previous ones answer until all are ready.
+		ix, err := s.buildIndex(ctx, b)
+		if err == nil {
+			err = s.reloadCommunes(ctx, b, ix)
+		}
+		if err != nil {
 			s.log.Error("knowledge base reload refused; keeping the previous base", "why", why, "err", err)
 			return
 		}
-	} else {
-		s.eng.SetIndexed(b, ix)
+	} else if err := s.swapBase(ctx, b, why); err != nil {
+		s.log.Error("knowledge base reload stopped; keeping the previous base", "why", why, "err", err)
+		return
 	}
 	debug.FreeOSMemory()
 	warnBase(s.log, b, s.a.now())
@@ -287,11 +292,47 @@ func (s *server) reload(ctx context.Context, why string) {
 	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))
 }
 
+// swapBase puts a newly loaded base in service in two steps, the previous
+// one answering until the first is done: an index trained once with the
+// bands in use (seconds), then, in the background, the index calibrated by
+// cross-validation for the new base (several trainings), which replaces it
+// unless a newer base came meanwhile. An unchanged base is loaded from the
+// model cache at once.
+func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) error {
+	prev := s.eng.Index().Bands()
+	quick, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
+		CacheDir: s.modelDir(), Logger: s.log, Bands: &prev})
+	if err != nil {
+		return fmt.Errorf("build the knowledge index: %w", err)
+	}
+	s.eng.SetIndexed(b, quick)
+	if !quick.Info().Provisional {
+		return nil
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		full, err := s.buildIndex(ctx, b)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				s.log.Error("knowledge base: calibrating the reloaded base failed; its quick index stays in use", "why", why, "err", err)
+			}
+		case s.eng.ReplaceIndex(b, full):
+			s.log.Info("knowledge base: calibrated index in use", "why", why, "bands", fmt.Sprintf("%+v", full.Bands()))
+		}
+	}()
+	return nil
+}
+
+func (s *server) modelDir() string { return filepath.Join(filepath.Dir(s.cfg.DB), "models") }
+
 // buildIndex builds the index of a base, keeping trained models in a
 // "models" folder next to the database so that a restart with an
 // unchanged base does not train again.
 func (s *server) buildIndex(ctx context.Context, b *knowledge.Base) (*knowledge.Index, error) {
-	ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{CacheDir: s.modelCache(), Logger: s.log})
+	ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
+		CacheDir: s.modelDir(), Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("build the knowledge index: %w", err)
 	}
@@ -344,6 +385,3 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintf(w, "ok\ndatabase: %s ok %.1f ms\n", s.db.Backend(), float64(time.Since(start).Microseconds())/1000)
 }
-
-// modelCache is the folder of trained models, next to the SQLite file.
-func (s *server) modelCache() string { return filepath.Join(filepath.Dir(s.cfg.DB), "models") }

@@ -80,7 +80,9 @@ func (s *server) reloadNow() error {
 	if err != nil {
 		return err
 	}
-	s.eng.SetBase(b)
+	if err := s.swapBase(s.ctx, b, "entry published"); err != nil {
+		return err
+	}
 	s.log.Info("knowledge base reloaded", "why", "entry published", "entries", len(b.Entries))
 	return nil
 }

@@ -113,7 +113,7 @@ func (s *server) communeLayer(ctx context.Context, c *communeRT, fsys fs.FS, bas
 	if err != nil {
 		return nil, nil, fmt.Errorf("commune %s: %w", c.slug, err)
 	}
-	aix, err := knowledge.NewAddedIndex(ctx, b, added, base, knowledge.IndexOptions{CacheDir: s.modelCache(), Logger: s.log})
+	aix, err := knowledge.NewAddedIndex(ctx, b, added, base, knowledge.IndexOptions{CacheDir: s.modelDir(), Logger: s.log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("commune %s: %w", c.slug, err)
 	}
