@@ -13,7 +13,10 @@ import (
 // interface the engine, the channels, the dashboard and the commands use.
 type Store interface {
 	ReportsStore
+	AdminsStore
 	AlertsStore
+	CommunesStore
+	CopyStore
 	CoreStore
 	ExchangesStore
 	LLMUsageStore
@@ -34,6 +37,23 @@ type ReportsStore interface {
 	Surveys(ctx context.Context, from, to time.Time) ([]Survey, error)
 	UnansweredQuestions(ctx context.Context, from, to time.Time, limit int) ([]Unanswered, error)
 	BandCounts(ctx context.Context, from, to time.Time) (map[string]int, error)
+}
+
+// AdminsStore keeps dashboard accounts.
+type AdminsStore interface {
+	AddAdmin(ctx context.Context, name, commune, hash string, mustChange bool) (Admin, error)
+	AdminByName(ctx context.Context, name string) (Admin, error)
+	AdminByID(ctx context.Context, id int64) (Admin, error)
+	Admins(ctx context.Context) ([]Admin, error)
+	SetAdminPassword(ctx context.Context, name, hash string, mustChange bool) error
+	DeleteAdmin(ctx context.Context, name string) error
+	CreateAdminSession(ctx context.Context, s AdminSession) error
+	AdminSession(ctx context.Context, tokenHash string, now time.Time) (AdminSession, error)
+	SetSessionCommune(ctx context.Context, tokenHash, commune string) error
+	DeleteAdminSession(ctx context.Context, tokenHash string) error
+	ReserveLoginAttempt(ctx context.Context, addr string, now time.Time, max int, window time.Duration) (bool, error)
+	LoginFailures(ctx context.Context, addr string) (int, error)
+	ClearLoginFailures(ctx context.Context, addr string) error
 }
 
 // AlertsStore keeps alert jobs, subscribers, deliveries and the sender lease.
@@ -67,6 +87,23 @@ type AlertsStore interface {
 	Unsubscribe(ctx context.Context, key string) (bool, error)
 	OfferAlerts(ctx context.Context, channel, key string) (bool, error)
 	SubscriberCounts(ctx context.Context) ([]SubscriberCount, error)
+}
+
+// CommunesStore keeps which commune residents chose.
+type CommunesStore interface {
+	CommuneSlug() string
+	Province() *DB
+	Commune(ctx context.Context, slug string) (*DB, error)
+	OpenCommunes() []string
+	ResidentCommune(ctx context.Context, userKey string) (ResidentCommune, error)
+	SetResidentCommune(ctx context.Context, userKey, slug string) error
+	StartChoosingCommune(ctx context.Context, userKey string) error
+	ResidentsByCommune(ctx context.Context) (map[string]int, error)
+}
+
+// CopyStore copies data between stores.
+type CopyStore interface {
+	CopyFrom(ctx context.Context, src *DB) (CopyReport, error)
 }
 
 // CoreStore is the store as a whole: its backend, health, settings and pseudonymous user keys.
