@@ -77,9 +77,14 @@ type Handler struct {
 	// trusted are reverse proxies whose X-Forwarded-For is believed.
 	trusted []netip.Prefix
 
-	mu       sync.Mutex
-	sessions map[[32]byte]session // by SHA-256 of the cookie value
-	failures map[string]failure   // by client address
+	// sessions keeps sessions and login attempts (the default store:
+	// shared by every instance and every commune's dashboard).
+	sessions *storage.DB
+	// external is set on a commune's dashboard in a province deployment:
+	// the province's dispatcher has authenticated the request and put the
+	// session in its context (province.go).
+	external bool
+	province *Province
 
 	// The requests to staff and the knowledge-base editor (hoidap.go).
 	desk   *handoff.Desk
@@ -89,13 +94,13 @@ type Handler struct {
 }
 
 type session struct {
+	key     string // hex SHA-256 of the cookie value
 	csrf    string
 	expires time.Time
-}
-
-type failure struct {
-	count int
-	first time.Time
+	// account is the logged-in account (zero for the single password);
+	// commune the commune whose dashboard the session shows.
+	account storage.Admin
+	commune string
 }
 
 // ErrNoPassword is returned by New when no password is configured.
@@ -104,7 +109,10 @@ var ErrNoPassword = errors.New("admin dashboard: no password configured")
 // New returns the dashboard. A plain password is kept only as a bcrypt hash.
 func New(cfg Config) (*Handler, error) {
 	h := &Handler{store: cfg.Store, base: cfg.Base, log: cfg.Logger, now: cfg.Now, loc: stats.Location(), trusted: cfg.TrustedProxies,
-		sessions: map[[32]byte]session{}, failures: map[string]failure{}, desk: cfg.Desk, kbDir: cfg.KBDir, reload: cfg.Reload}
+		desk: cfg.Desk, kbDir: cfg.KBDir, reload: cfg.Reload}
+	if cfg.Store != nil {
+		h.sessions = cfg.Store.Province()
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -179,20 +187,36 @@ func isHTTPS(r *http.Request) bool {
 }
 
 // current returns the session of the request, if it is logged in.
-func (h *Handler) current(r *http.Request) (session, [32]byte, bool) {
+func (h *Handler) current(r *http.Request) (session, bool) {
+	return currentSession(r, h.sessions, h.now(), h.log)
+}
+
+// currentSession reads the request's session from the store.
+func currentSession(r *http.Request, store *storage.DB, now time.Time, log *slog.Logger) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || len(c.Value) != 64 {
-		return session{}, [32]byte{}, false
+		return session{}, false
 	}
-	key := sha256.Sum256([]byte(c.Value))
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s, ok := h.sessions[key]
-	if !ok || !h.now().Before(s.expires) {
-		delete(h.sessions, key)
-		return session{}, key, false
+	key := tokenHash(c.Value)
+	st, err := store.AdminSession(r.Context(), key, now)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			log.Error("read admin session", "err", err)
+		}
+		return session{}, false
 	}
-	return s, key, true
+	s := session{key: key, csrf: st.CSRF, expires: st.ExpiresAt, commune: st.Commune}
+	if st.AccountID != 0 {
+		if s.account, err = store.AdminByID(r.Context(), st.AccountID); err != nil {
+			return session{}, false
+		}
+	}
+	return s, true
+}
+
+func tokenHash(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
 }
 
 type ctxSession struct{}
@@ -202,7 +226,13 @@ type ctxSession struct{}
 // CSRF token.
 func (h *Handler) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _, ok := h.current(r)
+		var s session
+		var ok bool
+		if h.external {
+			s, ok = r.Context().Value(ctxSession{}).(session)
+		} else {
+			s, ok = h.current(r)
+		}
 		if !ok {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
@@ -224,7 +254,7 @@ func sameToken(a, b string) bool {
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := h.current(r); ok {
+	if _, ok := h.current(r); ok {
 		http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 		return
 	}
@@ -246,67 +276,50 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.showLogin(w, r, http.StatusForbidden, "Phiên đăng nhập đã hết hạn. Vui lòng nhập lại mật khẩu.")
 		return
 	}
-	// The attempt is counted before the (slow) password check, under the
-	// lock: concurrent guesses from one address cannot all pass the limit
-	// before any of them is recorded.
-	if !h.reserveAttempt(addr, now) {
+	// The attempt is counted before the (slow) password check, in one
+	// transaction: concurrent guesses from one address, on any instance,
+	// cannot all pass the limit before any of them is recorded.
+	if ok, err := h.sessions.ReserveLoginAttempt(r.Context(), addr, now, maxFailures, failureWindow); err != nil {
+		h.serverError(w, "count login attempt", err)
+		return
+	} else if !ok {
 		w.Header().Set("Retry-After", fmt.Sprint(int(failureWindow.Seconds())))
 		h.render(w, http.StatusTooManyRequests, "login", map[string]any{"Error": "Sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút.", "Title": "Đăng nhập"})
 		return
 	}
 	if bcrypt.CompareHashAndPassword(h.hash, []byte(r.PostFormValue("password"))) != nil {
-		h.mu.Lock()
-		n := h.failures[addr].count
-		h.mu.Unlock()
+		n, _ := h.sessions.LoginFailures(r.Context(), addr)
 		h.log.Warn("admin login failed", "addr", addr, "failures", n)
 		h.showLogin(w, r, http.StatusUnauthorized, "Sai mật khẩu.")
 		return
 	}
-	tok := randomToken()
-	h.mu.Lock()
-	delete(h.failures, addr)
-	for k, s := range h.sessions { // forget expired sessions
-		if !now.Before(s.expires) {
-			delete(h.sessions, k)
-		}
+	if err := startSession(w, r, h.sessions, storage.AdminSession{Commune: h.store.CommuneSlug()}, now); err != nil {
+		h.serverError(w, "start admin session", err)
+		return
 	}
-	h.sessions[sha256.Sum256([]byte(tok))] = session{csrf: randomToken(), expires: now.Add(sessionTTL)}
-	h.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", MaxAge: int(sessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	h.sessions.ClearLoginFailures(r.Context(), addr)
 	h.log.Info("admin logged in", "addr", addr)
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
 
-// reserveAttempt counts a login attempt from addr at now and reports
-// whether it may go ahead: at most maxFailures attempts per address within
-// failureWindow (a successful login clears the count). Stale entries of
-// other addresses are dropped so that the map cannot grow without bound.
-func (h *Handler) reserveAttempt(addr string, now time.Time) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for a, f := range h.failures {
-		if now.Sub(f.first) > failureWindow {
-			delete(h.failures, a)
-		}
+// startSession stores a new session (s gives its account and commune)
+// and sets its cookie.
+func startSession(w http.ResponseWriter, r *http.Request, store *storage.DB, s storage.AdminSession, now time.Time) error {
+	tok := randomToken()
+	s.TokenHash, s.CSRF, s.ExpiresAt = tokenHash(tok), randomToken(), now.Add(sessionTTL)
+	if err := store.CreateAdminSession(r.Context(), s); err != nil {
+		return err
 	}
-	f := h.failures[addr]
-	if f.count >= maxFailures {
-		return false
-	}
-	if f.count == 0 {
-		f.first = now
-	}
-	f.count++
-	h.failures[addr] = f
-	return true
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", MaxAge: int(sessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	return nil
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if _, key, ok := h.current(r); ok {
-		h.mu.Lock()
-		delete(h.sessions, key)
-		h.mu.Unlock()
+	if s, ok := h.current(r); ok {
+		if err := h.sessions.DeleteAdminSession(r.Context(), s.key); err != nil {
+			h.log.Error("end admin session", "err", err)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
@@ -323,9 +336,13 @@ var templates = template.Must(template.New("").Funcs(stats.Funcs).Funcs(template
 }).ParseFS(templateFS, "templates/*.html"))
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+	render(h.log, w, status, name, data)
+}
+
+func render(log *slog.Logger, w http.ResponseWriter, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, data); err != nil {
-		h.log.Error("render admin page", "page", name, "err", err)
+		log.Error("render admin page", "page", name, "err", err)
 	}
 }

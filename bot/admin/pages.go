@@ -3,9 +3,11 @@ package admin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/knowledge"
@@ -37,15 +39,36 @@ func (h *Handler) commune() string {
 // rangeOf reads the period of a page: ?from=&to= dates, or ?period=
 // (week, month, quarter, year, all; the current quarter by default).
 func (h *Handler) rangeOf(r *http.Request) (stats.Range, error) {
+	return rangeFrom(r, h.now(), h.loc)
+}
+
+// errBadRange marks a period that could not be read.
+var errBadRange = errors.New("bad period")
+
+func rangeFrom(r *http.Request, now time.Time, loc *time.Location) (stats.Range, error) {
 	q := r.URL.Query()
+	if qt := q.Get("quarter"); qt != "" {
+		rg, err := stats.ParseQuarter(qt, loc)
+		if err != nil {
+			return rg, fmt.Errorf("%w: %v", errBadRange, err)
+		}
+		return rg, nil
+	}
+	var rg stats.Range
+	var err error
 	if from, to := q.Get("from"), q.Get("to"); from != "" || to != "" {
-		return stats.Dates(from, to, h.loc)
+		rg, err = stats.Dates(from, to, loc)
+	} else {
+		p := q.Get("period")
+		if p == "" {
+			p = "quarter"
+		}
+		rg, err = stats.Period(p, now, loc)
 	}
-	p := q.Get("period")
-	if p == "" {
-		p = "quarter"
+	if err != nil {
+		return rg, fmt.Errorf("%w: %v", errBadRange, err)
 	}
-	return stats.Period(p, h.now(), h.loc)
+	return rg, nil
 }
 
 func (h *Handler) build(w http.ResponseWriter, r *http.Request, opts stats.Options) (stats.Report, bool) {
@@ -82,6 +105,11 @@ type page struct {
 	Topics  Bars
 	// Reminders is the overview's reminder card.
 	Reminders reminderSummary
+	// In a province: the logged-in account, and for a province admin the
+	// communes to switch to (Current is the one shown).
+	Account string
+	Switch  []CommuneDashboard
+	Current string
 }
 
 type periodLink struct {
@@ -93,6 +121,14 @@ type periodLink struct {
 // session's CSRF token and the unfinished-profile banner.
 func (h *Handler) basePage(r *http.Request, title, active string) page {
 	p := page{Title: title, Active: active, CSRF: csrfOf(r), Commune: h.commune()}
+	if h.province != nil {
+		s := sessionOf(r)
+		p.Account = s.account.Name
+		if s.account.Province() {
+			p.Switch = h.province.communeLinks()
+			p.Current = h.store.CommuneSlug()
+		}
+	}
 	if b := h.kb(); b != nil && b.Profile != nil {
 		p.Missing = b.Profile.Missing
 	}

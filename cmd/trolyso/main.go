@@ -52,6 +52,7 @@ var commands = map[string]command{
 	"remind":  {runRemind, "manage scheduled reminders (remind add|list|pause|resume|rm|preview|status)"},
 	"stats":   {runStats, "satisfaction statistics (stats [--from DATE --to DATE | --period week|month|quarter|year] [--json])"},
 	"report":  {runReport, "quarterly satisfaction report (report --quarter 2026Q3 [--format xlsx|csv|html] [--out FILE])"},
+	"admin":   {runAdmin, "dashboard accounts of a province deployment (admin add NAME --commune SLUG|--province, admin list|passwd|rm)"},
 	"migrate": {runMigrate, "copy a commune's SQLite data into the province's PostgreSQL database (migrate sqlite-to-postgres --from FILE [--commune SLUG])"},
 	"alert":   {runAlert, "alerts to residents who opted in (alert send|preview|list|status|pause|resume|cancel|run|templates|subscribers)"},
 }

@@ -10,8 +10,16 @@ import (
 // or TROLYSO_ADMIN_PASSWORD_HASH is set; otherwise /admin answers 404.
 func mountAdmin(ctx context.Context, s *server) error {
 	if s.province() {
-		admin.Off(s.mux)
-		s.log.Warn("the admin dashboard is not available in a province deployment yet (TROLYSO_COMMUNES): use trolyso stats and report per commune")
+		var boards []admin.CommuneDashboard
+		for _, c := range s.communes {
+			boards = append(boards, admin.CommuneDashboard{Slug: c.slug, Name: c.name, Store: c.db, Base: c.eng.Base})
+		}
+		p, err := admin.NewProvince(admin.ProvinceConfig{Store: s.db, Communes: boards, Logger: s.log, Now: s.a.now, TrustedProxies: s.cfg.TrustedProxies})
+		if err != nil {
+			return err
+		}
+		p.Routes(s.mux)
+		s.log.Info("province dashboard enabled: accounts from `trolyso admin add`", "path", "/admin/", "communes", len(boards))
 		return nil
 	}
 	if s.cfg.AdminPassword == "" && s.cfg.AdminPasswordHash == "" {
