@@ -66,7 +66,9 @@ func testAdminAccountsAndSessions(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestLoginThrottleAcrossInstances(t *testing.T) { forEachBackend(t, testLoginThrottleAcrossInstances) }
+func TestLoginThrottleAcrossInstances(t *testing.T) {
+	forEachBackend(t, testLoginThrottleAcrossInstances)
+}
 
 // Two handles on one database (two instances) share the login limit:
 // 20 concurrent guesses let exactly 5 through.
