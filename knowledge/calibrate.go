@@ -173,6 +173,9 @@ func evalBands(b Bands, fused [][]dist, betaIdx int, cases []cvCase, oos int32) 
 
 var betaGrid = []float64{0, 0.5, 1, 2, 3, 4}
 
+// ratioGrid are the OOSRatio values tried.
+var ratioGrid = []float64{0, 0.5, 1}
+
 // chooseBands searches the thresholds on a coarse grid, then refines the
 // best point.
 func chooseBands(cases []cvCase, oos int32) (Bands, CVFigures) {
@@ -199,11 +202,13 @@ func chooseBands(cases []cvCase, oos int32) (Bands, CVFigures) {
 		}
 	}
 	for bi, beta := range betaGrid {
-		for dec := 0.3; dec <= 0.951; dec += 0.1 {
-			for fl := 0.05; fl <= 0.451; fl += 0.1 {
-				for ans := 0.3; ans <= 0.951; ans += 0.1 {
-					for ag := 0.1; ag <= ans+1e-9; ag += 0.1 {
-						try(Bands{Beta: beta, Decline: dec, Floor: fl, Answer: ans, Agree: ag, Keep: defaultBands.Keep}, bi)
+		for _, ratio := range ratioGrid {
+			for dec := 0.3; dec <= 0.951; dec += 0.1 {
+				for fl := 0.05; fl <= 0.451; fl += 0.1 {
+					for ans := 0.3; ans <= 0.951; ans += 0.1 {
+						for ag := 0.1; ag <= ans+1e-9; ag += 0.1 {
+							try(Bands{Beta: beta, Decline: dec, OOSRatio: ratio, Floor: fl, Answer: ans, Agree: ag, Keep: defaultBands.Keep}, bi)
+						}
 					}
 				}
 			}
@@ -214,7 +219,7 @@ func chooseBands(cases []cvCase, oos int32) (Bands, CVFigures) {
 		for _, df := range []float64{-0.05, -0.025, 0, 0.025, 0.05} {
 			for _, da := range []float64{-0.05, -0.025, 0, 0.025, 0.05} {
 				for _, dg := range []float64{-0.05, -0.025, 0, 0.025, 0.05} {
-					b := Bands{Beta: c.Beta, Decline: c.Decline + dd, Floor: max(c.Floor+df, 0), Answer: c.Answer + da, Agree: c.Agree + dg, Keep: c.Keep}
+					b := Bands{Beta: c.Beta, Decline: c.Decline + dd, OOSRatio: c.OOSRatio, Floor: max(c.Floor+df, 0), Answer: c.Answer + da, Agree: c.Agree + dg, Keep: c.Keep}
 					try(b, bestBeta)
 				}
 			}

@@ -38,6 +38,8 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/oos.tsv", 0, 0, 0.88, 1, 1},
 		{"testdata/blindA.tsv", 0.84, 0.88, 0.90, 0.06, 0.07},
 		{"testdata/blindB.tsv", 0.84, 0.89, 0.95, 0.04, 0.08},
+		{"testdata/blindC.tsv", 0.80, 0.84, 0.80, 0.08, 0.08},
+		{"testdata/blindD.tsv", 0.80, 0.85, 0.95, 0.08, 0.07},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

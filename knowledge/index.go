@@ -44,8 +44,12 @@ type Bands struct {
 	// Beta weighs the lexical score in the fused ranking:
 	// score(e) = log p_model(e) + Beta · lexical(e).
 	Beta float64 `json:"beta"`
-	// Decline: an out-of-scope probability at or above it declines.
-	Decline float64 `json:"decline"`
+	// Decline: an out-of-scope probability at or above it declines, when
+	// it is also at least OOSRatio times the best entry's probability (a
+	// question that mentions everyday things may look out of scope while
+	// one entry clearly answers it).
+	Decline  float64 `json:"decline"`
+	OOSRatio float64 `json:"oos_ratio"`
 	// Floor: a best-entry probability below it declines.
 	Floor float64 `json:"floor"`
 	// Answer: a best-entry probability at or above it answers.
@@ -402,7 +406,7 @@ func (b *Bands) decide(d *dist) verdict {
 	switch {
 	case len(d.cands) == 0:
 		return verdict{band: BandDecline, reason: "low_score"}
-	case d.pOOS >= b.Decline:
+	case d.pOOS >= b.Decline && d.pOOS >= b.OOSRatio*p1:
 		return verdict{band: BandDecline, reason: "out_of_scope"}
 	case p1 < b.Floor:
 		return verdict{band: BandDecline, reason: "low_score"}
