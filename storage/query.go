@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/colecommune/trolyso/storage/postgres"
 )
@@ -79,4 +80,14 @@ func (p *pool) Conn(ctx context.Context) (*sql.Conn, error) {
 
 func (p *pool) PingContext(ctx context.Context) error {
 	return p.DB.PingContext(p.scope(ctx))
+}
+
+// greatest is the largest of its SQL arguments: SQLite's scalar max,
+// PostgreSQL's GREATEST.
+func (db *DB) greatest(args ...string) string {
+	f := "max("
+	if db.pg {
+		f = "GREATEST("
+	}
+	return f + strings.Join(args, ", ") + ")"
 }

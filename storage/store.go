@@ -19,6 +19,7 @@ type Store interface {
 	CopyStore
 	CoreStore
 	ExchangesStore
+	JobsStore
 	LLMUsageStore
 	RatingsStore
 	RemindersStore
@@ -122,6 +123,16 @@ type ExchangesStore interface {
 	SetAnswerMode(ctx context.Context, id int64, mode string) error
 	Exchange(ctx context.Context, id int64) (Exchange, error)
 	CountExchanges(ctx context.Context, from, to time.Time) (int, error)
+}
+
+// JobsStore keeps leases and shared pacing across instances.
+type JobsStore interface {
+	AcquireLease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, owner string) error
+	TakeOverLease(ctx context.Context, name, owner, from string, now time.Time, ttl time.Duration) (bool, error)
+	LeaseOf(ctx context.Context, name string) (Lease, error)
+	TakeTurn(ctx context.Context, name string, now time.Time, every time.Duration) (time.Time, error)
+	PausePacing(ctx context.Context, name string, until time.Time) error
 }
 
 // LLMUsageStore counts language-model usage per day.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -380,15 +381,28 @@ type sendLimiter struct {
 	chats                    map[int64]*chatLimit
 	sweep                    time.Time
 	until                    time.Time // global pause after a 429
+	// shared, when set, replaces the bot-wide bucket by slots shared with
+	// every instance (SharedPacing); log reports its failures.
+	shared SharedPacing
+	log    *slog.Logger
 }
+
+// sharedEvery is the bot-wide interval between two messages of all
+// instances together: 28 a second, as the local bucket.
+const sharedEvery = time.Second / 28
 
 type chatLimit struct {
 	lim  *rate.Limiter
 	last time.Time
 }
 
-func newSendLimiter() *sendLimiter {
+func newSendLimiter(shared SharedPacing, log *slog.Logger) *sendLimiter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &sendLimiter{
+		shared:       shared,
+		log:          log,
 		global:       rate.NewLimiter(28, 1),
 		privateEvery: time.Second,
 		groupEvery:   3 * time.Second,
@@ -427,6 +441,14 @@ func (s *sendLimiter) wait(ctx context.Context, chatID int64) error {
 	if err := c.lim.Wait(ctx); err != nil {
 		return err
 	}
+	if s.shared != nil {
+		slot, err := s.shared.TakeTurn(ctx, "telegram", time.Now(), sharedEvery)
+		if err == nil {
+			return sleep(ctx, time.Until(slot))
+		}
+		// The database did not answer: keep to this instance's bucket.
+		s.log.Warn("telegram: shared pacing unavailable; pacing this instance alone", "err", err)
+	}
 	// Take the bot-wide turn after any pause a 429 asked for; if a 429
 	// paused the bot while this send waited for its turn, wait again.
 	for {
@@ -450,8 +472,16 @@ func (s *sendLimiter) wait(ctx context.Context, chatID int64) error {
 	}
 }
 
-// pause holds every send for d (after a 429).
+// pause holds every send for d (after a 429), on every instance when the
+// pacing is shared.
 func (s *sendLimiter) pause(d time.Duration) {
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.shared.PausePacing(ctx, "telegram", time.Now().Add(d)); err != nil {
+			s.log.Warn("telegram: could not share a 429 pause", "err", err)
+		}
+		cancel()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := time.Now().Add(d); t.After(s.until) {

@@ -85,6 +85,17 @@ type Config struct {
 	// Voice, when set, transcribes voice notes into text questions. When
 	// nil, voice notes get the same "please type" reply as other media.
 	Voice VoiceHandler
+	// SharedPacing, when set, spaces the bot's messages across every
+	// instance on one database (several servers share one bot's limit of
+	// about 30 messages a second); per-chat limits stay per instance.
+	SharedPacing SharedPacing
+}
+
+// SharedPacing hands out the bot's send slots to every instance
+// (storage.DB implements it).
+type SharedPacing interface {
+	TakeTurn(ctx context.Context, name string, now time.Time, every time.Duration) (time.Time, error)
+	PausePacing(ctx context.Context, name string, until time.Time) error
 }
 
 // Adapter is the Telegram channel. It implements bot.Sender.
@@ -167,7 +178,7 @@ func New(cfg Config) (*Adapter, error) {
 		voice:  cfg.Voice,
 		queues: map[int64]*chatQueue{},
 		flood:  newFloodLimiter(cfg.FloodLimit, time.Minute),
-		rates:  newSendLimiter(),
+		rates:  newSendLimiter(cfg.SharedPacing, cfg.Logger),
 	}
 	for _, id := range cfg.AdminIDs {
 		a.admins[id] = true

@@ -57,6 +57,9 @@ type server struct {
 	// install, every TROLYSO_COMMUNES profile in a province, whose engines
 	// answer from layers of one index (serve_province.go); eng is nil then.
 	communes []*communeRT
+	// instanceID names this process in job leases (serve_jobs.go).
+	instanceID   string
+	instanceOnce sync.Once
 }
 
 // background runs fn until ctx ends; an error from fn stops the server.

@@ -69,7 +69,8 @@ func startHandoff(ctx context.Context, s *server) error {
 	if s.desk == nil {
 		return nil
 	}
-	s.background(ctx, "handoff", s.desk.Run)
+	// One instance sends the outbox (the others take over if it dies).
+	s.background(ctx, "handoff", func(ctx context.Context) error { return s.leased(ctx, s.db, "handoff", s.desk.Run) })
 	return nil
 }
 

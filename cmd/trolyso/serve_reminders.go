@@ -42,7 +42,15 @@ func (s *server) startCommuneReminders(ctx context.Context, c *communeRT) error 
 	if err != nil {
 		return err
 	}
-	s.background(ctx, "reminders", sch.Run)
+	// The defaults are there before the server says it is ready; the
+	// scheduler itself runs in whichever instance holds the commune's
+	// reminder lease.
+	if n, err := remind.SeedDefaults(ctx, c.db); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("reminders: default reminders added", "count", n)
+	}
+	s.background(ctx, "reminders", func(ctx context.Context) error { return s.leased(ctx, c.db, "reminders", sch.Run) })
 	return nil
 }
 

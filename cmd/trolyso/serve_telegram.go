@@ -26,6 +26,7 @@ func startTelegram(ctx context.Context, s *server) error {
 		Logger:        s.log,
 		Now:           s.a.now,
 		Voice:         s.telegramVoice(),
+		SharedPacing:  s.sharedPacing(),
 	})
 	if err != nil {
 		return err
@@ -39,4 +40,14 @@ func startTelegram(ctx context.Context, s *server) error {
 	s.background(ctx, "telegram", tg.Run)
 	s.senders["telegram"] = tg
 	return nil
+}
+
+// sharedPacing spaces Telegram messages across every instance on a
+// PostgreSQL database (one bot, one limit); a SQLite install is one
+// process and paces itself.
+func (s *server) sharedPacing() telegram.SharedPacing {
+	if s.db.Backend() != "postgres" {
+		return nil
+	}
+	return s.db
 }
