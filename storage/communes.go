@@ -92,7 +92,7 @@ func (db *DB) Commune(ctx context.Context, slug string) (*DB, error) {
 			return nil, fmt.Errorf("open commune %s: %w", slug, err)
 		}
 		c = &DB{w: &pool{DB: db.w.DB, schema: schema}, r: &pool{DB: db.r.DB, schema: schema},
-			path: db.path + "#" + schema, pg: true, Now: now}
+			path: db.path + "#" + schema, url: db.url, pg: true, Now: now}
 	} else {
 		var err error
 		c, err = Open(ctx, communeFile(db.path, slug), Options{Secret: string(db.secret), Now: now})

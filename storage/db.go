@@ -70,6 +70,7 @@ type DB struct {
 	secret []byte // key for pseudonymous user keys
 	path   string // SQLite file, or the PostgreSQL URL without its password
 	pg     bool   // PostgreSQL backend
+	url    string // PostgreSQL URL (with its password: for LISTEN connections)
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
@@ -130,7 +131,7 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{w: &pool{DB: w}, path: postgres.Redact(url), pg: true, Now: now, schemaPrefix: opts.SchemaPrefix}
+	db := &DB{w: &pool{DB: w}, path: postgres.Redact(url), url: url, pg: true, Now: now, schemaPrefix: opts.SchemaPrefix}
 	if db.schemaPrefix == "" {
 		// Communes live beside the default schema: xa_<slug> next to
 		// public, <schema>_xa_<slug> when the URL names another schema.

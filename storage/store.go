@@ -133,6 +133,7 @@ type JobsStore interface {
 	LeaseOf(ctx context.Context, name string) (Lease, error)
 	TakeTurn(ctx context.Context, name string, now time.Time, every time.Duration) (time.Time, error)
 	PausePacing(ctx context.Context, name string, until time.Time) error
+	Listen(ctx context.Context, channel string, poll time.Duration, fn func()) error
 }
 
 // LLMUsageStore counts language-model usage per day.
@@ -234,6 +235,7 @@ type HandoffStore interface {
 	CountOpenTickets(ctx context.Context) (int, error)
 	HandoffFigures(ctx context.Context, from, to, now time.Time, over time.Duration) (HandoffFigures, error)
 	RecordPublish(ctx context.Context, p Publish) (int64, error)
+	PublishesAfter(ctx context.Context, id int64) ([]Publish, error)
 	Publishes(ctx context.Context, limit int) ([]Publish, error)
 	DeclinedExamples(ctx context.Context, texts []string, limit int) ([]string, error)
 	RecentExchanges(ctx context.Context, userKey string, since time.Time, limit int) ([]Exchange, error)

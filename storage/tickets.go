@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -868,15 +869,30 @@ func (db *DB) RecordPublish(ctx context.Context, p Publish) (int64, error) {
 			return err
 		}
 		if p.TicketID != 0 {
-			_, err := tx.ExecContext(ctx, `UPDATE tickets SET entry_id = ? WHERE id = ?`, p.EntryID, p.TicketID)
-			return err
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET entry_id = ? WHERE id = ?`, p.EntryID, p.TicketID); err != nil {
+				return err
+			}
 		}
-		return nil
+		// Every instance listening reloads once this commits.
+		return db.notify(ctx, tx, KnowledgeChannel, strconv.FormatInt(id, 10))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("log publish: %w", err)
 	}
 	return id, nil
+}
+
+// PublishesAfter returns the entry files published after the publish
+// id, oldest first.
+func (db *DB) PublishesAfter(ctx context.Context, id int64) ([]Publish, error) {
+	return queryAll(ctx, db.r, "read publish log", func(sc scanner) (Publish, error) {
+		var p Publish
+		var created string
+		err := sc.Scan(&p.ID, &p.File, &p.EntryID, &p.StaffName, &p.TicketID, &p.Previous, &p.Content, &p.Backup, &created)
+		p.CreatedAt = parseTime(created)
+		return p, err
+	}, `SELECT id, file, entry_id, staff_name, coalesce(ticket_id, 0), previous, content, backup, created_at
+		FROM kb_publishes WHERE id > ? ORDER BY id`, id)
 }
 
 // Publishes returns the latest published entry files, newest first.

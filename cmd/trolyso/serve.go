@@ -164,6 +164,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		}
 	}
 	s.background(ctx, "reload", s.watchReload)
+	s.background(ctx, "published entries", s.followPublishes)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
