@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -94,26 +95,25 @@ func (f *alertBotAPI) sent() []tgSend {
 func seedSubscribers(t *testing.T, db *storage.DB, first int64, n int) {
 	t.Helper()
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
-	tx, err := db.Writer().Begin()
+	// Through db.Tx, so that a commune's store writes into its own schema.
+	err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+		for i := range int64(n) {
+			chat := strconv.FormatInt(first+i, 10)
+			var id int64
+			if err := tx.QueryRow(`INSERT INTO users(key, channel, active, created_at, last_seen) VALUES (?, 'telegram', 1, ?, ?) RETURNING id`,
+				db.UserKey("telegram", chat), now, now).Scan(&id); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO addresses(user_id, address, updated_at) VALUES (?, ?, ?)`, id, chat, now); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO alert_subscribers(user_id, subscribed_at) VALUES (?, ?)`, id, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	for i := range int64(n) {
-		chat := strconv.FormatInt(first+i, 10)
-		var id int64
-		if err := tx.QueryRow(`INSERT INTO users(key, channel, active, created_at, last_seen) VALUES (?, 'telegram', 1, ?, ?) RETURNING id`,
-			db.UserKey("telegram", chat), now, now).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(`INSERT INTO addresses(user_id, address, updated_at) VALUES (?, ?, ?)`, id, chat, now); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(`INSERT INTO alert_subscribers(user_id, subscribed_at) VALUES (?, ?)`, id, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
 }
