@@ -42,6 +42,7 @@ func llmTestServer(t *testing.T, env map[string]string) (*server, error) {
 	}
 	t.Cleanup(func() { db.Close() })
 	s := &server{a: a, cfg: cfg, log: a.log, db: db, eng: bot.New(bot.Config{Store: db}, base)}
+	s.communes = []*communeRT{{name: base.Profile.Name, db: db, eng: s.eng}}
 	return s, configureLLM(context.Background(), s)
 }
 
