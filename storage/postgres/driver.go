@@ -129,8 +129,11 @@ func (c connector) Driver() driver.Driver { return c.inner.Driver() }
 // began with).
 type conn struct {
 	driver.Conn
-	cur  string // schema in force; "" = the session's default search_path
+	cur  string // search_path in force; "" = the session's default
 	inTx bool
+	// txSchema is the schema of the transaction in progress: its queries
+	// are qualified with it whatever their context says.
+	txSchema string
 }
 
 type schemaKey struct{}
@@ -181,36 +184,63 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	return c.Conn.Prepare(Rebind(query))
 }
 
-func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+// rewrite readies a query for pgx: a commune's tables qualified with its
+// schema (qualify), or else the connection's search_path switched to it,
+// and the placeholders rebound.
+func (c *conn) rewrite(ctx context.Context, query string) (string, error) {
+	schema := schemaOf(ctx)
+	if c.inTx {
+		schema = c.txSchema
+	}
+	if schema != "" {
+		if q, ok := qualify(query, schema); ok {
+			return Rebind(q), nil
+		}
+	}
 	if err := c.use(ctx); err != nil {
+		return "", err
+	}
+	return Rebind(query), nil
+}
+
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	q, err := c.rewrite(ctx, query)
+	if err != nil {
 		return nil, err
 	}
-	return c.inner().PrepareContext(ctx, Rebind(query))
+	return c.inner().PrepareContext(ctx, q)
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if err := c.use(ctx); err != nil {
+	q, err := c.rewrite(ctx, query)
+	if err != nil {
 		return nil, err
 	}
-	return c.inner().ExecContext(ctx, Rebind(query), args)
+	return c.inner().ExecContext(ctx, q, args)
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if err := c.use(ctx); err != nil {
+	q, err := c.rewrite(ctx, query)
+	if err != nil {
 		return nil, err
 	}
-	return c.inner().QueryContext(ctx, Rebind(query), args)
+	return c.inner().QueryContext(ctx, q, args)
 }
 
+// BeginTx starts a transaction whose queries belong to ctx's schema (a
+// schema change inside it sets its own search_path: SET LOCAL).
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if err := c.use(ctx); err != nil {
-		return nil, err
+	schema := schemaOf(ctx)
+	if schema == "" {
+		if err := c.use(ctx); err != nil {
+			return nil, err
+		}
 	}
 	tx, err := c.inner().BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	c.inTx = true
+	c.inTx, c.txSchema = true, schema
 	return &connTx{tx, c}, nil
 }
 
@@ -221,12 +251,12 @@ type connTx struct {
 }
 
 func (t *connTx) Commit() error {
-	t.c.inTx = false
+	t.c.inTx, t.c.txSchema = false, ""
 	return t.Tx.Commit()
 }
 
 func (t *connTx) Rollback() error {
-	t.c.inTx = false
+	t.c.inTx, t.c.txSchema = false, ""
 	return t.Tx.Rollback()
 }
 

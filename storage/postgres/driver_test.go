@@ -45,3 +45,27 @@ func TestMigrationsAreNumberedOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestQualify(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`SELECT 1`, `SELECT 1`},
+		{`SELECT e.id FROM exchanges e JOIN users u ON u.id = e.user_id WHERE e.id = ?`,
+			`SELECT e.id FROM "xa_a".exchanges e JOIN "xa_a".users u ON u.id = e.user_id WHERE e.id = ?`},
+		{`INSERT INTO users(key) VALUES (?) ON CONFLICT(key) DO UPDATE SET active = users.active`,
+			`INSERT INTO "xa_a".users(key) VALUES (?) ON CONFLICT(key) DO UPDATE SET active = users.active`},
+		{`UPDATE alert_jobs SET n = (SELECT count(*) FROM alert_deliveries d WHERE d.job_id = alert_jobs.id)`,
+			`UPDATE "xa_a".alert_jobs SET n = (SELECT count(*) FROM "xa_a".alert_deliveries d WHERE d.job_id = alert_jobs.id)`},
+		{`DELETE FROM pending_states WHERE user_key = 'FROM users'`, `DELETE FROM "xa_a".pending_states WHERE user_key = 'FROM users'`},
+		{`SELECT nspname FROM pg_namespace`, `SELECT nspname FROM pg_namespace`},
+		{`SELECT x FROM public.users`, `SELECT x FROM public.users`},
+		{"SELECT a -- FROM users\nFROM settings", "SELECT a -- FROM users\nFROM \"xa_a\".settings"},
+	} {
+		got, ok := qualify(tc.in, "xa_a")
+		if !ok || got != tc.want {
+			t.Errorf("qualify(%q) = %q %v, want %q", tc.in, got, ok, tc.want)
+		}
+	}
+	if _, ok := qualify(`CREATE TABLE users (id INT)`, "xa_a"); ok {
+		t.Error("DDL was qualified")
+	}
+}

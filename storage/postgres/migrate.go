@@ -71,6 +71,12 @@ func Migrate(ctx context.Context, db *sql.DB, schema, now string) error {
 		if err != nil {
 			return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
 		}
+		if schema != "" {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL search_path TO `+pgx.Identifier{schema}.Sanitize()); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
