@@ -108,6 +108,23 @@ func (db *DB) Commune(ctx context.Context, slug string) (*DB, error) {
 	return c, nil
 }
 
+// OpenCommune opens the store named by dsn (OpenURL) and returns the
+// store of commune slug in it ("" for the default one); closing it closes
+// the whole store (for commands that work on one commune).
+func OpenCommune(ctx context.Context, dsn, slug string, opts Options) (*DB, error) {
+	db, err := OpenURL(ctx, dsn, opts)
+	if err != nil || slug == "" {
+		return db, err
+	}
+	c, err := db.Commune(ctx, slug)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	c.closeParent = true
+	return c, nil
+}
+
 // communeFile is the SQLite file of a commune beside the main one:
 // data/trolyso.db -> data/trolyso-<slug>.db.
 func communeFile(main, slug string) string {

@@ -89,6 +89,9 @@ type DB struct {
 	slug     string
 	// schemaPrefix names PostgreSQL commune schemas (Options.SchemaPrefix).
 	schemaPrefix string
+	// closeParent: closing this commune's store closes the default store
+	// (OpenCommune).
+	closeParent bool
 }
 
 // Options tune Open.
@@ -230,6 +233,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // only stops its own writer: the pools belong to the province store, which
 // closes every commune's store).
 func (db *DB) Close() error {
+	if db.closeParent {
+		db.closeParent = false
+		return db.parent.Close()
+	}
 	db.exwOnce.Do(func() {}) // no writer may start after Close
 	if db.exw != nil {
 		db.exw.close()

@@ -27,7 +27,8 @@ func runAdmin(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	fs := a.newFlags("admin " + args[0])
-	cfg.storageFlags(fs)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite database file (TROLYSO_DB)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL database URL (TROLYSO_DATABASE_URL)")
 	commune := fs.String("commune", "", "the commune (its profile's slug) the account sees")
 	province := fs.Bool("province", false, "the account sees every commune (province roll-up)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input instead of printing a one-time code")

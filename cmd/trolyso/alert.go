@@ -181,7 +181,7 @@ func alertSend(ctx context.Context, a *app, cfg *Config, db *storage.DB, f alert
 	if err != nil {
 		return err
 	}
-	base, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
+	base, err := a.loadBase(cfg.KBDir, cfg.profile())
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func alertRun(ctx context.Context, a *app, cfg *Config, db *storage.DB, job int6
 		}
 		return watchJob(ctx, a, db, job)
 	}
-	base, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
+	base, err := a.loadBase(cfg.KBDir, cfg.profile())
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,23 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/colecommune/trolyso/storage"
 	"github.com/colecommune/trolyso/storage/postgres"
 )
+
+// profile is the commune profile a command uses: with --xa in a province
+// deployment, that commune's (TROLYSO_COMMUNES/<slug>.yaml).
+func (c *Config) profile() string {
+	if c.Xa != "" && c.Communes != "" {
+		return filepath.Join(c.Communes, c.Xa+".yaml")
+	}
+	return c.CommunePath
+}
 
 // dsn names the database to open: the PostgreSQL URL when one is set,
 // else the SQLite file.
@@ -39,7 +50,10 @@ type Config struct {
 	Communes string // TROLYSO_COMMUNES
 	// ZaloCommune is the commune a province's Zalo OA answers for.
 	ZaloCommune string // TROLYSO_ZALO_COMMUNE
-	MaxLen      int    // TROLYSO_MAX_MESSAGE_LEN
+	// Xa is the commune a command works on in a province deployment
+	// (--xa SLUG: its teams, reminders, alerts, statistics).
+	Xa     string
+	MaxLen int // TROLYSO_MAX_MESSAGE_LEN
 	// WebRate is how many web chat API requests one client address may
 	// send per minute.
 	WebRate int // TROLYSO_WEB_RATE
@@ -306,6 +320,7 @@ func (c *Config) storageFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "SQLite database file (TROLYSO_DB)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL database URL used instead of the SQLite file (TROLYSO_DATABASE_URL)")
 	fs.StringVar(&c.Communes, "communes", c.Communes, "folder of commune profiles for a province deployment (TROLYSO_COMMUNES)")
+	fs.StringVar(&c.Xa, "xa", c.Xa, "in a province deployment, the commune (its slug) whose data the command works on")
 	fs.StringVar(&c.KBDir, "kb", c.KBDir, "knowledge-base folder replacing the embedded one (TROLYSO_KB)")
 	fs.StringVar(&c.CommunePath, "commune", c.CommunePath, "commune profile YAML file (TROLYSO_COMMUNE)")
 }
@@ -318,6 +333,9 @@ func (c *Config) validate() error {
 	}
 	if c.DB == "" && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("TROLYSO_DB is empty"))
+	}
+	if c.Xa != "" && !storage.ValidSlug(c.Xa) {
+		errs = append(errs, fmt.Errorf("--xa %q: %w", c.Xa, storage.ErrBadSlug))
 	}
 	if c.ZaloCommune != "" && c.Communes == "" {
 		errs = append(errs, errors.New("TROLYSO_ZALO_COMMUNE needs TROLYSO_COMMUNES (a province deployment)"))

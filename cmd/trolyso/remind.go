@@ -272,7 +272,7 @@ func remindPreview(ctx context.Context, a *app, cfg *Config, db *storage.DB, res
 	if ts, err := db.Teams(ctx); err == nil && len(ts) > 0 {
 		d.Team = ts[0].Village
 	}
-	base, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
+	base, err := a.loadBase(cfg.KBDir, cfg.profile())
 	if err != nil {
 		return fmt.Errorf("count the entries due for review ({{.StaleEntries}}): %w", err)
 	}

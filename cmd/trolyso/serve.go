@@ -90,6 +90,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	if cfg.Xa != "" {
+		return fmt.Errorf("%w: serve answers for every commune of TROLYSO_COMMUNES; --xa is for commands on one commune", errUsage)
+	}
 	return serve(ctx, a, cfg, nil)
 }
 

@@ -73,7 +73,7 @@ func (a *app) buildReport(ctx context.Context, cfg *Config, r stats.Range) (stat
 	if err := cfg.validate(); err != nil {
 		return stats.Report{}, "", err
 	}
-	base, err := a.loadBase(cfg.KBDir, cfg.CommunePath)
+	base, err := a.loadBase(cfg.KBDir, cfg.profile())
 	if err != nil {
 		return stats.Report{}, "", err
 	}

@@ -161,7 +161,7 @@ func importTeams(ctx context.Context, a *app, db *storage.DB, path string) error
 
 // openDB opens the configured database with the app's clock.
 func (a *app) openDB(ctx context.Context, cfg *Config) (*storage.DB, error) {
-	db, err := storage.OpenURL(ctx, cfg.dsn(), storage.Options{Now: a.now})
+	db, err := storage.OpenCommune(ctx, cfg.dsn(), cfg.Xa, storage.Options{Now: a.now})
 	if err != nil {
 		return nil, err
 	}
