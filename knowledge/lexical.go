@@ -16,10 +16,13 @@ type lexical struct {
 	k1, b    float64
 	wPassage float64
 	nEntries int
-	// postings of each term; a posting is a document and its term
-	// frequency.
-	post map[uint64][]lexPosting
-	idf  map[uint64]float64
+	// terms are the hashed terms of the base, sorted; the postings of
+	// terms[i] are post[off[i]:off[i+1]] (a posting packs a document and
+	// its term frequency, doc<<8 | tf), its IDF idf[i].
+	terms []uint64
+	off   []uint32
+	post  []uint32
+	idf   []float32
 	// skipIDF: in a large base, terms with an IDF below it (found in more
 	// than a quarter of the entries) count in the query's mass but their
 	// long postings are not scored: they cost most and decide little.
@@ -30,10 +33,8 @@ type lexical struct {
 	docNorm  []float64
 }
 
-type lexPosting struct {
-	doc int32
-	tf  uint16
-}
+// lexTF is the largest term frequency a posting records.
+const lexTF = 255
 
 // lexDoc is one document to index.
 type lexDoc struct {
@@ -58,10 +59,13 @@ func lexTerms(toks []vi.Token, dst []uint64) []uint64 {
 }
 
 func newLexical(docs []lexDoc, nEntries int) *lexical {
-	lx := &lexical{k1: 1.2, b: 0.5, wPassage: 0.35, nEntries: nEntries,
-		post: map[uint64][]lexPosting{}, idf: map[uint64]float64{}}
-	df := map[uint64]int{}
-	lastEntry := map[uint64]int32{}
+	lx := &lexical{k1: 1.2, b: 0.5, wPassage: 0.35, nEntries: nEntries}
+	type occ struct {
+		term uint64
+		doc  int32
+		tf   uint16
+	}
+	var occs []occ
 	var lens [2]float64
 	var counts [2]int
 	var terms []uint64
@@ -81,17 +85,41 @@ func newLexical(docs []lexDoc, nEntries int) *lexical {
 			for j < len(terms) && terms[j] == terms[i] {
 				j++
 			}
-			t := terms[i]
-			lx.post[t] = append(lx.post[t], lexPosting{doc: int32(d), tf: uint16(min(j-i, math.MaxUint16))})
-			if le, ok := lastEntry[t]; !ok || le != doc.entry {
-				lastEntry[t] = doc.entry
-				df[t]++
-			}
+			occs = append(occs, occ{term: terms[i], doc: int32(d), tf: uint16(min(j-i, lexTF))})
 			i = j
 		}
 		lx.docEntry = append(lx.docEntry, doc.entry)
 		lx.docPass = append(lx.docPass, doc.passage)
 	}
+	slices.SortFunc(occs, func(a, b occ) int {
+		switch {
+		case a.term < b.term:
+			return -1
+		case a.term > b.term:
+			return 1
+		}
+		return int(a.doc - b.doc)
+	})
+	n := float64(nEntries)
+	lx.post = make([]uint32, len(occs))
+	for i := 0; i < len(occs); {
+		j := i
+		df := 0
+		last := int32(-1)
+		for j < len(occs) && occs[j].term == occs[i].term {
+			lx.post[j] = uint32(occs[j].doc)<<8 | uint32(occs[j].tf)
+			if e := docs[occs[j].doc].entry; e != last {
+				last = e
+				df++
+			}
+			j++
+		}
+		lx.terms = append(lx.terms, occs[i].term)
+		lx.off = append(lx.off, uint32(i))
+		lx.idf = append(lx.idf, float32(math.Log(1+(n-float64(df)+0.5)/(float64(df)+0.5))))
+		i = j
+	}
+	lx.off = append(lx.off, uint32(len(occs)))
 	var avg [2]float64
 	for f := range avg {
 		if counts[f] > 0 {
@@ -106,10 +134,6 @@ func newLexical(docs []lexDoc, nEntries int) *lexical {
 		}
 		l := float64(docLen[d])
 		lx.docNorm[d] = lx.k1 * (1 - lx.b + lx.b*l/max(avg[f], 1))
-	}
-	n := float64(nEntries)
-	for t, c := range df {
-		lx.idf[t] = math.Log(1 + (n-float64(c)+0.5)/(float64(c)+0.5))
 	}
 	if nEntries >= largeBase {
 		q := 0.25 * n
@@ -135,22 +159,24 @@ func (lx *lexical) rank(toks []vi.Token, k int, sc *lexScratch) []lexScore {
 	sc.terms = terms
 	mass := 0.0
 	for _, t := range terms {
-		idf, ok := lx.idf[t]
+		ti, ok := slices.BinarySearch(lx.terms, t)
 		if !ok {
 			// a term the base lacks still counts in the query's mass
-			idf = math.Log(1 + (float64(lx.nEntries)+0.5)/0.5)
+			mass += math.Log(1 + (float64(lx.nEntries)+0.5)/0.5)
+			continue
 		}
+		idf := float64(lx.idf[ti])
 		mass += idf
 		if idf < lx.skipIDF {
 			continue
 		}
-		for _, p := range lx.post[t] {
-			tf := float64(p.tf)
-			s := idf * tf * (lx.k1 + 1) / (tf + lx.docNorm[p.doc])
-			if sc.doc[p.doc] == 0 {
-				sc.touched = append(sc.touched, p.doc)
+		for _, p := range lx.post[lx.off[ti]:lx.off[ti+1]] {
+			doc, tf := int32(p>>8), float64(p&lexTF)
+			s := idf * tf * (lx.k1 + 1) / (tf + lx.docNorm[doc])
+			if sc.doc[doc] == 0 {
+				sc.touched = append(sc.touched, doc)
 			}
-			sc.doc[p.doc] += s
+			sc.doc[doc] += s
 		}
 	}
 	if mass == 0 {

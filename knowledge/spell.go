@@ -10,14 +10,30 @@ import (
 // away (a letter inserted, dropped, changed or two letters swapped) that
 // does. It learns everything from the base's questions and answers.
 type speller struct {
-	count   map[string]int      // folded syllable → occurrences
-	surface map[string]string   // folded syllable → its most frequent written form
-	pairs   map[string]bool     // "a b": two folded syllables seen side by side
-	deletes map[string][]string // a syllable with one letter deleted → syllables
+	count   map[string]int    // folded syllable → occurrences
+	surface map[string]string // folded syllable → its most frequent written form
+	pairs   map[uint64]bool   // two folded syllables seen side by side (hashed)
+	words   []string
+	deletes map[uint64][]int32 // a syllable with one letter deleted (hashed) → words
+}
+
+func pairKey(a, b string) uint64 {
+	var h fnv
+	h.str(a)
+	h.byte(' ')
+	h.str(b)
+	return uint64(h)
+}
+
+func delKey(s string) uint64 {
+	var h fnv
+	h.byte('d')
+	h.str(s)
+	return uint64(h)
 }
 
 func newSpeller(texts [][]vi.Token) *speller {
-	s := &speller{count: map[string]int{}, surface: map[string]string{}, pairs: map[string]bool{}, deletes: map[string][]string{}}
+	s := &speller{count: map[string]int{}, surface: map[string]string{}, pairs: map[uint64]bool{}, deletes: map[uint64][]int32{}}
 	forms := map[string]map[string]int{}
 	for _, ts := range texts {
 		for i, t := range ts {
@@ -30,7 +46,7 @@ func newSpeller(texts [][]vi.Token) *speller {
 			}
 			forms[t.Fold][t.Text]++
 			if i > 0 && ts[i-1].IsSyllable() {
-				s.pairs[ts[i-1].Fold+" "+t.Fold] = true
+				s.pairs[pairKey(ts[i-1].Fold, t.Fold)] = true
 			}
 		}
 	}
@@ -42,8 +58,10 @@ func newSpeller(texts [][]vi.Token) *speller {
 			}
 		}
 		s.surface[w] = best
+		s.words = append(s.words, w)
 		for _, d := range deletes1(w) {
-			s.deletes[d] = append(s.deletes[d], w)
+			k := delKey(d)
+			s.deletes[k] = append(s.deletes[k], int32(len(s.words)-1))
 		}
 	}
 	return s
@@ -71,15 +89,17 @@ func (s *speller) neighbours(w string) []string {
 			out = append(out, c)
 		}
 	}
-	for _, c := range s.deletes[w] { // a letter was dropped from c
-		add(c)
+	for _, i := range s.deletes[delKey(w)] { // a letter was dropped from c
+		if c := s.words[i]; len(c) == len(w)+1 {
+			add(c)
+		}
 	}
 	for _, d := range deletes1(w) {
 		if s.count[d] > 0 { // a letter was added to d
 			add(d)
 		}
-		for _, c := range s.deletes[d] { // a letter changed, or two swapped
-			if len(c) == len(w) && (oneSubstitution(c, w) || oneSwap(c, w)) {
+		for _, i := range s.deletes[delKey(d)] { // a letter changed, or two swapped
+			if c := s.words[i]; len(c) == len(w) && (oneSubstitution(c, w) || oneSwap(c, w)) {
 				add(c)
 			}
 		}
@@ -110,7 +130,7 @@ func oneSwap(a, b string) bool {
 // anything.
 func (s *speller) correct(toks []vi.Token) ([]vi.Token, bool) {
 	var out []vi.Token
-	known := func(a, b string) bool { return s.pairs[a+" "+b] }
+	known := func(a, b string) bool { return s.pairs[pairKey(a, b)] }
 	for i, t := range toks {
 		if !t.IsSyllable() || len(t.Fold) < 3 || len(toks) < 2 {
 			continue
