@@ -43,6 +43,11 @@ func OpenPool(ctx context.Context, url string, maxConns int, readOnly bool) (*sq
 	// Times are stored as fixed-width UTC text by the storage package;
 	// the session time zone only matters for now() in reports.
 	cfg.RuntimeParams["timezone"] = "UTC"
+	// One round trip per query, no per-connection statement cache: a
+	// province's queries differ per commune (their tables are qualified
+	// with its schema), so a cache of prepared statements would mostly
+	// miss and pay Parse and Describe round trips each time.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
