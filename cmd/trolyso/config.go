@@ -31,6 +31,9 @@ type Config struct {
 	Zalo     ZaloConfig
 	LLM      LLMConfig
 
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string // TROLYSO_METRICS_TOKEN
+
 	AdminPassword     string // TROLYSO_ADMIN_PASSWORD
 	AdminPasswordHash string // TROLYSO_ADMIN_PASSWORD_HASH (bcrypt)
 
@@ -166,6 +169,7 @@ func (a *app) loadConfig() (*Config, error) {
 			TelegramLink: env("TROLYSO_TELEGRAM_LINK"),
 			ZaloLink:     env("TROLYSO_ZALO_LINK"),
 		},
+		MetricsToken:      env("TROLYSO_METRICS_TOKEN"),
 		AdminPassword:     a.getenv("TROLYSO_ADMIN_PASSWORD"),
 		AdminPasswordHash: env("TROLYSO_ADMIN_PASSWORD_HASH"),
 	}
@@ -370,6 +374,9 @@ func (c *Config) validate() error {
 	if c.HandoffRepost <= 0 {
 		errs = append(errs, errors.New("TROLYSO_HANDOFF_REPOST must be positive"))
 	}
+	if c.MetricsToken != "" && !validBearerToken(c.MetricsToken) {
+		errs = append(errs, errors.New("TROLYSO_METRICS_TOKEN: at least 16 characters of A-Z, a-z, 0-9, -, ., _, ~, +, / (a bearer token; e.g. from `openssl rand -hex 24`)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -396,6 +403,20 @@ func serverPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// validBearerToken accepts an RFC 6750 token (b64token characters) long
+// enough not to be guessed.
+func validBearerToken(s string) bool {
+	if len(s) < 16 || len(s) > 512 {
+		return false
+	}
+	for _, r := range strings.TrimRight(s, "=") {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+/", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func validWebhookSecret(s string) bool {

@@ -128,7 +128,11 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	defer cancel()
 
 	web.New(web.Config{Engine: s.eng, Store: db, Logger: log, RatePerMinute: cfg.WebRate, TrustedProxies: cfg.TrustedProxies}).Routes(s.mux)
-	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	metricsHandler := s.metrics.Handler()
+	if cfg.MetricsToken != "" {
+		metricsHandler = metrics.RequireBearer(cfg.MetricsToken, metricsHandler)
+	}
+	s.mux.Handle("GET /metrics", metricsHandler)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
