@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/colecommune/trolyso/bot/inbox"
 )
 
 // Config is trolyso's whole configuration, read from environment variables
@@ -30,6 +32,10 @@ type Config struct {
 	Telegram TelegramConfig
 	Zalo     ZaloConfig
 	LLM      LLMConfig
+
+	// InboxCapacity bounds, per channel, the Telegram updates and Zalo
+	// events accepted and not yet answered.
+	InboxCapacity int // TROLYSO_INBOX_MAX
 
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string // TROLYSO_METRICS_TOKEN
@@ -196,6 +202,9 @@ func (a *app) loadConfig() (*Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 		}
 	}
+	if c.InboxCapacity, err = envInt(env, "TROLYSO_INBOX_MAX", inbox.DefaultCapacity); err != nil {
+		errs = append(errs, err)
+	}
 	if c.WebRate, err = envInt(env, "TROLYSO_WEB_RATE", 60); err != nil {
 		errs = append(errs, err)
 	}
@@ -300,6 +309,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxLen < 10 {
 		errs = append(errs, errors.New("TROLYSO_MAX_MESSAGE_LEN must be at least 10"))
+	}
+	if c.InboxCapacity < 1 {
+		errs = append(errs, errors.New("TROLYSO_INBOX_MAX must be at least 1"))
 	}
 	if c.WebRate < 1 {
 		errs = append(errs, errors.New("TROLYSO_WEB_RATE must be at least 1 request per minute"))

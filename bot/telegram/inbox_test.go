@@ -1,0 +1,233 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/colecommune/trolyso/bot"
+	"github.com/colecommune/trolyso/bot/privacy"
+	"github.com/colecommune/trolyso/storage"
+)
+
+// TestStoredUpdateKeepsOnlyWhatAnsweringNeeds: the inbox payload of an
+// update holds no name, username, media content or unredacted number, and
+// still decodes into what the handlers read.
+func TestStoredUpdateKeepsOnlyWhatAnsweringNeeds(t *testing.T) {
+	raw := `{"update_id":1234567,"message":{"message_id":55,"date":1700000000,
+		"chat":{"id":-1001234567890123,"type":"supergroup","title":"Thôn Đông bí mật"},
+		"from":{"id":9007199254740993,"is_bot":false,"first_name":"Nguyễn","last_name":"Văn An","username":"an_nguyen","language_code":"vi"},
+		"text":"@CoLeBot số tôi 0912 345 678, cccd 001203004567",
+		"entities":[{"type":"mention","offset":0,"length":8}],
+		"reply_to_message":{"message_id":54,"date":1700000000,"chat":{"id":-1001234567890123,"type":"supergroup"},"from":{"id":999,"is_bot":true,"first_name":"Trợ lý"},"text":"câu trả lời trước"},
+		"contact":{"phone_number":"0987654321","first_name":"Bà Tư","user_id":42},
+		"voice":{"file_id":"AwACAgIAAxk","file_unique_id":"u1","duration":12,"mime_type":"audio/ogg","file_size":2048}}}`
+	stored, err := storedUpdate([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(stored)
+	for _, leak := range []string{"Nguyễn", "Văn An", "an_nguyen", "Thôn Đông", "0912", "001203004567", "0987654321", "Bà Tư", "câu trả lời trước", "entities", "language_code"} {
+		if strings.Contains(s, leak) {
+			t.Errorf("stored update keeps %q: %s", leak, s)
+		}
+	}
+	var u models.Update
+	if err := json.Unmarshal(stored, &u); err != nil {
+		t.Fatal(err)
+	}
+	m := u.Message
+	if u.ID != 1234567 || m == nil || m.ID != 55 || m.Chat.ID != -1001234567890123 || m.Chat.Type != models.ChatTypeSupergroup ||
+		m.From == nil || m.From.ID != 9007199254740993 || m.From.IsBot || m.Contact == nil || m.Voice == nil || m.Voice.FileID != "AwACAgIAAxk" ||
+		m.ReplyToMessage == nil || m.ReplyToMessage.From == nil || m.ReplyToMessage.From.ID != 999 {
+		t.Fatalf("decoded stored update lost what handling reads: %s", s)
+	}
+	if want := privacy.Redact("@CoLeBot số tôi 0912 345 678, cccd 001203004567"); m.Text != want || !strings.HasPrefix(m.Text, "@CoLeBot") {
+		t.Errorf("text = %q, want %q", m.Text, want)
+	}
+	// A button tap keeps the keyboard of the bot's message (menu editing)
+	// and the message stays accessible.
+	tap := strings.Replace(callbackUpdate(7, 7, 3, "c:vneid", `{"inline_keyboard":[[{"text":"VNeID","callback_data":"e:vneid-cai-dat"}]]}`), "%d", "8", 1)
+	stored, err = storedUpdate([]byte(tap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u = models.Update{}
+	if err := json.Unmarshal(stored, &u); err != nil {
+		t.Fatal(err)
+	}
+	cq := u.CallbackQuery
+	if cq == nil || cq.Data != "c:vneid" || cq.From.ID != 7 || cq.Message.Type != models.MaybeInaccessibleMessageTypeMessage ||
+		!isNavigation(cq.Message.Message.ReplyMarkup) || strings.Contains(string(stored), "Lan") {
+		t.Fatalf("stored tap = %s", stored)
+	}
+}
+
+// TestWebhookStoresBeforeAcknowledging: a 200 means the update is in the
+// inbox (the reply may come later); a full inbox answers 503 so that
+// Telegram delivers again, and the redelivery is then accepted and
+// answered once.
+func TestWebhookStoresBeforeAcknowledging(t *testing.T) {
+	const secret = "s3cret_Token-1"
+	e := newEnv(t, func(c *Config) {
+		c.WebhookURL = "https://bot.example.vn/telegram/hook"
+		c.WebhookSecret = secret
+		c.InboxCapacity = 2
+	})
+	e.api.wait("setWebhook", 1)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // a failed check must not leave the fake API hanging
+	e.api.setDelay(func() time.Duration { <-release; return 0 })
+	srv := httptest.NewServer(e.a.WebhookHandler())
+	defer srv.Close()
+	post := func(id int64, chat int64) int {
+		body := strings.Replace(textUpdate(chat, chat, int(id), "quên mật khẩu vneid"), "%d", strconv.FormatInt(id, 10), 1)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for id := int64(1); id <= 2; id++ {
+		if st := post(id, 100+id); st != http.StatusOK {
+			t.Fatalf("update %d: status %d", id, st)
+		}
+		var n int
+		e.db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE event_key = ?`, e.a.itemKey(id)).Scan(&n)
+		if n != 1 {
+			t.Fatalf("update %d acknowledged but not in the inbox", id)
+		}
+	}
+	if st := post(3, 103); st != http.StatusServiceUnavailable {
+		t.Fatalf("full inbox: status %d, want 503", st)
+	}
+	if st := post(1, 101); st != http.StatusOK { // a redelivery fits: nothing new
+		t.Fatalf("redelivery: status %d", st)
+	}
+	unblock()
+	e.a.Wait()
+	if st := post(3, 103); st != http.StatusOK { // Telegram's retry
+		t.Fatalf("retry after drain: status %d", st)
+	}
+	e.a.Wait()
+	per := map[string]int{}
+	for _, c := range e.api.callsOf("sendMessage") {
+		per[c.Form["chat_id"]]++
+	}
+	if per["101"] != 1 || per["102"] != 1 || per["103"] != 1 || len(per) != 3 {
+		t.Fatalf("answers per chat = %v, want one each", per)
+	}
+}
+
+// TestPollingConfirmsOnlyCommittedUpdates: every getUpdates offset moves
+// only past updates already in the inbox, and updates left pending when
+// the adapter stops are answered by the next one on the same database.
+func TestPollingConfirmsOnlyCommittedUpdates(t *testing.T) {
+	api := newFakeAPI(t)
+	eng, db := newEngine(t)
+	var hang atomic.Bool
+	hang.Store(true)
+	api.setDelay(func() time.Duration {
+		if hang.Load() {
+			return 3 * time.Second // a Bot API that does not answer in time
+		}
+		return 0
+	})
+	start := func() (*Adapter, context.CancelFunc, chan error) {
+		a, err := New(Config{Token: testToken, APIURL: api.URL(), Engine: eng, Store: db, PollTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fastLimits(a)
+		a.grace = 100 * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		return a, cancel, done
+	}
+	const n = 12
+	for i := 1; i <= n; i++ {
+		api.push(textUpdate(int64(500+i), int64(500+i), 1, "quên mật khẩu vneid"))
+	}
+	a, cancel, done := start()
+	waitFor(t, "the updates to be committed", func() bool {
+		var c int
+		db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE channel = 'telegram'`).Scan(&c)
+		return c == n
+	})
+	api.wait("getUpdates", 2) // the call that confirms the batch
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range api.callsOf("getUpdates") {
+		off, _ := strconv.ParseInt(c.Form["offset"], 10, 64)
+		for id := int64(1); id < off; id++ {
+			var k int
+			db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE event_key = ?`, a.itemKey(id)).Scan(&k)
+			if k != 1 {
+				t.Fatalf("getUpdates offset %d confirmed update %d, which is not in the inbox", off, id)
+			}
+		}
+	}
+	counts, _ := db.InboxCounts(context.Background(), bot.ChannelTelegram)
+	if counts[storage.InboxPending] == 0 {
+		t.Fatalf("nothing left pending by the stopped adapter: %v", counts)
+	}
+	// The next process answers what was left, each chat at least once and
+	// at most twice.
+	hang.Store(false)
+	b, cancel2, done2 := start()
+	defer func() {
+		cancel2()
+		<-done2
+	}()
+	b.inbox.Wait()
+	waitFor(t, "every chat answered", func() bool {
+		per := map[string]int{}
+		for _, c := range api.callsOf("sendMessage") {
+			per[c.Form["chat_id"]]++
+		}
+		for i := 1; i <= n; i++ {
+			if per[strconv.Itoa(500+i)] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(3500 * time.Millisecond) // let the hung sends of the first adapter land
+	per := map[string]int{}
+	for _, c := range api.callsOf("sendMessage") {
+		per[c.Form["chat_id"]]++
+	}
+	for i := 1; i <= n; i++ {
+		if got := per[strconv.Itoa(500+i)]; got < 1 || got > 2 {
+			t.Errorf("chat %d answered %d times, want 1 or 2", 500+i, got)
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
