@@ -35,6 +35,14 @@ type LoadOptions struct {
 	// its next message (default 0.3; negative: never).
 	RateShare float64
 	Seed      uint64
+	// Progress, when set, counts acknowledged exchanges and ratings as they
+	// arrive, so that a caller can act in the middle of a run.
+	Progress *Progress
+}
+
+// Progress counts what a running load has had acknowledged so far.
+type Progress struct {
+	Acked, Rated atomic.Int64
 }
 
 func (o *LoadOptions) defaults() {
@@ -203,9 +211,15 @@ func RunWeb(ctx context.Context, baseURL string, o LoadOptions) LoadResult {
 					if wasRate && strings.HasPrefix(wr.Text, "Cảm ơn bạn đã") {
 						ratings.Add(1)
 						myRated = append(myRated, pendingID)
+						if o.Progress != nil {
+							o.Progress.Rated.Add(1)
+						}
 					}
 					if wr.ExchangeID > 0 {
 						myAcked = append(myAcked, wr.ExchangeID)
+						if o.Progress != nil {
+							o.Progress.Acked.Add(1)
+						}
 						if o.RateShare > 0 && r.Float64() < o.RateShare {
 							if p := ratePayload(wr, r); p != "" {
 								pendingRate, pendingID = p, wr.ExchangeID
