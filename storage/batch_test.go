@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,5 +108,100 @@ func TestRecordExchangeAfterClose(t *testing.T) {
 	}
 	if _, err := db.RecordExchange(ctx, &Exchange{UserKey: "web:a", Channel: "web", Band: "answer"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+// batchReq is a request for committer.write with the fn given.
+func batchReq(fn func(tx *sql.Tx) error) *writeReq {
+	return &writeReq{ctx: context.Background(), fn: fn, err: make(chan error, 1)}
+}
+
+func setting(key string) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO settings(key, value) VALUES (?, 'v')`, key)
+		return err
+	}
+}
+
+// TestBatchSavepoints: in one batch, a failing request and a panicking one
+// roll back only their own changes; the others are committed, and each
+// caller gets its own result.
+func TestBatchSavepoints(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir()+"/sp.db", Options{Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	failing := func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO settings(key, value) VALUES ('half', 'v')`); err != nil {
+			return err
+		}
+		return errors.New("refused")
+	}
+	panicking := func(tx *sql.Tx) error {
+		tx.Exec(`INSERT INTO settings(key, value) VALUES ('panic', 'v')`)
+		panic("boom")
+	}
+	dup := setting("a") // a second insert of the same key fails on its own
+	batch := []*writeReq{batchReq(setting("a")), batchReq(failing), batchReq(setting("b")), batchReq(panicking), batchReq(dup), batchReq(setting("c"))}
+	db.writes().write(batch)
+	want := []string{"", "refused", "", "panic", "UNIQUE", ""}
+	for i, r := range batch {
+		err := <-r.err
+		if (want[i] == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), want[i]) {
+			t.Errorf("request %d: %v, want %q", i, err, want[i])
+		}
+	}
+	for key, stored := range map[string]bool{"a": true, "b": true, "c": true, "half": false, "panic": false} {
+		if _, err := db.Setting(ctx, key); (err == nil) != stored {
+			t.Errorf("setting %s stored = %v, want %v", key, err == nil, stored)
+		}
+	}
+}
+
+// TestBatchLostTransaction: when a request ends the batch's transaction
+// (as SQLite does on some errors), the requests that had succeeded are run
+// again alone, so that no acknowledged change is lost.
+func TestBatchLostTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir()+"/lost.db", Options{Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	breaker := func(tx *sql.Tx) error {
+		tx.Exec(`ROLLBACK`) // the whole transaction is gone
+		return errors.New("transaction lost")
+	}
+	batch := []*writeReq{batchReq(setting("x")), batchReq(breaker), batchReq(setting("y"))}
+	db.writes().write(batch)
+	for i, r := range batch {
+		if err := <-r.err; (i == 1) != (err != nil) {
+			t.Errorf("request %d: %v", i, err)
+		}
+	}
+	for _, key := range []string{"x", "y"} {
+		if _, err := db.Setting(ctx, key); err != nil {
+			t.Errorf("acknowledged setting %s lost: %v", key, err)
+		}
+	}
+}
+
+// TestTxPanicInCallerGoroutine: a panic in a transaction function reaches
+// the caller (and only it), as if fn had run in its goroutine.
+func TestTxPanicInCallerGoroutine(t *testing.T) {
+	db, err := Open(context.Background(), t.TempDir()+"/p.db", Options{Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		db.Tx(context.Background(), func(tx *sql.Tx) error { panic("mine") })
+	}()
+	if got != "mine" {
+		t.Fatalf("recovered %v", got)
 	}
 }

@@ -58,9 +58,9 @@ type DB struct {
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
-	// exw group-commits exchanges (storage/batch.go).
-	exw     *exchangeWriter
-	exwOnce sync.Once
+	// com group-commits write transactions (storage/batch.go).
+	com     *committer
+	comOnce sync.Once
 
 	// alertVersion counts changes to which alerts are current made
 	// through this handle (storage/alerts.go).
@@ -136,9 +136,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
-	db.exwOnce.Do(func() {}) // no writer may start after Close
-	if db.exw != nil {
-		db.exw.close()
+	db.comOnce.Do(func() {}) // no committer may start after Close
+	if db.com != nil {
+		db.com.close()
 	}
 	var errs []error
 	if db.r != nil {
@@ -160,9 +160,29 @@ func (db *DB) Reader() *sql.DB { return db.r }
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
 
-// Tx runs fn in one immediate write transaction, committing if fn returns
-// nil. Never query through db inside fn: use tx.
+// Tx runs fn in a write transaction, committing if fn returns nil, and
+// returns once the commit is done. Under load, concurrent calls share one
+// transaction (each in a savepoint, so that one failing rolls back only its
+// own changes; storage/batch.go), so fn may see the changes of calls made
+// just before it. Never write through db inside fn (use tx): it would wait
+// for itself.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.writes().do(ctx, fn)
+}
+
+// exec runs one write statement through Tx (and its group commit).
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// txDirect runs fn in an immediate write transaction of its own.
+func (db *DB) txDirect(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -221,7 +241,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		err = db.Tx(ctx, func(tx *sql.Tx) error {
+		err = db.txDirect(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}

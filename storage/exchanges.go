@@ -36,12 +36,35 @@ func (db *DB) RecordExchange(ctx context.Context, ex *Exchange) (int64, error) {
 	if ex.AnswerMode == "" {
 		ex.AnswerMode = "base"
 	}
-	// Concurrent calls are group-committed (storage/batch.go); the call
-	// returns after the commit that holds this row.
-	if err := db.exchanges().record(ctx, ex); err != nil {
+	// The write works on a copy: a caller that gives up (ctx) must not
+	// share memory with a write still in progress. Concurrent calls are
+	// group-committed (storage/batch.go); the call returns after the commit
+	// that holds this row.
+	cp := *ex
+	err := db.Tx(ctx, func(tx *sql.Tx) error { return insertExchange(context.Background(), tx, &cp) })
+	if err != nil {
 		return 0, fmt.Errorf("record exchange: %w", err)
 	}
+	ex.ID = cp.ID
 	return ex.ID, nil
+}
+
+// insertExchange writes one exchange (creating its user if needed) and
+// sets ex.ID.
+func insertExchange(ctx context.Context, tx *sql.Tx, ex *Exchange) error {
+	u, err := touchUser(ctx, tx, ex.Channel, ex.UserKey, ex.CreatedAt)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO exchanges(user_id, channel, question, normalized, band, entry_id, score, candidates, answer_mode, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, ex.Channel, ex.Question, ex.Normalized, ex.Band, ex.EntryID, ex.Score,
+		strings.Join(ex.Candidates, ","), ex.AnswerMode, fmtTime(ex.CreatedAt))
+	if err != nil {
+		return err
+	}
+	ex.ID, err = res.LastInsertId()
+	return err
 }
 
 // SetAnswerMode updates how an exchange was answered (after an LLM attempt).

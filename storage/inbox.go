@@ -134,7 +134,7 @@ func (db *DB) FinishInbox(ctx context.Context, id int64, state string) error {
 	if state != InboxDone && state != InboxFailed {
 		return fmt.Errorf("finish inbox item: bad state %q", state)
 	}
-	_, err := db.w.ExecContext(ctx, `UPDATE inbox SET state = ?, payload = '', chat = '', handled_at = ? WHERE id = ? AND state = 'pending'`,
+	_, err := db.exec(ctx, `UPDATE inbox SET state = ?, payload = '', chat = '', handled_at = ? WHERE id = ? AND state = 'pending'`,
 		state, fmtTime(db.now()), id)
 	if err != nil {
 		return fmt.Errorf("finish inbox item: %w", err)

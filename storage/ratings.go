@@ -202,7 +202,7 @@ func (db *DB) RecordSurvey(ctx context.Context, channel, userKey, service string
 // SetSurveyComment stores the (already redacted) comment of userKey's
 // survey id.
 func (db *DB) SetSurveyComment(ctx context.Context, userKey string, id int64, comment string) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE surveys SET comment = ?, updated_at = ? WHERE id = ? AND user_id = (SELECT id FROM users WHERE key = ?)`,
+	res, err := db.exec(ctx, `UPDATE surveys SET comment = ?, updated_at = ? WHERE id = ? AND user_id = (SELECT id FROM users WHERE key = ?)`,
 		comment, fmtTime(db.now()), id, userKey)
 	if err != nil {
 		return fmt.Errorf("set survey comment: %w", err)
@@ -276,7 +276,7 @@ type Pending struct {
 
 // SetPending stores (replacing any other) the pending state of userKey.
 func (db *DB) SetPending(ctx context.Context, userKey string, p Pending) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO pending_states(user_key, kind, data, expires_at) VALUES (?, ?, ?, ?)
+	_, err := db.exec(ctx, `INSERT INTO pending_states(user_key, kind, data, expires_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(user_key) DO UPDATE SET kind = excluded.kind, data = excluded.data, expires_at = excluded.expires_at`,
 		userKey, p.Kind, p.Data, fmtTime(p.Expires))
 	if err != nil {
@@ -290,8 +290,10 @@ func (db *DB) SetPending(ctx context.Context, userKey string, p Pending) error {
 // removed too. Taking is atomic: of two concurrent calls only one gets it.
 func (db *DB) TakePending(ctx context.Context, userKey string, now time.Time) (p Pending, ok bool, err error) {
 	var expires string
-	err = db.w.QueryRowContext(ctx, `DELETE FROM pending_states WHERE user_key = ? RETURNING kind, data, expires_at`, userKey).
-		Scan(&p.Kind, &p.Data, &expires)
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `DELETE FROM pending_states WHERE user_key = ? RETURNING kind, data, expires_at`, userKey).
+			Scan(&p.Kind, &p.Data, &expires)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Pending{}, false, nil
 	}
@@ -317,7 +319,7 @@ func (db *DB) HasPending(ctx context.Context, userKey string) (bool, error) {
 
 // ClearPending removes userKey's pending state.
 func (db *DB) ClearPending(ctx context.Context, userKey string) error {
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM pending_states WHERE user_key = ?`, userKey); err != nil {
+	if _, err := db.exec(ctx, `DELETE FROM pending_states WHERE user_key = ?`, userKey); err != nil {
 		return fmt.Errorf("clear pending state: %w", err)
 	}
 	return nil

@@ -68,7 +68,7 @@ func (db *DB) UserByKey(ctx context.Context, key string) (User, error) {
 // SetActive marks a user active or inactive (for example after they
 // blocked the bot or unfollowed the Official Account).
 func (db *DB) SetActive(ctx context.Context, key string, active bool) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE users SET active = ? WHERE key = ?`, active, key)
+	res, err := db.exec(ctx, `UPDATE users SET active = ? WHERE key = ?`, active, key)
 	if err != nil {
 		return fmt.Errorf("set user active: %w", err)
 	}
