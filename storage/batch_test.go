@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +204,96 @@ func TestTxPanicInCallerGoroutine(t *testing.T) {
 	}()
 	if got != "mine" {
 		t.Fatalf("recovered %v", got)
+	}
+}
+
+// TestCheckpointsInTheBackground: committing writes never checkpoints the
+// WAL (the database file does not grow however much is written); the
+// background loop does.
+func TestCheckpointsInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/ck.db"
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	db, err := Open(ctx, path, Options{Secret: "s", CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	before := size()
+	blob := strings.Repeat("x", 2000)
+	for i := range 4000 { // about 8 MB: twice SQLite's default checkpoint threshold
+		if err := db.SetSetting(ctx, fmt.Sprint("k", i), blob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := size(); after != before {
+		t.Fatalf("a commit checkpointed the WAL: database file %d → %d bytes", before, after)
+	}
+	// Another handle on the same file checkpoints every 20 ms.
+	other, err := Open(ctx, path, Options{Secret: "s", CheckpointEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for size() < before+4<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the background checkpoint did not copy the WAL: database file %d bytes", size())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestExchangeTouchesUserOncePerMinute: recording exchanges updates the
+// user's row (last seen, active) at most once a minute, and again at once
+// after the user was marked inactive.
+func TestExchangeTouchesUserOncePerMinute(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	db, err := Open(ctx, t.TempDir()+"/u.db", Options{Secret: "s", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	record := func(at time.Time) {
+		t.Helper()
+		if _, err := db.RecordExchange(ctx, &Exchange{UserKey: "web:a", Channel: "web", Band: "answer", CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user := func() User {
+		t.Helper()
+		u, err := db.UserByKey(ctx, "web:a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	record(now)
+	record(now.Add(30 * time.Second))
+	if got := user().LastSeen; !got.Equal(now) {
+		t.Errorf("last seen %v after a second exchange within a minute, want %v", got, now)
+	}
+	record(now.Add(61 * time.Second))
+	if got := user().LastSeen; !got.Equal(now.Add(61 * time.Second)) {
+		t.Errorf("last seen %v, want it updated after a minute", got)
+	}
+	if err := db.SetActive(ctx, "web:a", false); err != nil {
+		t.Fatal(err)
+	}
+	record(now.Add(62 * time.Second))
+	if u := user(); !u.Active || !u.LastSeen.Equal(now.Add(62*time.Second)) {
+		t.Errorf("after being marked inactive, an exchange left the user %+v", u)
+	}
+	var n int
+	db.Reader().QueryRow(`SELECT count(*) FROM exchanges e JOIN users u ON u.id = e.user_id WHERE u.key = 'web:a'`).Scan(&n)
+	if n != 4 {
+		t.Errorf("%d exchanges linked to the user, want 4", n)
 	}
 }

@@ -109,6 +109,7 @@ func (db *DB) ZaloInbound(ctx context.Context, key, address string, at time.Time
 // SetZaloFollowed records whether the user follows the OA (unfollow marks
 // them not followed, and the user inactive).
 func (db *DB) SetZaloFollowed(ctx context.Context, key string, followed bool) error {
+	db.users.forget(key)
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO zalo_users(user_key, last_inbound, followed) VALUES (?, '', ?)
 			ON CONFLICT(user_key) DO UPDATE SET followed = excluded.followed`, key, followed); err != nil {
