@@ -122,6 +122,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	// base; give it back to the OS now rather than whenever the heap next
 	// grows (resident memory at start-up, see README).
 	debug.FreeOSMemory()
+	s.tuneGC()
 
 	ctx, cancel := context.WithCancel(ctx)
 	s.ctx = ctx
@@ -271,6 +272,7 @@ func (s *server) reload(ctx context.Context, why string) {
 		return
 	}
 	debug.FreeOSMemory()
+	s.tuneGC()
 	warnBase(s.log, b, s.a.now())
 	warnUnfinishedProfile(s.log, b.Profile)
 	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/colecommune/trolyso/storage"
 )
 
 // LoadOptions shape a load run of simulated residents.
@@ -283,4 +285,51 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	case <-timer.C:
 		return true
 	}
+}
+
+// Lost opens the database of a stopped server and returns how many of the
+// acknowledged exchanges (by id) and ratings (by exchange id) it does not
+// hold.
+func Lost(ctx context.Context, dbPath string, acked, rated []int64) (int, error) {
+	db, err := storage.Open(ctx, dbPath, storage.Options{})
+	if err != nil {
+		return 0, fmt.Errorf("check stored exchanges: %w", err)
+	}
+	defer db.Close()
+	have := func(query string) (map[int64]bool, error) {
+		rows, err := db.Reader().QueryContext(ctx, query)
+		if err != nil {
+			return nil, fmt.Errorf("check stored exchanges: %w", err)
+		}
+		defer rows.Close()
+		ids := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("check stored exchanges: %w", err)
+			}
+			ids[id] = true
+		}
+		return ids, rows.Err()
+	}
+	exchanges, err := have(`SELECT id FROM exchanges`)
+	if err != nil {
+		return 0, err
+	}
+	ratings, err := have(`SELECT exchange_id FROM ratings`)
+	if err != nil {
+		return 0, err
+	}
+	lost := 0
+	for _, id := range acked {
+		if !exchanges[id] {
+			lost++
+		}
+	}
+	for _, id := range rated {
+		if !ratings[id] {
+			lost++
+		}
+	}
+	return lost, nil
 }
