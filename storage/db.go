@@ -60,6 +60,8 @@ type DB struct {
 
 	// users caches recently touched users (users.go).
 	users userCache
+	// pending holds the keys that may have a pending state (ratings.go).
+	pending pendingKeys
 
 	// com group-commits write transactions (storage/batch.go).
 	com     *committer
@@ -144,6 +146,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Secret != "" {
 		db.secret = []byte(opts.Secret)
 	} else if db.secret, err = db.loadSecret(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.loadPending(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
