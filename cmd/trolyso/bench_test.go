@@ -67,6 +67,14 @@ func TestBenchCommandSmoke(t *testing.T) {
 	// its database: nothing acknowledged is lost.
 	runs := 0
 	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "web chat API (closed loop)|") {
+			// Ratings are recognised by the reply to a tap: a change of
+			// its wording must not silently stop the bench (and the fault
+			// tests) from checking them.
+			if cells := strings.Split(line, "|"); strings.TrimSpace(cells[5]) == "0" {
+				t.Errorf("no rating acknowledged in the closed-loop run: %s", line)
+			}
+		}
 		if !strings.Contains(line, "web chat API (open loop)|") {
 			continue
 		}

@@ -210,7 +210,7 @@ func RunWeb(ctx context.Context, baseURL string, o LoadOptions) LoadResult {
 				if resp.StatusCode == http.StatusOK && wr.Text != "" {
 					answered.Add(1)
 					myLat = append(myLat, took)
-					if wasRate && strings.HasPrefix(wr.Text, "Cảm ơn bạn đã") {
+					if wasRate && strings.Contains(wr.Text, "Cảm ơn bạn đã") {
 						ratings.Add(1)
 						myRated = append(myRated, pendingID)
 						if o.Progress != nil {
