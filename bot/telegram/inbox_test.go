@@ -134,8 +134,10 @@ func TestWebhookStoresBeforeAcknowledging(t *testing.T) {
 }
 
 // TestPollingConfirmsOnlyCommittedUpdates: every getUpdates offset moves
-// only past updates already in the inbox, and updates left pending when
-// the adapter stops are answered by the next one on the same database.
+// only past updates already in the inbox; a bounded inbox asks for no more
+// than fit and, while full, leaves the rest with Telegram; and updates left
+// pending when the adapter stops are answered by the next one on the same
+// database.
 func TestPollingConfirmsOnlyCommittedUpdates(t *testing.T) {
 	api := newFakeAPI(t)
 	eng, db := newEngine(t)
@@ -154,8 +156,8 @@ func TestPollingConfirmsOnlyCommittedUpdates(t *testing.T) {
 		}
 		return 0
 	})
-	start := func() (*Adapter, context.CancelFunc, chan error) {
-		a, err := New(Config{Token: testToken, APIURL: api.URL(), Engine: eng, Store: db, PollTimeout: 2 * time.Second})
+	start := func(capacity int) (*Adapter, context.CancelFunc, chan error) {
+		a, err := New(Config{Token: testToken, APIURL: api.URL(), Engine: eng, Store: db, PollTimeout: 2 * time.Second, InboxCapacity: capacity})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,15 +172,25 @@ func TestPollingConfirmsOnlyCommittedUpdates(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		api.push(textUpdate(int64(500+i), int64(500+i), 1, "quên mật khẩu vneid"))
 	}
-	a, cancel, done := start()
-	waitFor(t, "the updates to be committed", func() bool {
+	// The first adapter's inbox takes 5: it asks for no more than fit, and
+	// stops asking while full.
+	const capacity = 5
+	a, cancel, done := start(capacity)
+	stored := func() int {
 		var c int
 		db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE channel = 'telegram'`).Scan(&c)
-		return c == n
-	})
-	// The call that confirms the batch (the fake's wait is woken only by
-	// sends, which stall here: poll).
-	waitFor(t, "a second getUpdates", func() bool { return len(api.callsOf("getUpdates")) >= 2 })
+		return c
+	}
+	waitFor(t, "the updates to be committed", func() bool { return stored() == capacity })
+	time.Sleep(1200 * time.Millisecond) // a poll loop that ignored the bound would fetch more now
+	if got := stored(); got != capacity {
+		t.Fatalf("%d updates stored by an inbox of %d", got, capacity)
+	}
+	for _, c := range api.callsOf("getUpdates") {
+		if l, _ := strconv.Atoi(c.Form["limit"]); l < 1 || l > capacity {
+			t.Fatalf("getUpdates asked for %d updates with room for %d", l, capacity)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -201,7 +213,7 @@ func TestPollingConfirmsOnlyCommittedUpdates(t *testing.T) {
 	// at most twice (the stalled requests of the first one may count).
 	hang.Store(false)
 	unblock()
-	b, cancel2, done2 := start()
+	b, cancel2, done2 := start(0)
 	defer func() {
 		cancel2()
 		<-done2

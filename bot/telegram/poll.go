@@ -31,6 +31,7 @@ const maxPollBatch = 100
 func (a *Adapter) poll(ctx context.Context) error {
 	var offset int64
 	var wait, backoff time.Duration
+	full := false
 	for {
 		if wait > 0 {
 			if sleep(ctx, wait) != nil {
@@ -43,9 +44,13 @@ func (a *Adapter) poll(ctx context.Context) error {
 		}
 		free := a.inbox.Free()
 		if free <= 0 {
-			wait = time.Second
+			if !full {
+				a.log.Warn("telegram: inbox full; updates stay with Telegram until there is room")
+			}
+			full, wait = true, time.Second
 			continue
 		}
+		full = false
 		raws, err := a.getUpdates(ctx, offset, min(maxPollBatch, free))
 		if err != nil {
 			if ctx.Err() != nil {
@@ -68,6 +73,8 @@ func (a *Adapter) poll(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
+		// Take the updates in order while they fit (Telegram honours the
+		// limit; should a batch still not fit, the rest comes again).
 		next := offset
 		var items []storage.InboxItem
 		for _, raw := range raws {
@@ -78,15 +85,18 @@ func (a *Adapter) poll(ctx context.Context) error {
 				a.log.Warn("telegram: polled update without update_id; skipped", "bytes", len(raw))
 				continue
 			}
-			next = max(next, head.ID+1)
 			it, ok, err := a.item(raw)
 			if err != nil {
 				a.log.Warn("telegram: malformed polled update; skipped", "update", head.ID)
-				continue
+				ok = false
 			}
 			if ok {
+				if len(items) == free {
+					break
+				}
 				items = append(items, it)
 			}
+			next = max(next, head.ID+1)
 		}
 		if len(items) > 0 {
 			if _, err := a.inbox.Add(ctx, items...); err != nil {
