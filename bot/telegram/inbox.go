@@ -3,6 +3,8 @@ package telegram
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,11 +16,16 @@ import (
 	"github.com/colecommune/trolyso/storage"
 )
 
-// item turns a raw update into an inbox item: its key is the bot and the
-// update id, its chat the ordering key, its payload the update stripped to
-// what answering needs (storedUpdate). ok is false for updates the bot
-// does not answer (edited messages, channel posts…), which are
-// acknowledged without being stored.
+// item turns a raw update into an inbox item: its key is the bot, the
+// update id and a digest of what is kept of it, its chat the ordering key,
+// its payload the update stripped to what answering needs (storedUpdate).
+// ok is false for updates the bot does not answer (edited messages, channel
+// posts…), which are acknowledged without being stored.
+//
+// The digest makes a redelivery (the same update again) a duplicate while
+// an update id reused for another update (Telegram picks ids at random
+// after a week without updates; a Bot API server replaced by another) is
+// not mistaken for one.
 func (a *Adapter) item(raw []byte) (it storage.InboxItem, ok bool, err error) {
 	var u models.Update
 	if err := json.Unmarshal(raw, &u); err != nil {
@@ -31,20 +38,22 @@ func (a *Adapter) item(raw []byte) (it storage.InboxItem, ok bool, err error) {
 	if !ok {
 		return it, false, nil
 	}
-	payload, err := storedUpdate(raw)
+	sg := a.staffOf()
+	payload, err := storedUpdate(raw, sg != nil && chatID == sg.chat)
 	if err != nil {
 		return it, false, err
 	}
 	return storage.InboxItem{
-		Key:     a.itemKey(u.ID),
+		Key:     a.itemKey(u.ID, payload),
 		Chat:    strconv.FormatInt(chatID, 10),
 		Payload: payload,
 	}, true, nil
 }
 
-// itemKey is the inbox key of an update: the bot and the update id.
-func (a *Adapter) itemKey(updateID int64) string {
-	return strconv.FormatInt(a.botID, 10) + ":" + strconv.FormatInt(updateID, 10)
+// itemKey is the inbox key of an update.
+func (a *Adapter) itemKey(updateID int64, payload []byte) string {
+	sum := sha256.Sum256(payload)
+	return strconv.FormatInt(a.botID, 10) + ":" + strconv.FormatInt(updateID, 10) + ":" + hex.EncodeToString(sum[:8])
 }
 
 // answerItem answers one update from the inbox.
@@ -72,14 +81,17 @@ type shape map[string]any
 
 var (
 	userShape = shape{"id": keep, "is_bot": keep}
-	chatShape = shape{"id": keep, "type": keep}
+	// staffShape: the staff group's members are shown by name on the
+	// tickets they answer (commune staff, not residents).
+	staffShape = shape{"id": keep, "is_bot": keep, "first_name": keep, "last_name": keep, "username": keep}
+	chatShape  = shape{"id": keep, "type": keep}
 	// messageShape is what handleMessage reads of a message: who, where,
 	// the text or caption (redacted), a voice note's file, the author of
 	// the message replied to, and which kind of media it carries (not the
 	// media itself: a contact card holds a phone number).
 	messageShape = shape{
 		"message_id": keep, "date": keep, "chat": chatShape, "from": userShape,
-		"text": redactText, "caption": redactText,
+		"text": redactText, "caption": redactText, "migrate_to_chat_id": keep,
 		"voice":            shape{"file_id": keep, "file_unique_id": keep, "duration": keep, "mime_type": keep, "file_size": keep},
 		"reply_to_message": shape{"message_id": keep, "date": keep, "chat": chatShape, "from": userShape},
 		"sticker":          marker, "photo": marker, "document": marker, "location": marker, "venue": marker,
@@ -99,17 +111,40 @@ var (
 	}
 )
 
+// staffUpdateShape is what is kept of an update of the staff group: the
+// members' names, and their replies as written (they are what the resident
+// is sent; the handoff desk stores them so).
+var staffUpdateShape = func() shape {
+	msg := shape{}
+	for k, v := range messageShape {
+		msg[k] = v
+	}
+	msg["from"], msg["text"], msg["caption"] = staffShape, keep, keep
+	return shape{
+		"update_id": keep,
+		"message":   msg,
+		"callback_query": shape{"id": keep, "from": staffShape, "data": keep, "chat_instance": keep,
+			"message": shape{"message_id": keep, "date": keep, "chat": chatShape, "from": userShape, "reply_markup": keep}},
+		"my_chat_member": updateShape["my_chat_member"],
+	}
+}()
+
 // storedUpdate returns the update in the Bot API's JSON with only the
 // fields answering needs: names, usernames, media contents, entities and
-// everything else are dropped, and the text and caption redacted.
-func storedUpdate(raw []byte) ([]byte, error) {
+// everything else are dropped, and the text and caption redacted — except
+// in the staff group (staff), whose members' names and replies are kept.
+func storedUpdate(raw []byte, staff bool) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // ids keep their exact digits
 	var v map[string]any
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("stored update: %w", err)
 	}
-	return json.Marshal(pruneObject(v, updateShape))
+	s := updateShape
+	if staff {
+		s = staffUpdateShape
+	}
+	return json.Marshal(pruneObject(v, s))
 }
 
 func pruneObject(v map[string]any, s shape) map[string]any {

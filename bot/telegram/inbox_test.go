@@ -31,7 +31,7 @@ func TestStoredUpdateKeepsOnlyWhatAnsweringNeeds(t *testing.T) {
 		"reply_to_message":{"message_id":54,"date":1700000000,"chat":{"id":-1001234567890123,"type":"supergroup"},"from":{"id":999,"is_bot":true,"first_name":"Trợ lý"},"text":"câu trả lời trước"},
 		"contact":{"phone_number":"0987654321","first_name":"Bà Tư","user_id":42},
 		"voice":{"file_id":"AwACAgIAAxk","file_unique_id":"u1","duration":12,"mime_type":"audio/ogg","file_size":2048}}}`
-	stored, err := storedUpdate([]byte(raw))
+	stored, err := storedUpdate([]byte(raw), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestStoredUpdateKeepsOnlyWhatAnsweringNeeds(t *testing.T) {
 	// A button tap keeps the keyboard of the bot's message (menu editing)
 	// and the message stays accessible.
 	tap := strings.Replace(callbackUpdate(7, 7, 3, "c:vneid", `{"inline_keyboard":[[{"text":"VNeID","callback_data":"e:vneid-cai-dat"}]]}`), "%d", "8", 1)
-	stored, err = storedUpdate([]byte(tap))
+	stored, err = storedUpdate([]byte(tap), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestWebhookStoresBeforeAcknowledging(t *testing.T) {
 			t.Fatalf("update %d: status %d", id, st)
 		}
 		var n int
-		e.db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE event_key = ?`, e.a.itemKey(id)).Scan(&n)
+		e.db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE event_key LIKE ?`, updateKeyPrefix(e.a, id)).Scan(&n)
 		if n != 1 {
 			t.Fatalf("update %d acknowledged but not in the inbox", id)
 		}
@@ -199,7 +199,7 @@ func TestPollingConfirmsOnlyCommittedUpdates(t *testing.T) {
 		off, _ := strconv.ParseInt(c.Form["offset"], 10, 64)
 		for id := int64(1); id < off; id++ {
 			var k int
-			db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE event_key = ?`, a.itemKey(id)).Scan(&k)
+			db.Reader().QueryRow(`SELECT count(*) FROM inbox WHERE event_key LIKE ?`, updateKeyPrefix(a, id)).Scan(&k)
 			if k != 1 {
 				t.Fatalf("getUpdates offset %d confirmed update %d, which is not in the inbox", off, id)
 			}
@@ -251,5 +251,77 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// updateKeyPrefix is the LIKE pattern of the inbox keys of an update id.
+func updateKeyPrefix(a *Adapter, id int64) string {
+	return strconv.FormatInt(a.botID, 10) + ":" + strconv.FormatInt(id, 10) + ":%"
+}
+
+// TestStaffGroupUpdatesKeepNamesAndReplies: in the staff group, a
+// member's name and reply are kept as written (the reply is what the
+// resident is sent), unlike residents' updates.
+func TestStaffGroupUpdatesKeepNamesAndReplies(t *testing.T) {
+	raw := `{"update_id":9,"message":{"message_id":60,"date":1700000000,"chat":{"id":-100777,"type":"supergroup","title":"Cán bộ xã"},` +
+		`"from":{"id":501,"is_bot":false,"first_name":"Hùng","last_name":"Trần","username":"hung_tran"},` +
+		`"reply_to_message":{"message_id":12,"date":1700000000,"chat":{"id":-100777,"type":"supergroup"},"from":{"id":999,"is_bot":true,"first_name":"Bot"}},` +
+		`"text":"Bác gọi 0912 345 678 (một cửa) nhé"}}`
+	staff, err := storedUpdate([]byte(raw), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resident, err := storedUpdate([]byte(raw), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u models.Update
+	if err := json.Unmarshal(staff, &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.Message.From.FirstName != "Hùng" || u.Message.From.LastName != "Trần" || u.Message.From.Username != "hung_tran" ||
+		u.Message.Text != "Bác gọi 0912 345 678 (một cửa) nhé" || u.Message.ReplyToMessage.ID != 12 {
+		t.Errorf("staff update lost what the desk reads: %s", staff)
+	}
+	if strings.Contains(string(resident), "Hùng") || strings.Contains(string(resident), "0912") {
+		t.Errorf("a resident's update keeps a name or number: %s", resident)
+	}
+}
+
+// TestUpdateIDReusedForAnotherUpdate: a redelivery of an update is a
+// duplicate, but the same update id carrying another update (ids restart
+// after a week without updates, or on another Bot API server) is answered.
+func TestUpdateIDReusedForAnotherUpdate(t *testing.T) {
+	const secret = "s3cret_Token-1"
+	e := newEnv(t, func(c *Config) {
+		c.WebhookURL = "https://bot.example.vn/telegram/hook"
+		c.WebhookSecret = secret
+	})
+	e.api.wait("setWebhook", 1)
+	srv := httptest.NewServer(e.a.WebhookHandler())
+	defer srv.Close()
+	post := func(chat int64, text string) {
+		body := strings.Replace(textUpdate(chat, chat, 1, text), "%d", "50", 1)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		e.a.Wait()
+	}
+	post(201, "/help")
+	post(201, "/help") // Telegram delivering it again
+	post(202, "/menu") // id 50 again, another update
+	per := map[string]int{}
+	for _, c := range e.api.callsOf("sendMessage") {
+		per[c.Form["chat_id"]]++
+	}
+	if per["201"] != 1 || per["202"] != 1 {
+		t.Fatalf("answers per chat = %v, want 201:1 and 202:1", per)
 	}
 }
