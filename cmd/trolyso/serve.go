@@ -272,7 +272,6 @@ func (s *server) reload(ctx context.Context, why string) {
 		return
 	}
 	debug.FreeOSMemory()
-	s.tuneGC()
 	warnBase(s.log, b, s.a.now())
 	warnUnfinishedProfile(s.log, b.Profile)
 	s.log.Info("knowledge base reloaded", "why", why, "entries", len(b.Entries))
@@ -285,19 +284,30 @@ func (s *server) reload(ctx context.Context, why string) {
 // unless a newer base came meanwhile. An unchanged base is loaded from the
 // model cache at once.
 func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) error {
+	// The previous base keeps answering while the new one trains; both are
+	// in memory meanwhile, so the soft memory limit is lifted until the new
+	// one is in place (serve_gc.go).
+	s.relaxGC()
 	prev := s.eng.Index().Bands()
 	quick, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
 		CacheDir: s.modelDir(), Logger: s.log, Bands: &prev})
 	if err != nil {
+		s.tuneGC()
 		return fmt.Errorf("build the knowledge index: %w", err)
 	}
 	s.eng.SetIndexed(b, quick)
 	if !quick.Info().Provisional {
+		debug.FreeOSMemory()
+		s.tuneGC()
 		return nil
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer func() {
+			debug.FreeOSMemory()
+			s.tuneGC()
+		}()
 		full, err := s.buildIndex(ctx, b)
 		switch {
 		case err != nil:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 )
@@ -19,7 +20,7 @@ const gcPercent = 400
 // had with the default. An operator's GOGC or GOMEMLIMIT is left alone.
 // Call it after loading a base: the limit follows the live heap.
 func (s *server) tuneGC() {
-	if s.a.getenv("GOGC") != "" || s.a.getenv("GOMEMLIMIT") != "" {
+	if !s.ownsGC() {
 		return
 	}
 	var m runtime.MemStats
@@ -28,4 +29,22 @@ func (s *server) tuneGC() {
 	debug.SetMemoryLimit(limit)
 	debug.SetGCPercent(gcPercent)
 	s.log.Debug("garbage collector tuned", "gc_percent", gcPercent, "memory_limit_mib", limit>>20, "live_heap_mib", m.HeapAlloc>>20)
+}
+
+// relaxGC lifts the soft memory limit (and collects at the default pace)
+// while a new base trains next to the one answering: the training's garbage
+// and the second model would otherwise keep the heap at the limit and the
+// collector running without pause. tuneGC sets it again.
+func (s *server) relaxGC() {
+	if !s.ownsGC() {
+		return
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	debug.SetGCPercent(100)
+}
+
+// ownsGC reports whether the operator left the collector to serve (neither
+// GOGC nor GOMEMLIMIT set).
+func (s *server) ownsGC() bool {
+	return s.a.getenv("GOGC") == "" && s.a.getenv("GOMEMLIMIT") == ""
 }
