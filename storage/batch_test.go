@@ -297,3 +297,56 @@ func TestExchangeTouchesUserOncePerMinute(t *testing.T) {
 		t.Errorf("%d exchanges linked to the user, want 4", n)
 	}
 }
+
+// TestWALStaysBounded: under writes with readers always busy, the WAL is
+// started over once past its bound instead of growing without end (a
+// writer restarts it only when no reader is using it, which steady load
+// never allows).
+func TestWALStaysBounded(t *testing.T) {
+	defer func(n int) { maxWALFrames = n }(maxWALFrames)
+	maxWALFrames = 256 // 1 MiB
+	ctx := context.Background()
+	path := t.TempDir() + "/wal.db"
+	db, err := Open(ctx, path, Options{Secret: "s", CheckpointEvery: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 3 { // readers that keep a snapshot of the WAL open
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rows, err := db.Reader().QueryContext(ctx, `SELECT key FROM settings LIMIT 50`)
+				if err == nil {
+					for rows.Next() {
+					}
+					rows.Close()
+				}
+			}
+		}()
+	}
+	blob := strings.Repeat("x", 3000)
+	var largest int64
+	for i := range 2500 { // about 20 MB of WAL frames without restarts
+		if err := db.SetSetting(ctx, fmt.Sprint("k", i%500), blob+fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > largest {
+			largest = fi.Size()
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("largest WAL: %d KiB", largest>>10)
+	if largest > 10<<20 {
+		t.Fatalf("the WAL grew to %d KiB with a bound of 1 MiB", largest>>10)
+	}
+}
