@@ -26,6 +26,7 @@ func startTelegram(ctx context.Context, s *server) error {
 		Logger:        s.log,
 		Now:           s.a.now,
 		Voice:         s.telegramVoice(),
+		InboxCapacity: s.cfg.InboxCapacity,
 	})
 	if err != nil {
 		return err
