@@ -62,7 +62,7 @@ func (e *Engine) refuse(ctx context.Context, m Message) (Reply, bool) {
 		AnswerMode: AnswerRefused,
 		CreatedAt:  m.Time,
 	}, &reply)
-	e.log.Info("answered", "channel", m.Channel, "band", BandRefused)
+	e.log.Debug("answered", "channel", m.Channel, "band", BandRefused)
 	return reply, true
 }
 

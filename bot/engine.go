@@ -412,7 +412,10 @@ func (e *Engine) answerDecision(ctx context.Context, m Message, d knowledge.Deci
 	}
 	e.record(ctx, ex, &reply)
 	e.alertsOnAnswer(ctx, m, &reply)
-	e.log.Info("answered", "channel", m.Channel, "band", ex.Band, "entry", ex.EntryID, "score", ex.Score)
+	// One line per message is Debug: at hundreds of messages a second the
+	// writes to the log serialise every request on the handler's lock; the
+	// exchanges table and /metrics hold the same.
+	e.log.Debug("answered", "channel", m.Channel, "band", ex.Band, "entry", ex.EntryID, "score", ex.Score)
 	return reply
 }
 

@@ -90,7 +90,7 @@ func (e *Engine) rate(ctx context.Context, m Message, args []string) Reply {
 		e.log.Error("rate answer", "exchange", id, "err", err)
 		return Reply{Band: BandCommand, Text: textError, Buttons: menuRow()}
 	}
-	e.log.Info("answer rated", "channel", m.Channel, "exchange", id, "entry", res.EntryID, "value", value, "previous", res.Previous)
+	e.log.Debug("answer rated", "channel", m.Channel, "exchange", id, "entry", res.EntryID, "value", value, "previous", res.Previous)
 	if res.Previous != value {
 		e.obs.Rated(m.Channel, value)
 	}

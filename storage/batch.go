@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -12,150 +12,209 @@ import (
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("database closed")
 
-// maxExchangeBatch bounds the exchanges written in one transaction.
-const maxExchangeBatch = 128
+// maxBatch bounds the write transactions committed together.
+const maxBatch = 128
 
-// exchangeWriter group-commits exchange inserts. Requests that arrive
-// while a transaction is being written wait and go together into the next
-// one, so that under load one BEGIN/COMMIT and one hand-over of the single
-// writer connection serve many messages; with no load a request is written
-// at once, alone. RecordExchange returns only after the transaction that
-// holds its row has committed: a reply is never acknowledged before its
-// exchange is stored.
-type exchangeWriter struct {
+// committer group-commits write transactions. Every DB.Tx (recording an
+// exchange, a rating, a pending state, an inbox item…) is handed to one
+// goroutine, which owns the single writer connection: the requests that
+// arrive while a batch is being written go together into the next one, each
+// in a savepoint of its own, under one BEGIN/COMMIT. Under load, one commit
+// and one hand-over of the connection then serve many messages, instead of
+// each request queueing for the connection (a lock convoy) and paying its
+// own commit; with no load a request is written at once, alone, in its own
+// transaction. Tx returns only after the commit that holds its changes: a
+// reply is never acknowledged before what it depends on is stored.
+//
+// A request that fails is rolled back to its savepoint and does not fail
+// the others. Should the batch's transaction fail or be lost (an error that
+// makes SQLite roll back the whole transaction), the requests that had
+// succeeded are run again, each in a transaction of its own.
+type committer struct {
 	db   *DB
 	mu   sync.RWMutex // held for reading while a request is handed over
 	shut bool
-	reqs chan *exchangeReq
+	reqs chan *writeReq
 	stop chan struct{}
 	done chan struct{}
 }
 
-type exchangeReq struct {
-	ex  *Exchange
-	err chan error // buffered: the writer never waits for the caller
+type writeReq struct {
+	ctx context.Context
+	fn  func(tx *sql.Tx) error
+	err chan error // buffered: the committer never waits for the caller
 }
 
-func newExchangeWriter(db *DB) *exchangeWriter {
-	w := &exchangeWriter{db: db, reqs: make(chan *exchangeReq), stop: make(chan struct{}), done: make(chan struct{})}
-	go w.run()
-	return w
+func newCommitter(db *DB) *committer {
+	c := &committer{db: db, reqs: make(chan *writeReq), stop: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
 }
 
-// record hands ex to the writer and waits for its commit (or ctx).
-func (w *exchangeWriter) record(ctx context.Context, ex *Exchange) error {
-	if w == nil { // Close ran before any exchange was recorded
+// do hands fn to the committer and waits for the commit (or ctx).
+func (c *committer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if c == nil { // Close ran before any write
 		return ErrClosed
 	}
-	// The writer works on a copy: a caller that gives up (ctx) must not
-	// share memory with a write still in progress.
-	cp := *ex
-	r := &exchangeReq{ex: &cp, err: make(chan error, 1)}
-	w.mu.RLock()
-	if w.shut {
-		w.mu.RUnlock()
+	r := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	c.mu.RLock()
+	if c.shut {
+		c.mu.RUnlock()
 		return ErrClosed
 	}
 	select {
-	case w.reqs <- r:
+	case c.reqs <- r:
 	case <-ctx.Done():
-		w.mu.RUnlock()
+		c.mu.RUnlock()
 		return ctx.Err()
 	}
-	w.mu.RUnlock()
+	c.mu.RUnlock()
 	select {
 	case err := <-r.err:
-		if err == nil {
-			ex.ID = cp.ID
+		if p, ok := err.(*panicked); ok {
+			panic(p.value) // in the caller, as if fn had run there
 		}
 		return err
 	case <-ctx.Done():
-		// The row may still be committed; it was not acknowledged.
+		// The changes may still be committed; they were not acknowledged.
 		return ctx.Err()
 	}
 }
 
-// close stops the writer after the requests already handed over are
-// written.
-func (w *exchangeWriter) close() {
-	w.mu.Lock()
-	if w.shut {
-		w.mu.Unlock()
-		return
-	}
-	w.shut = true
-	w.mu.Unlock()
-	close(w.stop)
-	<-w.done
+// panicked carries a panic of a request's fn back to its caller.
+type panicked struct{ value any }
+
+func (p *panicked) Error() string { return fmt.Sprint("panic in write transaction: ", p.value) }
+
+// call runs a request's fn, turning a panic into an error (its changes are
+// rolled back like those of any failed fn).
+func call(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicked{p}
+		}
+	}()
+	return fn(tx)
 }
 
-func (w *exchangeWriter) run() {
-	defer close(w.done)
-	batch := make([]*exchangeReq, 0, maxExchangeBatch)
+// close stops the committer after the requests already handed over are
+// written.
+func (c *committer) close() {
+	c.mu.Lock()
+	if c.shut {
+		c.mu.Unlock()
+		return
+	}
+	c.shut = true
+	c.mu.Unlock()
+	close(c.stop)
+	<-c.done
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	batch := make([]*writeReq, 0, maxBatch)
 	for {
 		select {
-		case r := <-w.reqs:
+		case r := <-c.reqs:
 			batch = append(batch[:0], r)
-		case <-w.stop:
+		case <-c.stop:
 			return
 		}
 	fill:
-		for len(batch) < maxExchangeBatch {
+		for len(batch) < maxBatch {
 			select {
-			case r := <-w.reqs:
+			case r := <-c.reqs:
 				batch = append(batch, r)
 			default:
 				break fill
 			}
 		}
-		w.write(batch)
+		c.write(batch)
+		clear(batch)
 	}
 }
 
-// write stores a batch in one transaction. Should the transaction fail,
-// every request is retried in a transaction of its own, so that one bad
-// row cannot fail the others.
-func (w *exchangeWriter) write(batch []*exchangeReq) {
+// write commits a batch and answers every request.
+func (c *committer) write(batch []*writeReq) {
+	if len(batch) == 1 {
+		r := batch[0]
+		r.err <- c.db.txDirect(r.ctx, func(tx *sql.Tx) error { return call(r.fn, tx) })
+		return
+	}
+	results := make([]error, len(batch))
+	ran := make([]bool, len(batch)) // fn succeeded in the batch's transaction
+	rest := c.batch(batch, results, ran)
+	// Requests whose changes were lost with the batch's transaction, and
+	// those it did not reach, run alone.
+	for _, i := range rest {
+		fn := batch[i].fn
+		results[i] = c.db.txDirect(batch[i].ctx, func(tx *sql.Tx) error { return call(fn, tx) })
+	}
+	for i, r := range batch {
+		r.err <- results[i]
+	}
+}
+
+// batch runs the requests in one transaction, each in a savepoint. It
+// returns the indexes of the requests still to run alone: none when the
+// commit succeeded.
+func (c *committer) batch(batch []*writeReq, results []error, ran []bool) (rest []int) {
+	// Statements of the batch itself use a context that is never
+	// cancelled: one caller giving up must not interrupt the others.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if len(batch) > 1 {
-		err := w.db.Tx(ctx, func(tx *sql.Tx) error {
-			for _, r := range batch {
-				if err := insertExchange(ctx, tx, r.ex); err != nil {
-					return err
-				}
+	tx, err := c.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		for i := range batch {
+			results[i] = fmt.Errorf("begin transaction: %w", err)
+		}
+		return nil
+	}
+	defer tx.Rollback()
+	bg := context.Background()
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(bg, `SAVEPOINT batch_item`); err != nil {
+			return c.abandon(batch, results, ran, i)
+		}
+		if err := call(r.fn, tx); err != nil {
+			results[i] = err
+			if _, rerr := tx.ExecContext(bg, `ROLLBACK TO batch_item`); rerr != nil {
+				// SQLite rolled the whole transaction back (SQLITE_FULL,
+				// interrupted…): what ran before is lost.
+				return c.abandon(batch, results, ran, i+1)
 			}
-			return nil
-		})
-		if err == nil {
-			for _, r := range batch {
-				r.err <- nil
-			}
-			return
+		} else {
+			ran[i] = true
+		}
+		if _, err := tx.ExecContext(bg, `RELEASE batch_item`); err != nil {
+			return c.abandon(batch, results, ran, i+1)
 		}
 	}
-	for _, r := range batch {
-		r.ex.ID = 0
-		r.err <- w.db.Tx(ctx, func(tx *sql.Tx) error { return insertExchange(ctx, tx, r.ex) })
+	if err := tx.Commit(); err != nil {
+		return c.abandon(batch, results, ran, len(batch))
 	}
+	return nil
 }
 
-// insertExchange writes one exchange (creating its user if needed) and
-// sets ex.ID.
-func insertExchange(ctx context.Context, tx *sql.Tx, ex *Exchange) error {
-	u, err := touchUser(ctx, tx, ex.Channel, ex.UserKey, ex.CreatedAt)
-	if err != nil {
-		return err
+// abandon gives up a batch's transaction: the requests that had succeeded
+// before from, and those from from on, are to run alone.
+func (c *committer) abandon(batch []*writeReq, results []error, ran []bool, from int) (rest []int) {
+	for i := range batch {
+		if i < from && ran[i] || i >= from && results[i] == nil {
+			results[i], ran[i] = nil, false
+			rest = append(rest, i)
+		}
 	}
-	return tx.QueryRowContext(ctx, `INSERT INTO exchanges(user_id, channel, question, normalized, band, entry_id, score, candidates, answer_mode, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.ID, ex.Channel, ex.Question, ex.Normalized, ex.Band, ex.EntryID, ex.Score,
-		strings.Join(ex.Candidates, ","), ex.AnswerMode, fmtTime(ex.CreatedAt)).Scan(&ex.ID)
+	return rest
 }
 
-// exchanges returns the store's group-commit writer, starting it on first
-// use.
-func (db *DB) exchanges() *exchangeWriter {
-	db.exwOnce.Do(func() { db.exw = newExchangeWriter(db) })
-	return db.exw
+// writes returns the store's committer, starting it on first use.
+func (db *DB) writes() *committer {
+	db.comOnce.Do(func() { db.com = newCommitter(db) })
+	return db.com
 }

@@ -25,6 +25,11 @@ type Exchange struct {
 	// "fallback" (LLM tried, base text sent).
 	AnswerMode string
 	CreatedAt  time.Time
+
+	// userID is the user's row id, once known to the write.
+	userID int64
+	// touched is set when the write updated the user's row.
+	touched bool
 }
 
 // RecordExchange stores an exchange (creating its user if needed) and
@@ -36,12 +41,44 @@ func (db *DB) RecordExchange(ctx context.Context, ex *Exchange) (int64, error) {
 	if ex.AnswerMode == "" {
 		ex.AnswerMode = "base"
 	}
-	// Concurrent calls are group-committed (storage/batch.go); the call
-	// returns after the commit that holds this row.
-	if err := db.exchanges().record(ctx, ex); err != nil {
+	// The write works on a copy: a caller that gives up (ctx) must not
+	// share memory with a write still in progress. Concurrent calls are
+	// group-committed (storage/batch.go); the call returns after the commit
+	// that holds this row.
+	cp := *ex
+	err := db.Tx(ctx, func(tx *sql.Tx) error { return db.insertExchange(context.Background(), tx, &cp) })
+	if err != nil {
 		return 0, fmt.Errorf("record exchange: %w", err)
 	}
+	if cp.touched { // committed: the id may be reused without a lookup
+		db.users.put(cp.UserKey, cp.userID, cp.CreatedAt)
+	}
+	ex.ID = cp.ID
 	return ex.ID, nil
+}
+
+// insertExchange writes one exchange (creating its user if needed) and
+// sets ex.ID. A user whose row was updated less than userTouchEvery before
+// (by a committed exchange of this process) is not updated again.
+func (db *DB) insertExchange(ctx context.Context, tx *sql.Tx, ex *Exchange) error {
+	// The cache of recently touched users is this process's: on
+	// PostgreSQL, where another instance may have marked the user
+	// inactive, every exchange touches the row.
+	ex.userID, ex.touched = 0, false
+	if !db.pg {
+		ex.userID, ex.touched = db.users.fresh(ex.UserKey, ex.CreatedAt)
+	}
+	if ex.userID == 0 {
+		u, err := touchUser(ctx, tx, ex.Channel, ex.UserKey, ex.CreatedAt)
+		if err != nil {
+			return err
+		}
+		ex.userID, ex.touched = u.ID, true
+	}
+	return tx.QueryRowContext(ctx, `INSERT INTO exchanges(user_id, channel, question, normalized, band, entry_id, score, candidates, answer_mode, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		ex.userID, ex.Channel, ex.Question, ex.Normalized, ex.Band, ex.EntryID, ex.Score,
+		strings.Join(ex.Candidates, ","), ex.AnswerMode, fmtTime(ex.CreatedAt)).Scan(&ex.ID)
 }
 
 // SetAnswerMode updates how an exchange was answered (after an LLM attempt).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -197,7 +198,7 @@ func (db *DB) RecordSurvey(ctx context.Context, channel, userKey, service string
 // SetSurveyComment stores the (already redacted) comment of userKey's
 // survey id.
 func (db *DB) SetSurveyComment(ctx context.Context, userKey string, id int64, comment string) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE surveys SET comment = ?, updated_at = ? WHERE id = ? AND user_id = (SELECT id FROM users WHERE key = ?)`,
+	res, err := db.exec(ctx, `UPDATE surveys SET comment = ?, updated_at = ? WHERE id = ? AND user_id = (SELECT id FROM users WHERE key = ?)`,
 		comment, fmtTime(db.now()), id, userKey)
 	if err != nil {
 		return fmt.Errorf("set survey comment: %w", err)
@@ -271,7 +272,8 @@ type Pending struct {
 
 // SetPending stores (replacing any other) the pending state of userKey.
 func (db *DB) SetPending(ctx context.Context, userKey string, p Pending) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO pending_states(user_key, kind, data, expires_at) VALUES (?, ?, ?, ?)
+	db.pending.add(userKey) // before the write: never absent while stored
+	_, err := db.exec(ctx, `INSERT INTO pending_states(user_key, kind, data, expires_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(user_key) DO UPDATE SET kind = excluded.kind, data = excluded.data, expires_at = excluded.expires_at`,
 		userKey, p.Kind, p.Data, fmtTime(p.Expires))
 	if err != nil {
@@ -285,14 +287,19 @@ func (db *DB) SetPending(ctx context.Context, userKey string, p Pending) error {
 // removed too. Taking is atomic: of two concurrent calls only one gets it.
 func (db *DB) TakePending(ctx context.Context, userKey string, now time.Time) (p Pending, ok bool, err error) {
 	var expires string
-	err = db.w.QueryRowContext(ctx, `DELETE FROM pending_states WHERE user_key = ? RETURNING kind, data, expires_at`, userKey).
-		Scan(&p.Kind, &p.Data, &expires)
+	v := db.pending.version(userKey)
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `DELETE FROM pending_states WHERE user_key = ? RETURNING kind, data, expires_at`, userKey).
+			Scan(&p.Kind, &p.Data, &expires)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
+		db.pending.forget(userKey, v)
 		return Pending{}, false, nil
 	}
 	if err != nil {
 		return Pending{}, false, fmt.Errorf("take pending state: %w", err)
 	}
+	db.pending.forget(userKey, v)
 	p.Expires = parseTime(expires)
 	if !now.Before(p.Expires) {
 		return Pending{}, false, nil
@@ -300,9 +307,16 @@ func (db *DB) TakePending(ctx context.Context, userKey string, now time.Time) (p
 	return p, true, nil
 }
 
-// HasPending reports whether userKey has a pending state (cheap check from
-// the read pool, used before TakePending on every free-text message).
+// HasPending reports whether userKey has a pending state (cheap check used
+// before TakePending on every free-text message). Pending states are
+// written only by the server, through this DB, so a key it never gave one
+// (or whose state was taken) has none and needs no query; others are read
+// from the read pool.
 func (db *DB) HasPending(ctx context.Context, userKey string) (bool, error) {
+	// On PostgreSQL other instances set pending states too: always ask.
+	if !db.pg && !db.pending.has(userKey) {
+		return false, nil
+	}
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM pending_states WHERE user_key = ?`, userKey).Scan(&n); err != nil {
 		return false, fmt.Errorf("check pending state: %w", err)
@@ -312,8 +326,64 @@ func (db *DB) HasPending(ctx context.Context, userKey string) (bool, error) {
 
 // ClearPending removes userKey's pending state.
 func (db *DB) ClearPending(ctx context.Context, userKey string) error {
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM pending_states WHERE user_key = ?`, userKey); err != nil {
+	v := db.pending.version(userKey)
+	if _, err := db.exec(ctx, `DELETE FROM pending_states WHERE user_key = ?`, userKey); err != nil {
 		return fmt.Errorf("clear pending state: %w", err)
 	}
+	db.pending.forget(userKey, v)
 	return nil
+}
+
+// pendingKeys holds the user keys that may have a pending state, each with
+// the generation of its last SetPending: a take or clear forgets a key only
+// if no state was set for it meanwhile.
+type pendingKeys struct {
+	mu   sync.Mutex
+	gen  uint64
+	keys map[string]uint64
+}
+
+func (p *pendingKeys) add(key string) {
+	p.mu.Lock()
+	if p.keys == nil {
+		p.keys = map[string]uint64{}
+	}
+	p.gen++
+	p.keys[key] = p.gen
+	p.mu.Unlock()
+}
+
+// version returns the generation of key (0: no state).
+func (p *pendingKeys) version(key string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keys[key]
+}
+
+// forget removes key if its generation is still v.
+func (p *pendingKeys) forget(key string, v uint64) {
+	p.mu.Lock()
+	if p.keys[key] == v {
+		delete(p.keys, key)
+	}
+	p.mu.Unlock()
+}
+
+func (p *pendingKeys) has(key string) bool { return p.version(key) != 0 }
+
+// loadPending fills db.pending from the table (states survive a restart).
+func (db *DB) loadPending(ctx context.Context) error {
+	rows, err := db.r.QueryContext(ctx, `SELECT user_key FROM pending_states`)
+	if err != nil {
+		return fmt.Errorf("load pending states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return fmt.Errorf("load pending states: %w", err)
+		}
+		db.pending.add(k)
+	}
+	return rows.Err()
 }

@@ -273,3 +273,44 @@ func testUnansweredGrouping(t *testing.T, tb testBackend) {
 		t.Fatalf("unanswered: %+v", got)
 	}
 }
+
+// TestPendingStatesAcrossRestart: HasPending knows, without a query, the
+// users given no state, and a state stored before a restart is found by
+// the next process; a state set while another is being taken is kept.
+func TestPendingStatesAcrossRestart(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/p.db"
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	db, err := Open(ctx, path, Options{Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPending(ctx, "web:a", Pending{Kind: "k", Data: "1", Expires: now.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, path, Options{Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if has, err := db.HasPending(ctx, "web:a"); !has || err != nil {
+		t.Fatalf("state lost across the restart: %v %v", has, err)
+	}
+	if has, _ := db.HasPending(ctx, "web:b"); has {
+		t.Fatal("a user without a state has one")
+	}
+	if _, ok, _ := db.TakePending(ctx, "web:a", now); !ok {
+		t.Fatal("take failed")
+	}
+	if has, _ := db.HasPending(ctx, "web:a"); has {
+		t.Fatal("state still known after it was taken")
+	}
+	// A set between the start and the end of a take is not forgotten.
+	v := db.pending.version("web:a")
+	db.pending.add("web:a")
+	db.pending.forget("web:a", v)
+	if !db.pending.has("web:a") {
+		t.Fatal("a state set during a take was forgotten")
+	}
+}

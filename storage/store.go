@@ -19,6 +19,7 @@ type Store interface {
 	CopyStore
 	CoreStore
 	ExchangesStore
+	InboxStore
 	JobsStore
 	LLMUsageStore
 	RatingsStore
@@ -123,6 +124,16 @@ type ExchangesStore interface {
 	SetAnswerMode(ctx context.Context, id int64, mode string) error
 	Exchange(ctx context.Context, id int64) (Exchange, error)
 	CountExchanges(ctx context.Context, from, to time.Time) (int, error)
+}
+
+// InboxStore keeps the durable inbox of channel updates.
+type InboxStore interface {
+	AddInbox(ctx context.Context, items []InboxItem) ([]bool, error)
+	InboxHas(ctx context.Context, channel string, keys []string) (bool, error)
+	RecoverInbox(ctx context.Context, channel string, maxAttempts int) (items []InboxItem, failed int, err error)
+	FinishInbox(ctx context.Context, id int64, state string) error
+	PruneInbox(ctx context.Context, channel string, before time.Time) (int64, error)
+	InboxCounts(ctx context.Context, channel string) (map[string]int, error)
 }
 
 // JobsStore keeps leases and shared pacing across instances.
@@ -255,9 +266,6 @@ type ZaloStore interface {
 	ZaloTokens(ctx context.Context) (ZaloTokens, error)
 	SaveZaloTokens(ctx context.Context, t ZaloTokens) error
 	SeedZaloTokens(ctx context.Context, t ZaloTokens) (ZaloTokens, error)
-	MarkZaloEvent(ctx context.Context, id string, at time.Time) (bool, error)
-	ForgetZaloEvent(ctx context.Context, id string) error
-	PruneZaloEvents(ctx context.Context, before time.Time) (int64, error)
 	ZaloInbound(ctx context.Context, key, address string, at time.Time) error
 	SetZaloFollowed(ctx context.Context, key string, followed bool) error
 	ZaloUser(ctx context.Context, key string) (ZaloUser, error)

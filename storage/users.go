@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -68,7 +69,8 @@ func (db *DB) UserByKey(ctx context.Context, key string) (User, error) {
 // SetActive marks a user active or inactive (for example after they
 // blocked the bot or unfollowed the Official Account).
 func (db *DB) SetActive(ctx context.Context, key string, active bool) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE users SET active = ? WHERE key = ?`, active, key)
+	db.users.forget(key) // the next exchange touches the row again
+	res, err := db.exec(ctx, `UPDATE users SET active = ? WHERE key = ?`, active, key)
 	if err != nil {
 		return fmt.Errorf("set user active: %w", err)
 	}
@@ -107,4 +109,51 @@ func (db *DB) Address(ctx context.Context, key string) (channel, address string,
 		return "", "", fmt.Errorf("look up address: %w", err)
 	}
 	return channel, address, nil
+}
+
+// userTouchEvery is how often recording exchanges updates a user's row
+// (last_seen, active): the upsert cost as much as the exchange itself.
+const userTouchEvery = time.Minute
+
+// maxCachedUsers bounds userCache.
+const maxCachedUsers = 50000
+
+// userCache remembers the row id of users whose row a committed exchange
+// updated recently, so that the next exchanges skip the upsert. Marking a
+// user inactive forgets them.
+type userCache struct {
+	mu sync.Mutex
+	m  map[string]cachedUser
+}
+
+type cachedUser struct {
+	id      int64
+	touched time.Time
+}
+
+// fresh returns the id of key if its row was updated less than
+// userTouchEvery before at, or 0.
+func (c *userCache) fresh(key string, at time.Time) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.m[key]
+	if !ok || at.Sub(u.touched) >= userTouchEvery {
+		return 0, false
+	}
+	return u.id, false
+}
+
+func (c *userCache) put(key string, id int64, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedUsers {
+		c.m = make(map[string]cachedUser)
+	}
+	c.m[key] = cachedUser{id: id, touched: at}
+}
+
+func (c *userCache) forget(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }

@@ -71,38 +71,6 @@ func optTime(t time.Time) string {
 	return fmtTime(t)
 }
 
-// MarkZaloEvent records a webhook event id as accepted at time at. It
-// reports false when the id was already recorded (a repeated delivery).
-func (db *DB) MarkZaloEvent(ctx context.Context, id string, at time.Time) (bool, error) {
-	res, err := db.w.ExecContext(ctx, `INSERT INTO zalo_events(event_id, received_at) VALUES (?, ?) ON CONFLICT(event_id) DO NOTHING`, id, fmtTime(at))
-	if err != nil {
-		return false, fmt.Errorf("mark zalo event: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("mark zalo event: %w", err)
-	}
-	return n == 1, nil
-}
-
-// ForgetZaloEvent removes an event id, so that a retry is processed (used
-// when an accepted event could not be queued).
-func (db *DB) ForgetZaloEvent(ctx context.Context, id string) error {
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM zalo_events WHERE event_id = ?`, id); err != nil {
-		return fmt.Errorf("forget zalo event: %w", err)
-	}
-	return nil
-}
-
-// PruneZaloEvents deletes event ids received before t and returns how many.
-func (db *DB) PruneZaloEvents(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM zalo_events WHERE received_at < ?`, fmtTime(before))
-	if err != nil {
-		return 0, fmt.Errorf("prune zalo events: %w", err)
-	}
-	return res.RowsAffected()
-}
-
 // ZaloUser is the messaging-window state of one Zalo user.
 type ZaloUser struct {
 	Key         string
@@ -141,6 +109,7 @@ func (db *DB) ZaloInbound(ctx context.Context, key, address string, at time.Time
 // SetZaloFollowed records whether the user follows the OA (unfollow marks
 // them not followed, and the user inactive).
 func (db *DB) SetZaloFollowed(ctx context.Context, key string, followed bool) error {
+	db.users.forget(key)
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO zalo_users(user_key, last_inbound, followed) VALUES (?, '', ?)
 			ON CONFLICT(user_key) DO UPDATE SET followed = excluded.followed`, key, followed); err != nil {

@@ -43,30 +43,6 @@ func testZaloTokens(t *testing.T, tb testBackend) {
 	}
 }
 
-func TestZaloEvents(t *testing.T) { forEachBackend(t, testZaloEvents) }
-
-func testZaloEvents(t *testing.T, tb testBackend) {
-	ctx := context.Background()
-	db, now := openZaloTest(t, tb)
-	for i, want := range []bool{true, false} {
-		fresh, err := db.MarkZaloEvent(ctx, "msg:1", *now)
-		if err != nil || fresh != want {
-			t.Fatalf("mark %d = %v, %v", i, fresh, err)
-		}
-	}
-	if err := db.ForgetZaloEvent(ctx, "msg:1"); err != nil {
-		t.Fatal(err)
-	}
-	if fresh, _ := db.MarkZaloEvent(ctx, "msg:1", *now); !fresh {
-		t.Fatal("forgotten event still known")
-	}
-	db.MarkZaloEvent(ctx, "msg:2", now.Add(time.Hour))
-	n, err := db.PruneZaloEvents(ctx, now.Add(time.Minute))
-	if err != nil || n != 1 {
-		t.Fatalf("prune = %d, %v", n, err)
-	}
-}
-
 func TestZaloUsersAndOffers(t *testing.T) { forEachBackend(t, testZaloUsersAndOffers) }
 
 func testZaloUsersAndOffers(t *testing.T, tb testBackend) {

@@ -2,12 +2,21 @@
 // stored, logged or sent to a language model: identity-card numbers (9 and
 // 12 digits), phone numbers and e-mail addresses, and, for model calls,
 // OTP-like codes.
+//
+// Numbers are recognised by their digits, whatever separates them: spaces
+// (one or several), dots, dashes, slashes, underscores and brackets, as in
+// "0912  345  678", "(091) 234-5678", "0912_345_678" or "+84 912/345/678",
+// and when they are written out in words ("không chín một hai …"). What only
+// looks like such a number is left as written: dates ("01/07/2025"), amounts
+// ("150.000.000 đồng"), years and lists of years, document numbers
+// ("226/2016/TT-BTC"), procedure codes ("1.001612") and web addresses.
 package privacy
 
 import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -26,13 +35,14 @@ const (
 
 var (
 	emailRe = regexp.MustCompile(`(?i)[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}`)
-	// digitRunRe finds runs of digits that may be broken up by single
-	// spaces, dots or dashes ("0912 345 678", "001.234.567.890") and may
-	// start with "+".
-	digitRunRe = regexp.MustCompile(`\+?\d(?:[ .\-]?\d)*`)
+	// urlRe finds web addresses, whose long digit runs are article or
+	// document ids, not personal numbers.
+	urlRe = regexp.MustCompile(`(?i)(?:https?://|www\.)[^\s<>"'()\[\]{}]+`)
+	masks = strings.NewReplacer(IDMask, " ", PhoneMask, " ", EmailMask, " ", DigitMask, " ", OTPMask, " ")
 )
 
 // Redact replaces identity numbers, phone numbers and e-mail addresses in s.
+// It is idempotent: Redact(Redact(s)) == Redact(s).
 func Redact(s string) string {
 	return redact(s, false)
 }
@@ -48,22 +58,20 @@ func redact(s string, otp bool) string {
 		return s
 	}
 	// Look-alike digits and invisible separators must not smuggle a number
-	// past the ASCII patterns: redact the folded text, and return it only
+	// past the ASCII rules: redact the folded text, and return it only
 	// when something was masked (otherwise the text stays as written).
-	if f := fold(s); f != s {
-		if r := redactASCII(f, otp); r != f {
-			return r
-		}
-		return s
+	f := fold(s)
+	if r := redactFolded(f, otp); r != f {
+		return r
 	}
-	return redactASCII(s, otp)
+	return s
 }
 
 // fold maps text that reads like digits, spaces and dashes to ASCII:
-// NFKC (fullwidth "０９８" → "098", "＠" → "@"), decimal digits of any
-// script → ASCII, format characters (zero-width spaces and joiners, BOM,
-// soft hyphen) dropped, any space → ' ', any dash → '-'. ASCII input is
-// returned unchanged.
+// NFKC (fullwidth "０９８" → "098", "＠" → "@", "（" → "("), decimal digits
+// of any script → ASCII, format characters (zero-width spaces and joiners,
+// BOM, soft hyphen) dropped, any space → ' ', any dash → '-'. ASCII input
+// is returned unchanged.
 func fold(s string) string {
 	i := 0
 	for i < len(s) && s[i] < utf8.RuneSelf {
@@ -99,64 +107,71 @@ func digitValue(r rune) rune {
 	return (r - start) % 10
 }
 
-func redactASCII(s string, otp bool) string {
-	s = emailRe.ReplaceAllString(s, EmailMask)
-	return digitRunRe.ReplaceAllStringFunc(s, func(run string) string {
-		digits := 0
-		for _, r := range run {
-			if r >= '0' && r <= '9' {
-				digits++
-			}
-		}
-		plain := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' || r == '+' {
-				return r
-			}
-			return -1
-		}, run)
-		switch {
-		case isPhone(plain):
-			return PhoneMask
-		case digits == 9 || digits == 12:
-			return IDMask
-		case digits >= 9:
-			return DigitMask
-		case otp && digits >= 4 && digits <= 8 && !strings.ContainsAny(run, " .-") && !isYear(run):
-			return OTPMask
-		}
-		return run
-	})
+// span is a part of the text to replace by mask.
+type span struct {
+	start, end int
+	mask       string
 }
 
-// isPhone reports whether a digit string (with optional leading +) is a
-// Vietnamese mobile or landline number: 0 + 9–10 digits, or 84/+84 + 9–10.
-func isPhone(p string) bool {
-	p = strings.TrimPrefix(p, "+")
-	switch {
-	case strings.HasPrefix(p, "84") && (len(p) == 11 || len(p) == 12):
-		return true
-	case strings.HasPrefix(p, "0") && (len(p) == 10 || len(p) == 11) && p[1] != '0':
-		return true
+// redactFolded redacts text already folded to ASCII digits and separators.
+func redactFolded(s string, otp bool) string {
+	if strings.IndexByte(s, '@') >= 0 {
+		s = emailRe.ReplaceAllString(s, EmailMask)
 	}
-	return false
+	if !hasDigitOrWord(s) {
+		return s
+	}
+	var urls [][]int
+	if strings.Contains(s, "://") || strings.Contains(s, "www.") || strings.Contains(s, "WWW.") {
+		urls = urlRe.FindAllStringIndex(s, -1)
+	}
+	spans := wordNumbers(s)
+	spans = append(spans, numbers(s, urls, otp)...)
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, sp := range spans {
+		if sp.start < last { // overlaps a span already masked
+			continue
+		}
+		b.WriteString(s[last:sp.start])
+		b.WriteString(sp.mask)
+		last = sp.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
-// isYear reports whether a 4-digit run looks like a year (1900–2099),
-// which is kept: answers about dates need it.
-func isYear(run string) bool {
-	return len(run) == 4 && (strings.HasPrefix(run, "19") || strings.HasPrefix(run, "20"))
+// hasDigitOrWord is a cheap test that the text may hold a number: a digit,
+// or enough words for a number written out.
+func hasDigitOrWord(s string) bool {
+	spaces := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			return true
+		case c == ' ':
+			spaces++
+		}
+	}
+	return spaces >= minWordDigits-1
 }
 
 // Strip removes identity numbers, phone numbers and e-mail addresses from
 // s instead of masking them, for matching text against the knowledge base
 // (a mask such as "[số điện thoại]" would itself look like a question about
-// phone numbers).
+// phone numbers). Masks already in s (text redacted before it was stored)
+// are removed too, so Strip(Redact(s)) == Strip(s).
 func Strip(s string) string {
 	r := Redact(s)
-	if r == s {
-		return s
+	if strings.IndexByte(r, '[') < 0 {
+		return r
 	}
-	return strings.NewReplacer(IDMask, " ", PhoneMask, " ", EmailMask, " ", DigitMask, " ").Replace(r)
+	return masks.Replace(r)
 }
 
 // Contains reports whether s holds anything Redact would remove.
@@ -192,5 +207,6 @@ func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 
 // mayHoldData is a cheap test for text Redact could change.
 func mayHoldData(s string) bool {
-	return strings.IndexFunc(s, unicode.IsDigit) >= 0 || strings.ContainsAny(s, "@＠")
+	return strings.IndexFunc(s, unicode.IsDigit) >= 0 || strings.ContainsAny(s, "@＠") ||
+		strings.Count(s, " ") >= minWordDigits-1
 }

@@ -182,6 +182,10 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 func (f *fakeAPI) getUpdates(w http.ResponseWriter, r *http.Request, form map[string]string) {
 	offset, _ := strconv.ParseInt(form["offset"], 10, 64)
 	timeout, _ := strconv.Atoi(form["timeout"])
+	limit, _ := strconv.Atoi(form["limit"])
+	if limit < 1 || limit > 100 {
+		limit = 100 // Telegram's default and maximum
+	}
 	f.mu.Lock()
 	f.calls = append(f.calls, apiCall{Method: "getUpdates", Form: form, At: time.Now()})
 	f.mu.Unlock()
@@ -194,6 +198,7 @@ func (f *fakeAPI) getUpdates(w http.ResponseWriter, r *http.Request, form map[st
 		}
 		if int(offset) <= len(f.updates) {
 			out = f.updates[offset-1:]
+			out = out[:min(len(out), limit)]
 		}
 		changed := f.changed
 		f.mu.Unlock()

@@ -6,16 +6,19 @@
 // Updates arrive by long polling (the default; any webhook is deleted
 // first, since the library does not do it) or by webhook (Config.WebhookURL
 // set; our own handler checks the secret token, which the library's handler
-// does not enforce). Either way every update goes through one per-chat
-// queue, so one resident's messages are answered in the order sent while
-// other chats proceed in parallel.
+// does not enforce). Either way every update is committed to the durable
+// inbox (bot/inbox) before Telegram is told it arrived: the webhook answers
+// 200 only after the commit, and long polling (our own getUpdates loop: the
+// library's moves its offset before handlers run) asks for the next offset
+// only once the batch is committed. Workers answer one chat's updates in
+// the order sent while other chats proceed in parallel; updates left
+// pending by a crash are answered first at the next start.
 package telegram
 
 import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +34,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/colecommune/trolyso/bot"
+	"github.com/colecommune/trolyso/bot/inbox"
 	"github.com/colecommune/trolyso/storage"
 )
 
@@ -43,9 +47,9 @@ const (
 	// DefaultWebhookPath is used when the webhook URL has no path.
 	DefaultWebhookPath = "/telegram/webhook"
 
-	// maxQueue bounds the updates waiting for one chat; beyond it updates
-	// are dropped (the flood limit normally stops a user long before).
-	maxQueue = 64
+	// DefaultWorkers bounds the chats answered at once; most of a reply's
+	// time is spent waiting for the send limits.
+	DefaultWorkers = 64
 	// processTimeout bounds the handling of one update, retries included.
 	processTimeout = 2 * time.Minute
 	// shutdownGrace is how long queued updates may still be answered after
@@ -85,6 +89,10 @@ type Config struct {
 	// Voice, when set, transcribes voice notes into text questions. When
 	// nil, voice notes get the same "please type" reply as other media.
 	Voice VoiceHandler
+	// InboxCapacity bounds the updates accepted and not yet answered
+	// (default inbox.DefaultCapacity); beyond it the webhook answers 503
+	// and long polling waits, so that Telegram keeps them.
+	InboxCapacity int
 	// SharedPacing, when set, spaces the bot's messages across every
 	// instance on one database (several servers share one bot's limit of
 	// about 30 messages a second); per-chat limits stay per instance.
@@ -111,25 +119,18 @@ type Adapter struct {
 	botID  int64
 	voice  VoiceHandler
 
-	// base is the parent of every update's context; it is cancelled
-	// shutdownGrace after Run's context ends.
-	base     context.Context
-	stopBase context.CancelFunc
-
 	mu       sync.Mutex
 	username string // the bot's @username, lower case, from getMe
-	queues   map[int64]*chatQueue
-	closed   bool
-	wg       sync.WaitGroup
+
+	// inbox holds the accepted updates until they are answered; at
+	// shutdown they may be answered for grace more.
+	inbox *inbox.Inbox
+	grace time.Duration
 
 	flood *floodLimiter
 	rates *sendLimiter
 	// staff is the commune staff's group chat, when configured (staff.go).
 	staff *staffGroup
-}
-
-type chatQueue struct {
-	pending []*models.Update
 }
 
 var _ bot.Sender = (*Adapter)(nil)
@@ -176,23 +177,19 @@ func New(cfg Config) (*Adapter, error) {
 		client: cfg.HTTPClient,
 		admins: map[int64]bool{},
 		voice:  cfg.Voice,
-		queues: map[int64]*chatQueue{},
 		flood:  newFloodLimiter(cfg.FloodLimit, time.Minute),
+		grace:  shutdownGrace,
 		rates:  newSendLimiter(cfg.SharedPacing, cfg.Logger),
 	}
 	for _, id := range cfg.AdminIDs {
 		a.admins[id] = true
 	}
-	a.base, a.stopBase = context.WithCancel(context.Background())
+	// The library is used to send; updates are received by our own
+	// webhook handler and getUpdates loop (poll.go).
 	b, err := tgbot.New(cfg.Token,
 		tgbot.WithServerURL(cfg.APIURL),
 		tgbot.WithSkipGetMe(), // Run calls getMe itself, with retries
 		tgbot.WithHTTPClient(cfg.PollTimeout, cfg.HTTPClient),
-		// The library's single worker calls onUpdate synchronously and in
-		// update order; onUpdate only enqueues, so polling never waits.
-		tgbot.WithNotAsyncHandlers(),
-		tgbot.WithDefaultHandler(a.onUpdate),
-		tgbot.WithAllowedUpdates(allowedUpdates),
 		tgbot.WithErrorsHandler(func(err error) {
 			a.log.Warn("telegram library error", "err", a.scrub(err))
 		}),
@@ -202,6 +199,24 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	a.b = b
 	a.botID = b.ID() // the token starts with the bot's user id
+	// Updates left pending by the previous run are queued now, ahead of
+	// any new one; they are answered once getMe told the bot's name.
+	a.inbox, err = inbox.New(inbox.Config{
+		Store:    cfg.Store,
+		Channel:  bot.ChannelTelegram,
+		Handle:   a.answerItem,
+		Logger:   a.log,
+		Now:      cfg.Now,
+		Capacity: cfg.InboxCapacity,
+		Workers:  DefaultWorkers,
+		Gated:    true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("telegram: %w", err)
+	}
+	if err := a.inbox.Start(context.Background()); err != nil {
+		return nil, fmt.Errorf("telegram: %w", err)
+	}
 	return a, nil
 }
 
@@ -242,6 +257,8 @@ func (a *Adapter) run(ctx context.Context) error {
 	a.mu.Lock()
 	a.username = strings.ToLower(me.Username)
 	a.mu.Unlock()
+	a.inbox.Open()
+	go a.prune(ctx)
 	if a.Webhook() {
 		_, err := retryStartup(ctx, a, "setWebhook", func(ctx context.Context) (bool, error) {
 			return a.b.SetWebhook(ctx, &tgbot.SetWebhookParams{
@@ -265,31 +282,35 @@ func (a *Adapter) run(ctx context.Context) error {
 		return err
 	}
 	a.log.Info("telegram bot started (long polling)", "bot", me.Username)
-	a.b.Start(ctx)
-	return nil
+	return a.poll(ctx)
 }
 
-// shutdown stops accepting updates and waits for the queued ones, giving
-// them shutdownGrace before their contexts are cancelled.
-func (a *Adapter) shutdown() {
-	a.mu.Lock()
-	a.closed = true
-	a.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		a.wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(shutdownGrace)
+// prune deletes the keys of old handled updates, hourly, until ctx ends.
+func (a *Adapter) prune(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
 	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		a.log.Warn("telegram: replies still in flight at shutdown; cancelling them")
-		a.stopBase()
-		<-done
+	for {
+		if n, err := a.inbox.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("telegram: prune inbox", "err", err)
+		} else if n > 0 {
+			a.log.Debug("telegram: pruned inbox", "items", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	a.stopBase()
+}
+
+// Wait blocks until the updates accepted so far are answered (tests).
+func (a *Adapter) Wait() { a.inbox.Wait() }
+
+// shutdown stops accepting updates and lets the accepted ones be answered
+// for shutdownGrace; what is left is answered at the next start.
+func (a *Adapter) shutdown() {
+	a.inbox.Open() // updates accepted before getMe failed still get an answer
+	a.inbox.Close(a.grace)
 }
 
 // retryStartup runs a start-up call with bounded exponential backoff on
@@ -324,8 +345,9 @@ func retryStartup[T any](ctx context.Context, a *Adapter, what string, fn func(c
 
 // WebhookHandler receives updates in webhook mode. Unlike the library's
 // handler it answers 401 to a request without the right secret token, 400
-// to a body that is not an update, 503 while shutting down, and 200 once
-// the update is queued.
+// to a body that is not an update, 503 when the inbox is full or the
+// adapter is stopping (Telegram delivers it again later), and 200 once the
+// update is committed to the inbox (or was already).
 func (a *Adapter) WebhookHandler() http.Handler {
 	want := sha256.Sum256([]byte(a.cfg.WebhookSecret))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -347,76 +369,34 @@ func (a *Adapter) WebhookHandler() http.Handler {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		var u models.Update
-		if err := json.Unmarshal(body, &u); err != nil || u.ID == 0 {
+		it, ok, err := a.item(body)
+		if err != nil {
 			a.log.Warn("telegram webhook: malformed update", "bytes", len(body))
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		if !a.enqueue(&u) {
-			// Telegram retries later; the update is not lost.
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		if !ok {
+			w.WriteHeader(http.StatusOK) // nothing we answer; acknowledged
 			return
 		}
-		w.WriteHeader(http.StatusOK)
+		switch _, err := a.inbox.Add(r.Context(), it); {
+		case err == nil:
+			w.WriteHeader(http.StatusOK)
+		case errors.Is(err, inbox.ErrFull), errors.Is(err, inbox.ErrClosed):
+			// Telegram delivers it again later; it is not lost.
+			a.log.Warn("telegram webhook: update refused for now", "why", err.Error())
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		default:
+			a.log.Error("telegram webhook: store update", "err", err)
+			http.Error(w, "try again", http.StatusInternalServerError)
+		}
 	})
 }
 
-// onUpdate is the library's handler for every polled update.
-func (a *Adapter) onUpdate(_ context.Context, _ *tgbot.Bot, u *models.Update) {
-	if !a.enqueue(u) {
-		a.log.Warn("telegram: update dropped during shutdown", "update", u.ID)
-	}
-}
-
-// enqueue adds an update to its chat's queue, starting the chat's worker
-// if it has none. Workers exit when their queue is empty, so idle chats hold
-// no goroutine. It returns false when the adapter is shutting down.
-func (a *Adapter) enqueue(u *models.Update) bool {
-	chatID, ok := chatOf(u)
-	if !ok {
-		return true // nothing we handle; acknowledged and ignored
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return false
-	}
-	q := a.queues[chatID]
-	if q == nil {
-		q = &chatQueue{}
-		a.queues[chatID] = q
-		a.wg.Add(1)
-		go a.drain(chatID, q)
-	}
-	if len(q.pending) >= maxQueue {
-		a.log.Warn("telegram: chat queue full; update dropped", "update", u.ID)
-		return true
-	}
-	q.pending = append(q.pending, u)
-	return true
-}
-
-func (a *Adapter) drain(chatID int64, q *chatQueue) {
-	defer a.wg.Done()
-	for {
-		a.mu.Lock()
-		if len(q.pending) == 0 {
-			delete(a.queues, chatID)
-			a.mu.Unlock()
-			return
-		}
-		u := q.pending[0]
-		q.pending[0] = nil
-		q.pending = q.pending[1:]
-		a.mu.Unlock()
-		a.process(u)
-	}
-}
-
 // process handles one update; nothing a user sends may crash the process.
-func (a *Adapter) process(u *models.Update) {
-	ctx, cancel := context.WithTimeout(a.base, processTimeout)
+func (a *Adapter) process(ctx context.Context, u *models.Update) {
+	ctx, cancel := context.WithTimeout(ctx, processTimeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {

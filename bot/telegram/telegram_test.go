@@ -435,9 +435,7 @@ func TestPerChatOrdering(t *testing.T) {
 	// Idle chats keep no worker.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		e.a.mu.Lock()
-		q := len(e.a.queues)
-		e.a.mu.Unlock()
+		q := e.a.inbox.Chats()
 		if q == 0 {
 			break
 		}

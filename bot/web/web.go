@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
@@ -79,11 +80,27 @@ func New(cfg Config) *Handler {
 // Routes registers the chat's routes on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	sub, _ := fs.Sub(static, "static")
-	files := http.FileServerFS(sub)
+	files := http.FileServerFS(notFoundFS{sub})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", secure(files)))
 	mux.Handle("GET /{$}", secure(http.HandlerFunc(h.page)))
 	mux.Handle("POST /api/message", secure(http.HandlerFunc(h.message)))
 	mux.Handle("GET /api/welcome", secure(http.HandlerFunc(h.welcome)))
+}
+
+// notFoundFS answers every name it cannot open as not found: the file
+// server turns any other error (an invalid name such as "%ff" or an
+// overlong "%c0%ae" decoded to invalid UTF-8) into a 500.
+type notFoundFS struct{ fs.FS }
+
+func (f notFoundFS) Open(name string) (fs.File, error) {
+	if !utf8.ValidString(name) || !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	file, err := f.FS.Open(name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, err
 }
 
 // secure adds headers that keep the page from running foreign scripts.
@@ -193,7 +210,7 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) string {
 		MaxAge:   365 * 24 * 3600,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
-		Secure:   r.TLS != nil,
+		Secure:   IsHTTPS(r, h.trusted),
 	})
 	return sid
 }
@@ -233,6 +250,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// IsHTTPS reports whether the browser reached the server over HTTPS:
+// directly (TLS), or through a trusted reverse proxy that says so with
+// X-Forwarded-Proto (its first value: the scheme the client used). The
+// header is ignored from anyone else.
+func IsHTTPS(r *http.Request, trusted []netip.Prefix) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if !isTrusted(host, trusted) {
+		return false
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }
 
 // ClientAddr returns the address of the client behind r. When the

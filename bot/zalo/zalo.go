@@ -1,6 +1,8 @@
 // Package zalo is the Zalo Official Account channel: a webhook receives the
-// OA's events (verified by X-ZEvent-Signature, deduplicated in SQLite,
-// answered in order per user after the HTTP 200), the engine answers, and
+// OA's events (verified by X-ZEvent-Signature), commits them to the durable
+// inbox (bot/inbox: deduplicated by message id in the same statement)
+// before answering 200, workers answer them in order per user, the engine
+// answers, and
 // replies go out through the OA customer-service message API v3 with an
 // access token that is refreshed before expiry and on error -216.
 //
@@ -29,6 +31,8 @@ package zalo
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +44,8 @@ import (
 	"time"
 
 	"github.com/colecommune/trolyso/bot"
+	"github.com/colecommune/trolyso/bot/inbox"
+	"github.com/colecommune/trolyso/bot/privacy"
 	"github.com/colecommune/trolyso/storage"
 )
 
@@ -57,9 +63,12 @@ const (
 	maxBodyBytes        = 64 << 10
 	maxFutureSkew       = 5 * time.Minute
 	eventRetention      = 48 * time.Hour
-	// shutdownGrace is how long queued events may still be answered after
-	// Run's context ends; then their contexts are cancelled.
+	// shutdownGrace is how long accepted events may still be answered
+	// after Run's context ends; then their contexts are cancelled, and
+	// what is left is answered at the next start.
 	shutdownGrace = 15 * time.Second
+	// defaultConcurrency bounds the users answered at once.
+	defaultConcurrency = 16
 )
 
 // Config configures the channel.
@@ -93,8 +102,12 @@ type Config struct {
 	RefreshCheck time.Duration
 	// NoTemplateButtons sends every choice as numbered text.
 	NoTemplateButtons bool
-	// Concurrency bounds the events answered at once (default 4).
+	// Concurrency bounds the users answered at once (default 16).
 	Concurrency int
+	// InboxCapacity bounds the events accepted and not yet answered
+	// (default inbox.DefaultCapacity); beyond it the webhook answers 503,
+	// so that Zalo delivers them again.
+	InboxCapacity int
 	// AdminIDs are the Zalo user ids (as the OA sees them, sender.id) of
 	// the commune's admins: their messages may use admin-only commands.
 	AdminIDs []string
@@ -110,15 +123,13 @@ type Channel struct {
 	http  *http.Client
 	now   func() time.Time
 	tok   *tokens
-	q     *queue
+	// inbox holds the accepted events until they are answered; its
+	// contexts are cancelled grace after Run's context ends, so a hung Zalo
+	// API cannot hold shutdown.
+	inbox *inbox.Inbox
 	// admins holds the configured admins' Zalo user ids.
 	admins map[string]bool
-
-	// base is the parent of every event's context; it is cancelled grace
-	// after Run's context ends, so a hung Zalo API cannot hold shutdown.
-	base     context.Context
-	stopBase context.CancelFunc
-	grace    time.Duration
+	grace  time.Duration
 }
 
 var _ bot.Sender = (*Channel)(nil)
@@ -162,7 +173,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 		cfg.RefreshCheck = time.Minute
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
+		cfg.Concurrency = defaultConcurrency
 	}
 	log := cfg.Logger.With("channel", bot.ChannelZalo)
 	c := &Channel{
@@ -172,7 +183,6 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 		log:    log,
 		http:   cfg.HTTPClient,
 		now:    cfg.Now,
-		q:      newQueue(cfg.Concurrency, 1000),
 		grace:  shutdownGrace,
 		admins: map[string]bool{},
 		tok: &tokens{
@@ -192,7 +202,20 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 			c.admins[id] = true
 		}
 	}
-	c.base, c.stopBase = context.WithCancel(context.Background())
+	var err error
+	c.inbox, err = inbox.New(inbox.Config{
+		Store:     cfg.Store,
+		Channel:   bot.ChannelZalo,
+		Handle:    c.answerItem,
+		Logger:    log,
+		Now:       cfg.Now,
+		Capacity:  cfg.InboxCapacity,
+		Workers:   cfg.Concurrency,
+		Retention: c.retention(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("zalo: %w", err)
+	}
 	if cfg.AccessToken != "" || cfg.RefreshToken != "" {
 		// The expiry of configured tokens is unknown: Zalo's -216 tells.
 		if _, err := cfg.Store.SeedZaloTokens(ctx, storage.ZaloTokens{Access: cfg.AccessToken, Refresh: cfg.RefreshToken, UpdatedAt: cfg.Now().UTC()}); err != nil {
@@ -201,12 +224,17 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	} else if _, err := cfg.Store.ZaloTokens(ctx); err != nil {
 		return nil, fmt.Errorf("zalo: no tokens configured or stored: %w", err)
 	}
+	// Events left pending by the previous run are answered first.
+	if err := c.inbox.Start(ctx); err != nil {
+		return nil, fmt.Errorf("zalo: %w", err)
+	}
 	return c, nil
 }
 
-// Run refreshes the access token ahead of expiry and prunes old event ids
-// until ctx ends, then waits for the events being answered (for at most
-// the shutdown grace; then their contexts are cancelled).
+// Run refreshes the access token ahead of expiry and prunes the keys of
+// old handled events until ctx ends, then lets the accepted events be
+// answered for at most the shutdown grace (what is left is answered at the
+// next start).
 func (c *Channel) Run(ctx context.Context) error {
 	defer c.shutdown()
 	tick := time.NewTicker(c.cfg.RefreshCheck)
@@ -218,10 +246,10 @@ func (c *Channel) Run(ctx context.Context) error {
 		}
 		if now := c.now(); now.Sub(lastPrune) >= time.Hour {
 			lastPrune = now
-			if n, err := c.store.PruneZaloEvents(ctx, now.Add(-c.retention())); err != nil {
-				c.log.Error("prune zalo events", "err", err)
+			if n, err := c.inbox.Prune(ctx); err != nil {
+				c.log.Error("prune zalo inbox", "err", err)
 			} else if n > 0 {
-				c.log.Debug("pruned zalo events", "rows", n)
+				c.log.Debug("pruned zalo inbox", "rows", n)
 			}
 		}
 		select {
@@ -232,25 +260,9 @@ func (c *Channel) Run(ctx context.Context) error {
 	}
 }
 
-// shutdown refuses new events and waits for the queued ones, cancelling
-// their contexts if they take longer than the grace.
-func (c *Channel) shutdown() {
-	done := make(chan struct{})
-	go func() {
-		c.q.close()
-		close(done)
-	}()
-	t := time.NewTimer(c.grace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		c.log.Warn("zalo: replies still in flight at shutdown; cancelling them")
-		c.stopBase()
-		<-done
-	}
-	c.stopBase()
-}
+// shutdown refuses new events and lets the accepted ones be answered for
+// the grace.
+func (c *Channel) shutdown() { c.inbox.Close(c.grace) }
 
 func (c *Channel) retention() time.Duration {
 	if r := 2 * c.cfg.MaxEventAge; r > eventRetention {
@@ -260,7 +272,7 @@ func (c *Channel) retention() time.Duration {
 }
 
 // Wait blocks until the events accepted so far have been answered (tests).
-func (c *Channel) Wait() { c.q.wait() }
+func (c *Channel) Wait() { c.inbox.Wait() }
 
 // ServeHTTP is the webhook (POST /zalo/webhook).
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -318,7 +330,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var id, user string
+	var key, user string
 	switch ev.EventName {
 	case EventUserSendText:
 		user = string(ev.Sender.ID)
@@ -326,7 +338,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "missing sender.id or message.msg_id", http.StatusBadRequest)
 			return
 		}
-		id = "msg:" + string(ev.Message.MsgID)
+		key = "msg:" + string(ev.Message.MsgID)
 	case EventFollow, EventUnfollow:
 		user = string(ev.Follower.ID)
 		if user == "" {
@@ -336,7 +348,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "missing follower.id", http.StatusBadRequest)
 			return
 		}
-		id = ev.EventName + ":" + user + ":" + string(ev.Timestamp)
+		// No message id: the user and time identify the event. Hashed, so
+		// that the key kept after answering holds no platform id.
+		sum := sha256.Sum256([]byte(user + ":" + string(ev.Timestamp)))
+		key = ev.EventName + ":" + hex.EncodeToString(sum[:12])
 	default:
 		c.log.Info("zalo webhook: event ignored", "event", ev.EventName)
 		w.WriteHeader(http.StatusOK)
@@ -345,28 +360,50 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if retry := r.Header.Get(RetryHeader); retry != "" {
 		c.log.Debug("zalo webhook: redelivery", "num_retry", retry)
 	}
-	fresh, err := c.store.MarkZaloEvent(r.Context(), id, now)
+	payload, err := json.Marshal(storedEvent(ev, user))
 	if err != nil {
-		c.log.Error("zalo webhook: dedupe", "err", err)
 		http.Error(w, "try again", http.StatusInternalServerError)
 		return
 	}
-	if !fresh {
-		c.log.Info("zalo webhook: repeated delivery ignored", "event", ev.EventName)
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	// Answer Zalo now; the reply goes out after, in order per user, under
-	// the channel's context (not the request's, which ends with the 200).
-	ctx := c.base
-	if !c.q.push(user, func() { c.process(ctx, ev, user, at) }) {
-		if err := c.store.ForgetZaloEvent(r.Context(), id); err != nil {
-			c.log.Error("zalo webhook: forget event", "err", err)
+	// Answer Zalo once the event is committed; the reply goes out after,
+	// in order per user. A redelivery of a committed event is a no-op.
+	fresh, err := c.inbox.Add(r.Context(), storage.InboxItem{Key: key, Chat: user, Payload: payload, ReceivedAt: now})
+	switch {
+	case err == nil:
+		if !fresh[0] {
+			c.log.Info("zalo webhook: repeated delivery ignored", "event", ev.EventName)
 		}
+		w.WriteHeader(http.StatusOK)
+	case errors.Is(err, inbox.ErrFull), errors.Is(err, inbox.ErrClosed):
+		// Zalo delivers it again; it is not lost.
+		c.log.Warn("zalo webhook: event refused for now", "why", err.Error())
 		http.Error(w, "busy", http.StatusServiceUnavailable)
+	default:
+		c.log.Error("zalo webhook: store event", "err", err)
+		http.Error(w, "try again", http.StatusInternalServerError)
+	}
+}
+
+// storedEvent is what the inbox keeps of an event: the fields answering
+// reads, with the resident's text redacted (never the raw body).
+func storedEvent(ev Event, user string) Event {
+	var s Event
+	s.EventName, s.Timestamp = ev.EventName, ev.Timestamp
+	s.Sender.ID = flexString(user)
+	s.Message.MsgID = ev.Message.MsgID
+	s.Message.Text = privacy.Redact(ev.Message.Text)
+	return s
+}
+
+// answerItem answers one event from the inbox.
+func (c *Channel) answerItem(ctx context.Context, it storage.InboxItem) {
+	var ev Event
+	if err := json.Unmarshal(it.Payload, &ev); err != nil {
+		c.log.Error("zalo: stored event unreadable; skipped", "item", it.ID, "err", err)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	ms, _ := strconv.ParseInt(string(ev.Timestamp), 10, 64)
+	c.process(ctx, ev, string(ev.Sender.ID), time.UnixMilli(ms))
 }
 
 // process answers one accepted event.
@@ -376,7 +413,7 @@ func (c *Channel) process(ctx context.Context, ev Event, user string, at time.Ti
 	key := c.store.UserKey(bot.ChannelZalo, user)
 	log := c.log.With("user", key, "event", ev.EventName)
 	if ctx.Err() != nil {
-		log.Warn("zalo: event dropped at shutdown")
+		log.Warn("zalo: shutting down; the event is answered at the next start")
 		return
 	}
 	switch ev.EventName {

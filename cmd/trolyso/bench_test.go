@@ -53,13 +53,38 @@ func TestBenchCommandSmoke(t *testing.T) {
 	var out, errOut syncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: os.Getenv, now: time.Now}
 	code := a.main(context.Background(), []string{"bench", "-sizes", "shipped,60", "-questions", "300", "-mem-load", "300ms",
-		"-residents", "20", "-rate", "100", "-duration", "700ms", "-telegram-rate", "10"})
+		"-residents", "20", "-rate", "100,150", "-runs", "2", "-duration", "700ms", "-telegram-rate", "10"})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"retrieval p50", "shipped|", "60|", "web chat API (open loop)", "web chat API (closed loop)", "Telegram webhook"} {
+	for _, want := range []string{"retrieval p50", "shipped|", "60|", "web chat API (open loop)", "web chat API (closed loop)", "Telegram webhook",
+		"p99.9|", "lost|", "run-to-run spread (open loop, 2 runs each"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// Four open-loop runs (two rates, two runs each), each checked against
+	// its database: nothing acknowledged is lost.
+	runs := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "web chat API (closed loop)|") {
+			// Ratings are recognised by the reply to a tap: a change of
+			// its wording must not silently stop the bench (and the fault
+			// tests) from checking them.
+			if cells := strings.Split(line, "|"); strings.TrimSpace(cells[5]) == "0" {
+				t.Errorf("no rating acknowledged in the closed-loop run: %s", line)
+			}
+		}
+		if !strings.Contains(line, "web chat API (open loop)|") {
+			continue
+		}
+		runs++
+		cells := strings.Split(line, "|")
+		if lost := strings.TrimSpace(cells[13]); lost != "0" {
+			t.Errorf("lost = %q in %s", lost, line)
+		}
+	}
+	if runs != 4 {
+		t.Errorf("%d open-loop runs in the table, want 4:\n%s", runs, out.String())
 	}
 }

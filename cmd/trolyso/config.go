@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colecommune/trolyso/bot/inbox"
 	"github.com/colecommune/trolyso/storage"
 	"github.com/colecommune/trolyso/storage/postgres"
 )
@@ -64,6 +65,13 @@ type Config struct {
 	Telegram TelegramConfig
 	Zalo     ZaloConfig
 	LLM      LLMConfig
+
+	// InboxCapacity bounds, per channel, the Telegram updates and Zalo
+	// events accepted and not yet answered.
+	InboxCapacity int // TROLYSO_INBOX_MAX
+
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string // TROLYSO_METRICS_TOKEN
 
 	AdminPassword     string // TROLYSO_ADMIN_PASSWORD
 	AdminPasswordHash string // TROLYSO_ADMIN_PASSWORD_HASH (bcrypt)
@@ -203,6 +211,7 @@ func (a *app) loadConfig() (*Config, error) {
 			TelegramLink: env("TROLYSO_TELEGRAM_LINK"),
 			ZaloLink:     env("TROLYSO_ZALO_LINK"),
 		},
+		MetricsToken:      env("TROLYSO_METRICS_TOKEN"),
 		AdminPassword:     a.getenv("TROLYSO_ADMIN_PASSWORD"),
 		AdminPasswordHash: env("TROLYSO_ADMIN_PASSWORD_HASH"),
 	}
@@ -228,6 +237,9 @@ func (a *app) loadConfig() (*Config, error) {
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 		}
+	}
+	if c.InboxCapacity, err = envInt(env, "TROLYSO_INBOX_MAX", inbox.DefaultCapacity); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WebRate, err = envInt(env, "TROLYSO_WEB_RATE", 60); err != nil {
 		errs = append(errs, err)
@@ -349,6 +361,9 @@ func (c *Config) validate() error {
 	if c.MaxLen < 10 {
 		errs = append(errs, errors.New("TROLYSO_MAX_MESSAGE_LEN must be at least 10"))
 	}
+	if c.InboxCapacity < 1 {
+		errs = append(errs, errors.New("TROLYSO_INBOX_MAX must be at least 1"))
+	}
 	if c.WebRate < 1 {
 		errs = append(errs, errors.New("TROLYSO_WEB_RATE must be at least 1 request per minute"))
 	}
@@ -422,6 +437,9 @@ func (c *Config) validate() error {
 	if c.HandoffRepost <= 0 {
 		errs = append(errs, errors.New("TROLYSO_HANDOFF_REPOST must be positive"))
 	}
+	if c.MetricsToken != "" && !validBearerToken(c.MetricsToken) {
+		errs = append(errs, errors.New("TROLYSO_METRICS_TOKEN: at least 16 characters of A-Z, a-z, 0-9, -, ., _, ~, +, / (a bearer token; e.g. from `openssl rand -hex 24`)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -448,6 +466,20 @@ func serverPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// validBearerToken accepts an RFC 6750 token (b64token characters) long
+// enough not to be guessed.
+func validBearerToken(s string) bool {
+	if len(s) < 16 || len(s) > 512 {
+		return false
+	}
+	for _, r := range strings.TrimRight(s, "=") {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+/", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func validWebhookSecret(s string) bool {

@@ -81,7 +81,9 @@ func missing(t *testing.T, db *storage.DB, query string, ids []int64) []int64 {
 // TestSIGKILLKeepsAcknowledgedWrites kills the server with SIGKILL while
 // residents are writing to it, restarts it on the same database file, and
 // checks that every exchange and rating acknowledged to a resident before
-// the kill is stored.
+// the kill is stored. The kill comes once enough writes were acknowledged
+// (however long a busy machine takes to get there), while the load still
+// runs, so that requests are in flight when the process dies.
 func TestSIGKILLKeepsAcknowledgedWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
@@ -90,29 +92,43 @@ func TestSIGKILLKeepsAcknowledgedWrites(t *testing.T) {
 	qs := faultQuestions(t)
 	srv := startChild(t, dbPath)
 
+	const wantAcked, wantRated = 1500, 150
 	var res bench.LoadResult
+	var progress bench.Progress
+	ctx, stopLoad := context.WithCancel(context.Background())
+	defer stopLoad()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		res = bench.RunWeb(context.Background(), srv.URL, bench.LoadOptions{
-			Residents: 40, Duration: 2500 * time.Millisecond, MaxMessages: 20000, Questions: qs, RateShare: 0.5, Seed: 3,
+		res = bench.RunWeb(ctx, srv.URL, bench.LoadOptions{
+			Residents: 40, Duration: 3 * time.Minute, Questions: qs, RateShare: 0.5, Seed: 3, Progress: &progress,
 		})
 	}()
-	time.Sleep(1200 * time.Millisecond)
+	deadline := time.Now().Add(2 * time.Minute)
+	for progress.Acked.Load() < wantAcked || progress.Rated.Load() < wantRated {
+		if time.Now().After(deadline) {
+			stopLoad()
+			<-done
+			t.Fatalf("only %d exchanges and %d ratings acknowledged in 2 minutes; the load did not run: %v\n%s",
+				progress.Acked.Load(), progress.Rated.Load(), res, srv.Logs())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	srv.Kill() // SIGKILL: no shutdown code runs
+	stopLoad()
 	<-done
-	if len(res.Acked) < 50 {
-		t.Fatalf("only %d exchanges acknowledged before the kill; the load did not run: %v", len(res.Acked), res)
+	if len(res.Acked) < wantAcked {
+		t.Fatalf("%d exchanges acknowledged, want at least %d: %v", len(res.Acked), wantAcked, res)
 	}
 	if res.Errors == 0 {
-		t.Errorf("no transport errors: the kill happened after the load? %v", res)
+		t.Errorf("no transport errors: no request was in flight at the kill? %v", res)
 	}
 	t.Logf("before the kill: %d exchanges and %d ratings acknowledged; %v", len(res.Acked), len(res.RatedIDs), res)
 
 	// Restart on the same file: the server must come up (WAL recovery) and
 	// answer, and every acknowledged write must be there.
 	srv2 := startChild(t, dbPath)
-	after := bench.RunWeb(context.Background(), srv2.URL, bench.LoadOptions{Residents: 2, MaxMessages: 4, Duration: 5 * time.Second, Questions: qs})
+	after := bench.RunWeb(context.Background(), srv2.URL, bench.LoadOptions{Residents: 2, MaxMessages: 4, Duration: time.Minute, Questions: qs})
 	if after.Answered != 4 {
 		t.Errorf("restarted server: %v", after)
 	}

@@ -140,13 +140,18 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	// base; give it back to the OS now rather than whenever the heap next
 	// grows (resident memory at start-up, see README).
 	debug.FreeOSMemory()
+	s.tuneGC()
 
 	ctx, cancel := context.WithCancel(ctx)
 	s.ctx = ctx
 	defer cancel()
 
 	s.mountWeb()
-	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	metricsHandler := s.metrics.Handler()
+	if cfg.MetricsToken != "" {
+		metricsHandler = metrics.RequireBearer(cfg.MetricsToken, metricsHandler)
+	}
+	s.mux.Handle("GET /metrics", metricsHandler)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	for _, step := range []struct {
 		name string
@@ -306,19 +311,30 @@ func (s *server) reload(ctx context.Context, why string) {
 // unless a newer base came meanwhile. An unchanged base is loaded from the
 // model cache at once.
 func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) error {
+	// The previous base keeps answering while the new one trains; both are
+	// in memory meanwhile, so the soft memory limit is lifted until the new
+	// one is in place (serve_gc.go).
+	s.relaxGC()
 	prev := s.eng.Index().Bands()
 	quick, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
 		CacheDir: s.modelDir(), Logger: s.log, Bands: &prev})
 	if err != nil {
+		s.tuneGC()
 		return fmt.Errorf("build the knowledge index: %w", err)
 	}
 	s.eng.SetIndexed(b, quick)
 	if !quick.Info().Provisional {
+		debug.FreeOSMemory()
+		s.tuneGC()
 		return nil
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer func() {
+			debug.FreeOSMemory()
+			s.tuneGC()
+		}()
 		full, err := s.buildIndex(ctx, b)
 		switch {
 		case err != nil:

@@ -27,6 +27,7 @@ func startTelegram(ctx context.Context, s *server) error {
 		Now:           s.a.now,
 		Voice:         s.telegramVoice(),
 		SharedPacing:  s.sharedPacing(),
+		InboxCapacity: s.cfg.InboxCapacity,
 	})
 	if err != nil {
 		return err

@@ -23,20 +23,21 @@ func startZalo(ctx context.Context, s *server) error {
 		}
 	}
 	ch, err := zalo.New(ctx, zalo.Config{
-		Engine:       cm.eng,
-		Store:        cm.db,
-		Logger:       s.log,
-		Now:          s.a.now,
-		AppID:        z.AppID,
-		AppSecret:    z.AppSecret,
-		OASecretKey:  z.OASecretKey,
-		AccessToken:  z.AccessToken,
-		RefreshToken: z.RefreshToken,
-		APIURL:       z.APIURL,
-		OAuthURL:     z.OAuthURL,
-		MaxEventAge:  z.MaxEventAge,
-		Window:       z.Window,
-		AdminIDs:     z.AdminIDs,
+		Engine:        cm.eng,
+		Store:         cm.db,
+		Logger:        s.log,
+		Now:           s.a.now,
+		AppID:         z.AppID,
+		AppSecret:     z.AppSecret,
+		OASecretKey:   z.OASecretKey,
+		AccessToken:   z.AccessToken,
+		RefreshToken:  z.RefreshToken,
+		APIURL:        z.APIURL,
+		OAuthURL:      z.OAuthURL,
+		MaxEventAge:   z.MaxEventAge,
+		Window:        z.Window,
+		AdminIDs:      z.AdminIDs,
+		InboxCapacity: s.cfg.InboxCapacity,
 	})
 	if err != nil {
 		return err

@@ -16,9 +16,9 @@ func stripMarks(s string) string { return strings.ToLower(vi.StripDiacritics(s))
 
 // Latencies summarises a set of durations.
 type Latencies struct {
-	N             int
-	P50, P99, Max time.Duration
-	Mean          time.Duration
+	N                   int
+	P50, P99, P999, Max time.Duration
+	Mean                time.Duration
 }
 
 // Summarize computes percentiles (nearest rank) of ds, sorting it.
@@ -41,7 +41,7 @@ func Summarize(ds []time.Duration) Latencies {
 		}
 		return ds[i]
 	}
-	return Latencies{N: len(ds), P50: rank(0.50), P99: rank(0.99), Max: ds[len(ds)-1], Mean: sum / time.Duration(len(ds))}
+	return Latencies{N: len(ds), P50: rank(0.50), P99: rank(0.99), P999: rank(0.999), Max: ds[len(ds)-1], Mean: sum / time.Duration(len(ds))}
 }
 
 // Retrieval is the cost of answering questions from one index.

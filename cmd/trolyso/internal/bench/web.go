@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/colecommune/trolyso/storage"
 )
 
 // LoadOptions shape a load run of simulated residents.
@@ -35,6 +37,14 @@ type LoadOptions struct {
 	// its next message (default 0.3; negative: never).
 	RateShare float64
 	Seed      uint64
+	// Progress, when set, counts acknowledged exchanges and ratings as they
+	// arrive, so that a caller can act in the middle of a run.
+	Progress *Progress
+}
+
+// Progress counts what a running load has had acknowledged so far.
+type Progress struct {
+	Acked, Rated atomic.Int64
 }
 
 func (o *LoadOptions) defaults() {
@@ -200,12 +210,18 @@ func RunWeb(ctx context.Context, baseURL string, o LoadOptions) LoadResult {
 				if resp.StatusCode == http.StatusOK && wr.Text != "" {
 					answered.Add(1)
 					myLat = append(myLat, took)
-					if wasRate && strings.HasPrefix(wr.Text, "Cảm ơn bạn đã") {
+					if wasRate && strings.Contains(wr.Text, "Cảm ơn bạn đã") {
 						ratings.Add(1)
 						myRated = append(myRated, pendingID)
+						if o.Progress != nil {
+							o.Progress.Rated.Add(1)
+						}
 					}
 					if wr.ExchangeID > 0 {
 						myAcked = append(myAcked, wr.ExchangeID)
+						if o.Progress != nil {
+							o.Progress.Acked.Add(1)
+						}
 						if o.RateShare > 0 && r.Float64() < o.RateShare {
 							if p := ratePayload(wr, r); p != "" {
 								pendingRate, pendingID = p, wr.ExchangeID
@@ -269,4 +285,51 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	case <-timer.C:
 		return true
 	}
+}
+
+// Lost opens the database of a stopped server and returns how many of the
+// acknowledged exchanges (by id) and ratings (by exchange id) it does not
+// hold.
+func Lost(ctx context.Context, dbPath string, acked, rated []int64) (int, error) {
+	db, err := storage.Open(ctx, dbPath, storage.Options{})
+	if err != nil {
+		return 0, fmt.Errorf("check stored exchanges: %w", err)
+	}
+	defer db.Close()
+	have := func(query string) (map[int64]bool, error) {
+		rows, err := db.Reader().QueryContext(ctx, query)
+		if err != nil {
+			return nil, fmt.Errorf("check stored exchanges: %w", err)
+		}
+		defer rows.Close()
+		ids := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("check stored exchanges: %w", err)
+			}
+			ids[id] = true
+		}
+		return ids, rows.Err()
+	}
+	exchanges, err := have(`SELECT id FROM exchanges`)
+	if err != nil {
+		return 0, err
+	}
+	ratings, err := have(`SELECT exchange_id FROM ratings`)
+	if err != nil {
+		return 0, err
+	}
+	lost := 0
+	for _, id := range acked {
+		if !exchanges[id] {
+			lost++
+		}
+	}
+	for _, id := range rated {
+		if !ratings[id] {
+			lost++
+		}
+	}
+	return lost, nil
 }
