@@ -61,6 +61,10 @@ type Bands struct {
 	Keep float64 `json:"keep"`
 }
 
+// DefaultBands returns the bands used when a base is too small to
+// cross-validate (and by a server answering before calibration ends).
+func DefaultBands() Bands { return defaultBands }
+
 // defaultBands are used when a base is too small to cross-validate.
 var defaultBands = Bands{Beta: 1, Decline: 0.5, Floor: 0.2, Answer: 0.6, Agree: 0.4, Keep: 0.25}
 

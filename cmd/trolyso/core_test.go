@@ -154,6 +154,11 @@ func TestHotReload(t *testing.T) {
 			t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs.String())
 		}
 	}
+	// A base the binary does not hold answers at once with default bands,
+	// then with the bands calibrated for it.
+	waitFor("calibrated at start-up", func() bool {
+		return strings.Contains(logs.String(), `calibrated index in use" why=start-up`)
+	})
 	// A broken file: refused, previous base stays live.
 	os.WriteFile(filepath.Join(kb, "broken.md"), []byte("---\nid: broken\n---\n"), 0o644)
 	waitFor("refusal logged", func() bool { return strings.Contains(logs.String(), "reload refused") })
@@ -171,7 +176,9 @@ func TestHotReload(t *testing.T) {
 	waitFor("new entry answered", func() bool { return ask(newQ)["entry_id"] == "thu-vien-xa" })
 	// The quick index (trained with the bands in use) is then replaced
 	// by the one calibrated for the new base.
-	waitFor("calibrated index", func() bool { return strings.Contains(logs.String(), "calibrated index in use") })
+	waitFor("calibrated index", func() bool {
+		return strings.Contains(logs.String(), `calibrated index in use" why="files changed"`)
+	})
 	if r := ask(newQ); r["entry_id"] != "thu-vien-xa" {
 		t.Errorf("after calibration: %v", r)
 	}

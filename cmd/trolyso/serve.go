@@ -122,9 +122,13 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 		errc:    make(chan error, 1),
 	}
 	s.metrics = metrics.New()
-	ix, err := s.buildIndex(ctx, base)
+	// A base the binary and the model cache do not hold starts answering
+	// after one training with default bands; the calibrated index replaces
+	// it in the background (below).
+	startBands := knowledge.DefaultBands()
+	ix, err := knowledge.NewIndexContext(ctx, base, knowledge.IndexOptions{CacheDir: s.modelDir(), Logger: log, Bands: &startBands})
 	if err != nil {
-		return err
+		return fmt.Errorf("build the knowledge index: %w", err)
 	}
 	if s.province() {
 		// The base loaded above is the province layer; every commune
@@ -144,6 +148,10 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 
 	ctx, cancel := context.WithCancel(ctx)
 	s.ctx = ctx
+	if ix.Info().Provisional {
+		s.relaxGC()
+		s.calibrate(ctx, base, "start-up")
+	}
 	defer cancel()
 
 	s.mountWeb()
@@ -328,6 +336,15 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 		s.tuneGC()
 		return nil
 	}
+	s.calibrate(ctx, b, why)
+	return nil
+}
+
+// calibrate builds, in the background, the index calibrated by
+// cross-validation for base b (in service with a quick index), and puts it
+// in service unless a newer base came meanwhile. The soft memory limit is
+// restored afterwards.
+func (s *server) calibrate(ctx context.Context, b *knowledge.Base, why string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -345,7 +362,6 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 			s.log.Info("knowledge base: calibrated index in use", "why", why, "bands", fmt.Sprintf("%+v", full.Bands()))
 		}
 	}()
-	return nil
 }
 
 func (s *server) modelDir() string { return filepath.Join(filepath.Dir(s.cfg.DB), "models") }
