@@ -18,7 +18,7 @@ import (
 
 // engineVersion changes whenever features, training or the cache format
 // change, so that older cached models are not used.
-const engineVersion = "trolyso-engine-2"
+const engineVersion = "trolyso-engine-3"
 
 // fingerprintOf identifies everything a trained model depends on: the
 // engine, its settings, and the base's questions, answer bodies (before

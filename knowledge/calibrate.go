@@ -2,8 +2,10 @@ package knowledge
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/colecommune/trolyso/knowledge/vi"
 )
@@ -225,5 +227,40 @@ func chooseBands(cases []cvCase, oos int32) (Bands, CVFigures) {
 			}
 		}
 	}
-	return best, bestO.figures()
+	fig := bestO.figures()
+	fig.Confused = confusions(fused[bestBeta], cases, oos, maxConfused)
+	return best, fig
+}
+
+// maxConfused is how many confused pairs calibration reports.
+const maxConfused = 10
+
+// confusions counts, over the in-scope cases, which entry was ranked
+// first instead of the expected one, and returns the n most frequent pairs
+// (entries written "#class"; the index names them). Pairs seen once are
+// left out: one question says little about two entries.
+func confusions(fused []dist, cases []cvCase, oos int32, n int) []Confusion {
+	type pair struct{ asked, ranked int32 }
+	count := map[pair]int{}
+	for i, c := range cases {
+		d := &fused[i]
+		if c.expected == oos || len(d.cands) == 0 || d.cands[0].entry == c.expected {
+			continue
+		}
+		count[pair{c.expected, d.cands[0].entry}]++
+	}
+	var out []Confusion
+	for p, k := range count {
+		if k < 2 {
+			continue
+		}
+		out = append(out, Confusion{Asked: fmt.Sprintf("#%d", p.asked), Ranked: fmt.Sprintf("#%d", p.ranked), Count: k})
+	}
+	slices.SortFunc(out, func(a, b Confusion) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Asked+" "+a.Ranked, b.Asked+" "+b.Ranked)
+	})
+	return out[:min(n, len(out))]
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,6 +98,18 @@ type CVFigures struct {
 	InDeclined  float64 `json:"in_scope_declined"`
 	OOSDeclined float64 `json:"oos_declined"`
 	RankedAt1   float64 `json:"ranked_at_1"`
+	// Confused are the pairs of entries most often mixed up: a held-out
+	// question of Asked ranked Ranked first, Count times (as written and
+	// typed carelessly). Questions that tell such siblings apart are what
+	// the base needs most.
+	Confused []Confusion `json:"confused,omitempty"`
+}
+
+// Confusion is one pair of entries mixed up in cross-validation.
+type Confusion struct {
+	Asked  string `json:"asked"`
+	Ranked string `json:"ranked_first"`
+	Count  int    `json:"count"`
 }
 
 // Info returns how the index was built.
@@ -174,6 +188,16 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp); err != nil {
 		return nil, err
 	}
+	for i := range cv.Confused {
+		c := &cv.Confused[i]
+		c.Asked, c.Ranked = entryID(b, c.Asked), entryID(b, c.Ranked)
+	}
+	slices.SortStableFunc(cv.Confused, func(x, y Confusion) int {
+		if x.Count != y.Count {
+			return y.Count - x.Count
+		}
+		return strings.Compare(x.Asked+" "+x.Ranked, y.Asked+" "+y.Ranked)
+	})
 	ts := buildTrainingSet(all, -1, nClasses, lex, fp, tp)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -424,4 +448,13 @@ func (b *Bands) decide(d *dist) verdict {
 		}
 	}
 	return v
+}
+
+// entryID maps a class number written by calibrate ("#3") to the entry's id.
+func entryID(b *Base, class string) string {
+	i, err := strconv.Atoi(strings.TrimPrefix(class, "#"))
+	if err != nil || i < 0 || i >= len(b.Entries) {
+		return class
+	}
+	return b.Entries[i].ID
 }
