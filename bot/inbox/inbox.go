@@ -302,6 +302,9 @@ func (ib *Inbox) renew(ctx context.Context) {
 		before = append(before, id)
 	}
 	ib.mu.Unlock()
+	if len(before) == 0 {
+		return // only the items in owned carry this instance's name
+	}
 	ids, err := ib.cfg.Store.RenewInbox(ctx, ib.cfg.Channel, ib.claim(ib.cfg.Now()))
 	if err != nil {
 		ib.log.Error("inbox: renew claims; another instance takes the items over if this lasts", "channel", ib.cfg.Channel, "err", err)

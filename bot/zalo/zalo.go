@@ -111,6 +111,9 @@ type Config struct {
 	// InboxOwner names this instance in the inbox's claims, as in job
 	// leases (default: a fresh name; see bot/inbox).
 	InboxOwner string
+	// InboxOwnerGone tells whether another instance is known to be gone
+	// (default: a process on this machine that no longer exists).
+	InboxOwnerGone func(string) bool
 	// AdminIDs are the Zalo user ids (as the OA sees them, sender.id) of
 	// the commune's admins: their messages may use admin-only commands.
 	AdminIDs []string
@@ -216,6 +219,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 		Workers:   cfg.Concurrency,
 		Retention: c.retention(),
 		Owner:     cfg.InboxOwner,
+		OwnerGone: cfg.InboxOwnerGone,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("zalo: %w", err)
