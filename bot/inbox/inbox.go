@@ -205,7 +205,7 @@ func (ib *Inbox) Open() { ib.gateOnce.Do(func() { close(ib.gate) }) }
 // renewing this instance's claims and sweeping for more. Add refuses
 // items until it has run.
 func (ib *Inbox) Start(ctx context.Context) error {
-	n, err := ib.sweep(ctx)
+	n, err := ib.sweepAll(ctx)
 	if err != nil {
 		return err
 	}
@@ -224,17 +224,30 @@ func (ib *Inbox) claim(now time.Time) storage.InboxClaim {
 	return storage.InboxClaim{Owner: ib.cfg.Owner, Until: now.Add(ib.cfg.ClaimTTL)}
 }
 
+// sweepAll sweeps until a sweep takes less than a full batch.
+func (ib *Inbox) sweepAll(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := ib.sweep(ctx)
+		total += n
+		if err != nil || n < takeBatch {
+			return total, err
+		}
+	}
+}
+
 // sweep takes over pending items whose claim expired or whose owner is
 // gone, as many as fit, queues them and returns how many.
 func (ib *Inbox) sweep(ctx context.Context) (int, error) {
+	// Room is not reserved meanwhile (an Add would be refused for it): an
+	// Add at the same moment may take the inbox a little past Capacity.
 	ib.mu.Lock()
 	room := min(ib.cfg.Capacity-ib.reserved, takeBatch)
-	if ib.closed || room <= 0 {
-		ib.mu.Unlock()
+	closed := ib.closed
+	ib.mu.Unlock()
+	if closed || room <= 0 {
 		return 0, nil
 	}
-	ib.reserved += room
-	ib.mu.Unlock()
 	now := ib.cfg.Now()
 	var items []storage.InboxItem
 	var failed int
@@ -248,12 +261,16 @@ func (ib *Inbox) sweep(ctx context.Context) (int, error) {
 		}
 		items, failed, err = ib.cfg.Store.TakeInbox(ctx, ib.cfg.Channel, ib.claim(now), now, gone, room, ib.cfg.MaxAttempts)
 	}
-	ib.mu.Lock()
-	defer ib.mu.Unlock()
-	ib.releaseLocked(room - len(items))
 	if err != nil {
 		return 0, err
 	}
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	if ib.closed {
+		// Close releases them once the keeper has stopped.
+		return 0, nil
+	}
+	ib.reserved += len(items)
 	if failed > 0 {
 		ib.log.Error("inbox: items given up after repeated take-overs", "channel", ib.cfg.Channel, "items", failed, "attempts", ib.cfg.MaxAttempts)
 	}
@@ -281,7 +298,7 @@ func (ib *Inbox) keep() {
 		ib.renew(ctx)
 		select {
 		case <-ib.gate: // a gated inbox takes no more before it answers
-			if n, err := ib.sweep(ctx); err != nil {
+			if n, err := ib.sweepAll(ctx); err != nil {
 				ib.log.Error("inbox: sweep for deliveries of dead instances", "channel", ib.cfg.Channel, "err", err)
 			} else if n > 0 {
 				ib.log.Warn("inbox: took over deliveries of an instance that stopped answering", "channel", ib.cfg.Channel, "items", n)
