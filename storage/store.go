@@ -128,9 +128,13 @@ type ExchangesStore interface {
 
 // InboxStore keeps the durable inbox of channel updates.
 type InboxStore interface {
-	AddInbox(ctx context.Context, items []InboxItem) ([]bool, error)
+	AddInbox(ctx context.Context, items []InboxItem, claim InboxClaim) ([]bool, error)
 	InboxHas(ctx context.Context, channel string, keys []string) (bool, error)
-	RecoverInbox(ctx context.Context, channel string, maxAttempts int) (items []InboxItem, failed int, err error)
+	TakeInbox(ctx context.Context, channel string, claim InboxClaim, now time.Time, gone []string, limit, maxAttempts int) (items []InboxItem, failed int, err error)
+	RenewInbox(ctx context.Context, channel string, claim InboxClaim) ([]int64, error)
+	ReleaseInbox(ctx context.Context, channel, owner string) error
+	InboxOwners(ctx context.Context, channel, except string, now time.Time) ([]string, error)
+	InboxAhead(ctx context.Context, channel, chat string, id int64, owner string) (bool, error)
 	FinishInbox(ctx context.Context, id int64, state string) error
 	PruneInbox(ctx context.Context, channel string, before time.Time) (int64, error)
 	InboxCounts(ctx context.Context, channel string) (map[string]int, error)

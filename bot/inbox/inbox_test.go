@@ -263,7 +263,7 @@ func TestPanicAndPoisonItems(t *testing.T) {
 		t.Fatalf("counts %v", counts)
 	}
 	// A row that never gets answered (each start-up dies on it).
-	if _, err := db.AddInbox(ctx, []storage.InboxItem{{Channel: "zalo", Key: "k", Chat: "c", Payload: []byte("x")}}); err != nil {
+	if _, err := db.AddInbox(ctx, []storage.InboxItem{{Channel: "zalo", Key: "k", Chat: "c", Payload: []byte("x")}}, storage.InboxClaim{}); err != nil {
 		t.Fatal(err)
 	}
 	for start := 1; start <= 4; start++ {
@@ -285,4 +285,206 @@ func TestPanicAndPoisonItems(t *testing.T) {
 	if counts[storage.InboxFailed] != 1 {
 		t.Fatalf("poison item not given up: %v", counts)
 	}
+}
+
+// clock is a settable clock for claims.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// startInbox starts an inbox with cfg's defaults filled in for tests.
+func startInbox(t *testing.T, cfg Config) *Inbox {
+	t.Helper()
+	if cfg.Channel == "" {
+		cfg.Channel = "telegram"
+	}
+	ib, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ib.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ib.Close(time.Second) })
+	return ib
+}
+
+// TestDeadInstanceTakenOverAfterExpiry: two instances on one database.
+// A accepts items and stops answering and renewing (cut off from the
+// database, as if dead); B does not take them while A's claims are live,
+// takes them once they expired, and answers each chat in order.
+func TestDeadInstanceTakenOverAfterExpiry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "i.db")
+	ctx := context.Background()
+	clk := &clock{t: testNow}
+	dbA, dbB := openDB(t, path), openDB(t, path)
+	const ttl = 300 * time.Millisecond
+	stuck := make(chan struct{})
+	defer close(stuck)
+	a := startInbox(t, Config{Store: dbA, Owner: "A", Now: clk.now, ClaimTTL: ttl, Handle: func(ctx context.Context, it storage.InboxItem) {
+		select {
+		case <-stuck:
+		case <-ctx.Done():
+		}
+	}})
+	for n := 1; n <= 3; n++ {
+		if _, err := a.Add(ctx, item("x", n), item("y", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &recorder{}
+	b := startInbox(t, Config{Store: dbB, Owner: "B", Now: clk.now, ClaimTTL: ttl, Handle: r.handle})
+	time.Sleep(4 * ttl) // several renewals and sweeps
+	if r.answered() != 0 || b.Pending() != 0 {
+		t.Fatalf("B took live items: answered %v, %d pending", r.all, b.Pending())
+	}
+	// A dies: its store is gone, its claims are no longer renewed.
+	dbA.Close()
+	clk.add(2 * ttl)
+	if !waitCond(10*time.Second, func() bool { return r.answered() == 6 }) {
+		t.Fatalf("B answered %v after A's claims expired", r.all)
+	}
+	for _, c := range []string{"x", "y"} {
+		if want := []string{c + "-1", c + "-2", c + "-3"}; !slices.Equal(r.order[c], want) {
+			t.Errorf("chat %s answered %v, want %v", c, r.order[c], want)
+		}
+	}
+	b.Wait()
+	counts, _ := dbB.InboxCounts(ctx, "telegram")
+	if counts[storage.InboxDone] != 6 || counts[storage.InboxPending] != 0 {
+		t.Fatalf("counts = %v", counts)
+	}
+	a.Close(10 * time.Millisecond)
+}
+
+// TestLostClaimsAreDropped: an instance whose claims were taken over
+// (it could not renew for a whole TTL) does not answer the queued items
+// it lost; the one in flight ends normally.
+func TestLostClaimsAreDropped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "i.db")
+	ctx := context.Background()
+	clk := &clock{t: testNow}
+	db, other := openDB(t, path), openDB(t, path)
+	release := make(chan struct{})
+	r := &recorder{}
+	a := startInbox(t, Config{Store: db, Owner: "A", Now: clk.now, ClaimTTL: 300 * time.Millisecond, Handle: func(ctx context.Context, it storage.InboxItem) {
+		if it.Key == "x-1" {
+			<-release
+		}
+		r.handle(ctx, it)
+	}})
+	if _, err := a.Add(ctx, item("x", 1), item("x", 2), item("x", 3)); err != nil {
+		t.Fatal(err)
+	}
+	// Another instance takes them over, as after A's claims expired.
+	later := clk.now().Add(time.Minute)
+	got, _, err := other.TakeInbox(ctx, "telegram", storage.InboxClaim{Owner: "B", Until: later.Add(time.Hour)}, later, nil, 10, 3)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("take over = %v, %v", got, err)
+	}
+	if !waitCond(10*time.Second, func() bool { return a.Pending() == 1 }) {
+		t.Fatalf("A still holds %d items after losing its claims", a.Pending())
+	}
+	close(release)
+	a.Wait()
+	if !slices.Equal(r.all, []string{"x-1"}) {
+		t.Fatalf("A answered %v, want only the item in flight", r.all)
+	}
+}
+
+// TestChatOrderAcrossInstances: a chat's second message, accepted by B
+// while A still answers the first, is answered after it.
+func TestChatOrderAcrossInstances(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "i.db")
+	ctx := context.Background()
+	dbA, dbB := openDB(t, path), openDB(t, path)
+	r := &recorder{}
+	release := make(chan struct{})
+	a := startInbox(t, Config{Store: dbA, Owner: "A", Now: time.Now, Handle: func(ctx context.Context, it storage.InboxItem) {
+		<-release
+		r.handle(ctx, it)
+	}})
+	b := startInbox(t, Config{Store: dbB, Owner: "B", Now: time.Now, OrderWait: time.Minute, Handle: r.handle})
+	if _, err := a.Add(ctx, item("z", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Add(ctx, item("z", 2), item("w", 1)); err != nil {
+		t.Fatal(err)
+	}
+	// Another chat is not held up.
+	if !waitCond(10*time.Second, func() bool { return r.answered() == 1 }) || r.all[0] != "w-1" {
+		t.Fatalf("answered %v, want w-1 alone", r.all)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if r.answered() != 1 {
+		t.Fatalf("B answered z-2 before A answered z-1: %v", r.all)
+	}
+	close(release)
+	a.Wait()
+	b.Wait()
+	if want := []string{"z-1", "z-2"}; !slices.Equal(r.order["z"], want) {
+		t.Fatalf("chat z answered %v, want %v", r.order["z"], want)
+	}
+}
+
+// TestGoneOwnerTakenOverAtOnce: items of an instance known to be gone (a
+// dead process on this machine) are taken at the next start-up without
+// waiting for their claims to expire; a live owner's are not.
+func TestGoneOwnerTakenOverAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "i.db")
+	ctx := context.Background()
+	dbA, dbB := openDB(t, path), openDB(t, path)
+	hang := make(chan struct{})
+	defer close(hang)
+	a := startInbox(t, Config{Store: dbA, Owner: "A", Handle: func(ctx context.Context, it storage.InboxItem) {
+		select {
+		case <-hang:
+		case <-ctx.Done():
+		}
+	}})
+	if _, err := a.Add(ctx, item("x", 1), item("x", 2)); err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{}
+	alive := startInbox(t, Config{Store: dbB, Owner: "B", OwnerGone: func(string) bool { return false }, Handle: r.handle})
+	if alive.Pending() != 0 {
+		t.Fatal("a start-up took a live instance's items")
+	}
+	restarted := startInbox(t, Config{Store: dbB, Owner: "C", OwnerGone: func(o string) bool { return o == "A" }, Handle: r.handle})
+	restarted.Wait()
+	if !slices.Equal(r.all, []string{"x-1", "x-2"}) {
+		t.Fatalf("answered %v", r.all)
+	}
+	a.Close(10 * time.Millisecond)
+}
+
+func (r *recorder) answered() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.all)
+}
+
+// waitCond polls cond every 10 ms for up to d.
+func waitCond(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }

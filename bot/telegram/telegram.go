@@ -12,7 +12,8 @@
 // library's moves its offset before handlers run) asks for the next offset
 // only once the batch is committed. Workers answer one chat's updates in
 // the order sent while other chats proceed in parallel; updates left
-// pending by a crash are answered first at the next start.
+// pending by a crash are answered first at the next start, or taken over
+// by another instance on the same database (bot/inbox).
 package telegram
 
 import (
@@ -93,6 +94,9 @@ type Config struct {
 	// (default inbox.DefaultCapacity); beyond it the webhook answers 503
 	// and long polling waits, so that Telegram keeps them.
 	InboxCapacity int
+	// InboxOwner names this instance in the inbox's claims, as in job
+	// leases (default: a fresh name; see bot/inbox).
+	InboxOwner string
 	// SharedPacing, when set, spaces the bot's messages across every
 	// instance on one database (several servers share one bot's limit of
 	// about 30 messages a second); per-chat limits stay per instance.
@@ -210,6 +214,7 @@ func New(cfg Config) (*Adapter, error) {
 		Capacity: cfg.InboxCapacity,
 		Workers:  DefaultWorkers,
 		Gated:    true,
+		Owner:    cfg.InboxOwner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("telegram: %w", err)
@@ -307,7 +312,8 @@ func (a *Adapter) prune(ctx context.Context) {
 func (a *Adapter) Wait() { a.inbox.Wait() }
 
 // shutdown stops accepting updates and lets the accepted ones be answered
-// for shutdownGrace; what is left is answered at the next start.
+// for shutdownGrace; what is left is answered at the next start or by
+// another instance.
 func (a *Adapter) shutdown() {
 	a.inbox.Open() // updates accepted before getMe failed still get an answer
 	a.inbox.Close(a.grace)

@@ -31,7 +31,8 @@ func hangingAPI(t *testing.T) (url string, arrived chan struct{}) {
 
 // TestAcceptedEventsSurviveARestart: events acknowledged with 200 by a
 // channel that never answered them (it stalled, then the process ended)
-// are answered by the next channel on the same database, once each; Zalo's
+// are answered by the next channel on the same database (the next process:
+// the first one's is gone), once each; Zalo's
 // re-sending of the same events is not answered again, and an event whose
 // first delivery was refused (full inbox) is accepted when re-sent.
 func TestAcceptedEventsSurviveARestart(t *testing.T) {
@@ -41,6 +42,7 @@ func TestAcceptedEventsSurviveARestart(t *testing.T) {
 		c.HTTPClient = &http.Client{}
 		c.Concurrency = 2
 		c.InboxCapacity = 6
+		c.InboxOwner = "zalo run 1"
 	})
 	type ev struct{ body []byte }
 	var evs []ev
@@ -67,6 +69,8 @@ func TestAcceptedEventsSurviveARestart(t *testing.T) {
 
 	// "Restart": a new channel on the same database, with a working API.
 	h.cfg.APIURL, h.cfg.HTTPClient, h.cfg.InboxCapacity = h.api.srv.URL, nil, 0
+	h.cfg.InboxOwner = "zalo run 2"
+	h.cfg.InboxOwnerGone = func(o string) bool { return o == "zalo run 1" }
 	h.start()
 	h.ch.Wait()
 	// Zalo re-sends everything, including the refused seventh event.

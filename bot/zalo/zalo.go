@@ -65,7 +65,7 @@ const (
 	eventRetention      = 48 * time.Hour
 	// shutdownGrace is how long accepted events may still be answered
 	// after Run's context ends; then their contexts are cancelled, and
-	// what is left is answered at the next start.
+	// what is left is answered at the next start or by another instance.
 	shutdownGrace = 15 * time.Second
 	// defaultConcurrency bounds the users answered at once.
 	defaultConcurrency = 16
@@ -108,6 +108,12 @@ type Config struct {
 	// (default inbox.DefaultCapacity); beyond it the webhook answers 503,
 	// so that Zalo delivers them again.
 	InboxCapacity int
+	// InboxOwner names this instance in the inbox's claims, as in job
+	// leases (default: a fresh name; see bot/inbox).
+	InboxOwner string
+	// InboxOwnerGone tells whether another instance is known to be gone
+	// (default: a process on this machine that no longer exists).
+	InboxOwnerGone func(string) bool
 	// AdminIDs are the Zalo user ids (as the OA sees them, sender.id) of
 	// the commune's admins: their messages may use admin-only commands.
 	AdminIDs []string
@@ -212,6 +218,8 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 		Capacity:  cfg.InboxCapacity,
 		Workers:   cfg.Concurrency,
 		Retention: c.retention(),
+		Owner:     cfg.InboxOwner,
+		OwnerGone: cfg.InboxOwnerGone,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("zalo: %w", err)
@@ -234,7 +242,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 // Run refreshes the access token ahead of expiry and prunes the keys of
 // old handled events until ctx ends, then lets the accepted events be
 // answered for at most the shutdown grace (what is left is answered at the
-// next start).
+// next start or by another instance).
 func (c *Channel) Run(ctx context.Context) error {
 	defer c.shutdown()
 	tick := time.NewTicker(c.cfg.RefreshCheck)

@@ -2,18 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
-	"regexp"
-	"runtime"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/colecommune/trolyso/storage"
+	"github.com/colecommune/trolyso/storage/owner"
 )
 
 // Jobs that must run once across instances (a commune's reminders, the
@@ -30,12 +23,7 @@ const leaseTTL = 15 * time.Second
 
 // instance names this process in leases.
 func (s *server) instance() string {
-	s.instanceOnce.Do(func() {
-		b := make([]byte, 4)
-		rand.Read(b)
-		host, _ := os.Hostname()
-		s.instanceID = fmt.Sprintf("serve pid %d on %s (%s)", os.Getpid(), host, hex.EncodeToString(b))
-	})
+	s.instanceOnce.Do(func() { s.instanceID = owner.New("serve") })
 	return s.instanceID
 }
 
@@ -109,25 +97,11 @@ func (s *server) keepLease(ctx context.Context, store *storage.DB, name, me stri
 	}
 }
 
-var leaseOwnerRe = regexp.MustCompile(` pid (\d+) on (\S*) \(`)
-
 // takeOverDead takes the lease from a holder on this machine whose
 // process no longer exists, instead of waiting for the lease to expire.
 func (s *server) takeOverDead(ctx context.Context, store *storage.DB, name, me string) bool {
 	cur, err := store.LeaseOf(ctx, name)
-	if err != nil || !cur.ExpiresAt.After(s.a.now()) {
-		return false
-	}
-	m := leaseOwnerRe.FindStringSubmatch(cur.Owner)
-	host, _ := os.Hostname()
-	if m == nil || m[2] != host || runtime.GOOS == "windows" {
-		return false
-	}
-	pid, err := strconv.Atoi(m[1])
-	if err != nil || pid <= 0 || pid == os.Getpid() {
-		return false
-	}
-	if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
+	if err != nil || !cur.ExpiresAt.After(s.a.now()) || !owner.Gone(cur.Owner) {
 		return false
 	}
 	held, err := store.TakeOverLease(ctx, name, me, cur.Owner, s.a.now(), leaseTTL)

@@ -28,6 +28,7 @@ func startTelegram(ctx context.Context, s *server) error {
 		Voice:         s.telegramVoice(),
 		SharedPacing:  s.sharedPacing(),
 		InboxCapacity: s.cfg.InboxCapacity,
+		InboxOwner:    s.instance(),
 	})
 	if err != nil {
 		return err

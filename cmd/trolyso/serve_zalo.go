@@ -38,6 +38,7 @@ func startZalo(ctx context.Context, s *server) error {
 		Window:        z.Window,
 		AdminIDs:      z.AdminIDs,
 		InboxCapacity: s.cfg.InboxCapacity,
+		InboxOwner:    s.instance(),
 	})
 	if err != nil {
 		return err
