@@ -357,7 +357,7 @@ func channelName(ch string) string {
 // marking them delivered, and whether the resident's ticket is open (the
 // page keeps asking while it is).
 func (d *Desk) WebMessages(ctx context.Context, userKey string) ([]bot.Reply, bool, error) {
-	_, open := d.openTicketID(userKey)
+	_, open := d.openTicket(ctx, userKey)
 	if !open {
 		// Messages may still wait after a close (the close notice).
 		has, err := d.store.HasWebOutbox(ctx, userKey)

@@ -118,6 +118,9 @@ func newStaffFakeAPI(t *testing.T, token string) *staffFakeAPI {
 				typ = "supergroup"
 			}
 			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":1,"chat":{"id":%s,"type":%q}}}`, id, chat, typ)
+		case "editMessageReplyMarkup":
+			// The edited message, as the Bot API answers for a bot's own.
+			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%s,"date":1,"chat":{"id":%s,"type":"supergroup"}}}`, r.FormValue("message_id"), r.FormValue("chat_id"))
 		default:
 			fmt.Fprint(w, `{"ok":true,"result":true}`)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/alert"
+	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
@@ -30,6 +31,12 @@ type communeRT struct {
 	overlay string // folder of the commune's own entries ("" if none)
 	db      *storage.DB
 	eng     *bot.Engine
+	// mux serves the commune's web chat under /xa/<slug>/ (province only).
+	mux *http.ServeMux
+	// desk is the commune's handoff to its staff (nil when off), and
+	// staffChat its staff's Telegram group (0 for none); serve_handoff.go.
+	desk      *handoff.Desk
+	staffChat int64
 }
 
 // communeFiles lists the communes of TROLYSO_COMMUNES: every <slug>.yaml
@@ -165,6 +172,7 @@ func (s *server) mountWeb() {
 	}
 	for _, c := range s.communes {
 		sub := http.NewServeMux()
+		c.mux = sub
 		web.New(web.Config{Engine: c.eng, Store: c.db, Logger: s.log.With("commune", c.slug), RatePerMinute: s.cfg.WebRate, TrustedProxies: s.cfg.TrustedProxies}).Routes(sub)
 		(&alert.Public{Store: c.db, Base: c.eng.Base, Now: s.a.now, Log: s.log}).Routes(sub)
 		prefix := "/xa/" + c.slug
