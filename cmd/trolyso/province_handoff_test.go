@@ -246,6 +246,65 @@ func testProvinceHandoff(t *testing.T, backend string) {
 	if page := get(t, tinh, base+"/admin/hoidap/1"); !strings.Contains(page, "COLETRALOI") {
 		t.Error("the province admin does not see Cổ Lễ's conversation")
 	}
+
+	// Hoa Lư has no staff group: its web-chat residents reach its staff
+	// in the dashboard, and the answer waits for them at /xa/hoa-lu/.
+	jar, _ := cookiejar.New(nil)
+	resident := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	webSay := func(text string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"text": text})
+		resp, err := resident.Post(base+"/xa/hoa-lu/api/message", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	if r := webSay("/canbo"); r["band"] != "handoff" || !strings.Contains(fmt.Sprint(r["html"]), "phường Hoa Lư") {
+		t.Fatalf("/canbo on Hoa Lư's web chat: %v", r)
+	}
+	webSay("HOALUHOI cho hỏi giờ tiếp dân chiều thứ Sáu")
+	resp, err = tinh.PostForm(base+"/admin/chonxa", url.Values{"csrf": {csrfIn(roll)}, "commune": {"hoa-lu"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if page := get(t, tinh, base+"/admin/hoidap/1"); !strings.Contains(page, "HOALUHOI") {
+		t.Fatal("Hoa Lư's request is not in its dashboard")
+	}
+	resp, err = tinh.PostForm(base+"/admin/hoidap/1/reply", url.Values{"csrf": {csrfIn(roll)}, "staff": {"Tỉnh"}, "text": {"Chiều thứ Sáu tiếp dân từ 14 giờ HOALUTRALOI"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var poll struct {
+		Messages []struct{ Text, HTML string }
+		Open     bool
+	}
+	r, err := resident.Get(base + "/xa/hoa-lu/api/staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(r.Body).Decode(&poll)
+	r.Body.Close()
+	if !poll.Open || len(poll.Messages) != 1 || !strings.Contains(poll.Messages[0].HTML+poll.Messages[0].Text, "HOALUTRALOI") {
+		t.Errorf("Hoa Lư's web resident's staff messages: %+v", poll)
+	}
+	// The same browser on another commune's page has no conversation there.
+	if r, err = resident.Get(base + "/xa/co-le/api/staff"); err == nil {
+		poll.Messages, poll.Open = nil, false
+		json.NewDecoder(r.Body).Decode(&poll)
+		r.Body.Close()
+		if poll.Open || len(poll.Messages) != 0 {
+			t.Errorf("Cổ Lễ's page shows Hoa Lư's conversation: %+v", poll)
+		}
+	}
+	if contains(coLeStaff, "HOALU")+contains(yenTuStaff, "HOALU") != 0 {
+		t.Error("Hoa Lư's request was posted in another commune's group")
+	}
 }
 
 // ticketState is a commune's tickets and their messages, as text.
@@ -270,4 +329,37 @@ func ticketState(t *testing.T, db *storage.DB) string {
 		}
 	}
 	return b.String()
+}
+
+// TestProvinceHandoffConfig: a province's staff groups are each commune's
+// own, need the bot, and the one-commune variable is refused with the way
+// to do it.
+func TestProvinceHandoffConfig(t *testing.T) {
+	tg := TelegramConfig{Token: "999:tok", APIURL: "http://127.0.0.1:1", WebhookURL: "https://bot.example.vn/tg/hook", WebhookSecret: "s3cret"}
+	for _, tt := range []struct {
+		name   string
+		groups map[string]string
+		env    func(*Config)
+		want   string
+	}{
+		{"the one-commune variable", nil, func(c *Config) { c.Telegram, c.StaffChat = tg, -100999 }, "staff_telegram_chat in its profile"},
+		{"a staff group without the bot", map[string]string{"co-le": coLeStaff}, func(*Config) {}, "commune co-le: its profile sets staff_telegram_chat but TELEGRAM_BOT_TOKEN"},
+		{"one group for two communes", map[string]string{"co-le": coLeStaff, "hoa-lu": coLeStaff}, func(c *Config) { c.Telegram = tg }, "the same staff_telegram_chat -100111"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			communes := writeCommunes(t)
+			for slug, chat := range tt.groups {
+				setStaffGroup(t, communes, slug, chat)
+			}
+			cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "p.db"), Communes: communes, MaxLen: 1000, WebRate: 1000,
+				LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}, HandoffIdle: time.Hour, HandoffRepost: time.Hour}
+			tt.env(cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err := serve(ctx, quietApp(), cfg, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("serve: %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
 }

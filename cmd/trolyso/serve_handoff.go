@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/colecommune/trolyso/bot"
@@ -44,7 +43,7 @@ func configureHandoff(ctx context.Context, s *server) error {
 // when its profile sets staff_telegram_chat, in that Telegram group.
 func configureProvinceHandoff(ctx context.Context, s *server) error {
 	if s.cfg.StaffChat != 0 {
-		return errors.New("TROLYSO_STAFF_TELEGRAM_CHAT is the one-commune setting: in a province deployment (TROLYSO_COMMUNES) set each commune's staff group as staff_telegram_chat in its profile")
+		return errProvinceStaffChat
 	}
 	owner := map[int64]string{}
 	groups := 0
