@@ -275,6 +275,9 @@ func testProvinceHandoff(t *testing.T, backend string) {
 	if page := get(t, tinh, base+"/admin/hoidap/1"); !strings.Contains(page, "HOALUHOI") {
 		t.Fatal("Hoa Lư's request is not in its dashboard")
 	}
+	if page := get(t, tinh, base+"/admin/hoidap"); !strings.Contains(page, "staff_telegram_chat") {
+		t.Error("Hoa Lư's requests page does not say where its staff group is set")
+	}
 	resp, err = tinh.PostForm(base+"/admin/hoidap/1/reply", url.Values{"csrf": {csrfIn(roll)}, "staff": {"Tỉnh"}, "text": {"Chiều thứ Sáu tiếp dân từ 14 giờ HOALUTRALOI"}})
 	if err != nil {
 		t.Fatal(err)

@@ -158,6 +158,10 @@ func (s *server) reloadCommunes(ctx context.Context, base *knowledge.Base, pix *
 	}
 	for _, n := range all {
 		n.c.eng.SetIndexed(n.b, n.ix)
+		if n.c.desk != nil && n.b.Profile.StaffTelegramChat != n.c.staffChat {
+			s.log.Warn("commune profile: staff_telegram_chat changed; requests keep going to the previous staff group until the server restarts",
+				"commune", n.c.slug, "in_use", n.c.staffChat, "in_profile", n.b.Profile.StaffTelegramChat)
+		}
 	}
 	return nil
 }
