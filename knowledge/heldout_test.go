@@ -40,6 +40,7 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindB.tsv", 0.84, 0.89, 0.95, 0.04, 0.08},
 		{"testdata/blindC.tsv", 0.80, 0.84, 0.80, 0.08, 0.08},
 		{"testdata/blindD.tsv", 0.80, 0.85, 0.95, 0.08, 0.07},
+		{"testdata/blindE.tsv", 0.90, 0.92, 0.95, 0.04, 0.06},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
