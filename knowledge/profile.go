@@ -22,6 +22,12 @@ type Profile struct {
 	Centre      Office `yaml:"centre" json:"centre"`
 	Police      Office `yaml:"police" json:"police"`
 	Teams       []Team `yaml:"teams" json:"teams"`
+	// StaffTelegramChat is the id of the commune staff's Telegram group
+	// in a province deployment (TROLYSO_COMMUNES): residents' requests to
+	// staff are posted there and staff answer there. 0 when the commune's
+	// staff answer from the dashboard only. A one-commune install sets
+	// TROLYSO_STAFF_TELEGRAM_CHAT instead. Not rendered in answers.
+	StaffTelegramChat int64 `yaml:"staff_telegram_chat" json:"-"`
 	// Missing lists the details still to fill in. Their values above have
 	// been replaced by generic wording ("số của công an xã"),
 	// so that residents never read a placeholder.

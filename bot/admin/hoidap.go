@@ -112,6 +112,9 @@ type hoidapPage struct {
 	Month     string
 	Name      string
 	Searched  bool
+	// InProvince is set on a commune's dashboard in a province deployment
+	// (its staff group is set in its profile, not in the environment).
+	InProvince bool
 }
 
 func (h *Handler) rows(ts []storage.Ticket) []ticketRow {
@@ -137,7 +140,7 @@ func clip(s string, n int) string {
 }
 
 func (h *Handler) hoidapBase(r *http.Request, title string) hoidapPage {
-	p := hoidapPage{page: h.basePage(r, title, "hoidap"), Enabled: h.desk != nil, Name: staffName(r)}
+	p := hoidapPage{page: h.basePage(r, title, "hoidap"), Enabled: h.desk != nil, Name: staffName(r), InProvince: h.province != nil}
 	if h.desk != nil {
 		p.StaffChat = h.desk.StaffChatConfigured()
 		p.Lost, p.HasLost = h.desk.StaffChatLost(r.Context())

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
@@ -33,6 +34,9 @@ type CommuneDashboard struct {
 	Name  string
 	Store *storage.DB
 	Base  func() *knowledge.Base
+	// Desk is the commune's handoff desk (/admin/hoidap acts on its
+	// tickets only); nil turns the requests pages off.
+	Desk *handoff.Desk
 }
 
 // ProvinceConfig holds a province dashboard's dependencies.
@@ -73,7 +77,7 @@ func NewProvince(cfg ProvinceConfig) (*Province, error) {
 	sort.Slice(p.communes, func(i, j int) bool { return p.communes[i].Slug < p.communes[j].Slug })
 	for _, c := range p.communes {
 		h := &Handler{store: c.Store, base: c.Base, log: p.log.With("commune", c.Slug), now: p.now, loc: p.loc, trusted: p.trusted,
-			sessions: p.store, external: true, province: p}
+			sessions: p.store, external: true, province: p, desk: c.Desk}
 		mux := http.NewServeMux()
 		h.Routes(mux)
 		p.boards[c.Slug] = mux

@@ -660,3 +660,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestSharedStoreSeesTicketsOfOtherInstances: two desks on one store (two
+// instances): a ticket opened through one is known to the other when it is
+// Shared, so the resident's next message goes to staff, not to the bot;
+// an instance that is not Shared knows only its own tickets.
+func TestSharedStoreSeesTicketsOfOtherInstances(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
+			e := newEnv(t)
+			log := slog.New(slog.DiscardHandler)
+			eng2 := bot.New(bot.Config{Store: e.db, Now: e.clk.Now, Logger: log}, e.base)
+			d2, err := New(e.ctx, Config{Store: e.db, Base: eng2.Base, Logger: log, Now: e.clk.Now, Web: true, Shared: shared})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d2.Register(eng2)
+			// Opened through the first instance, after the second started.
+			if r := e.say(bot.ChannelWeb, "sid-1", "/canbo"); r.Band != Band {
+				t.Fatalf("/canbo = %+v", r)
+			}
+			r := eng2.Handle(e.ctx, bot.Message{Channel: bot.ChannelWeb, UserKey: e.key(bot.ChannelWeb, "sid-1"), Text: "cho tôi hỏi giờ làm việc thứ Bảy"})
+			forwarded := r.Band == Band && strings.Contains(r.Text, "#1")
+			if forwarded != shared {
+				t.Fatalf("second instance (shared %v): %+v", shared, r)
+			}
+			t1, err := e.db.OpenTicketOf(e.ctx, e.key(bot.ChannelWeb, "sid-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, _ := e.db.TicketMessages(e.ctx, t1.ID)
+			got := false
+			for _, m := range ms {
+				got = got || strings.Contains(m.Text, "giờ làm việc thứ Bảy")
+			}
+			if got != shared {
+				t.Errorf("message in the ticket: %v, want %v", got, shared)
+			}
+		})
+	}
+}

@@ -19,7 +19,10 @@
 // request may have arrived is not. Web-chat residents fetch their messages
 // (bot/web polls), which marks them sent.
 //
-// One desk per database: run a single "trolyso serve" per data file.
+// One desk per store: each commune of a province has its own. Several
+// instances may serve one store (Config.Shared): the outbox and sweeps
+// then run in one of them at a time (the caller holds a lease), and
+// whether a resident has an open ticket is read from the database.
 package handoff
 
 import (
@@ -84,6 +87,11 @@ type Config struct {
 	// Throttle is the most messages a minute a resident may send to staff
 	// (DefaultThrottle).
 	Throttle int
+	// Shared is set when other instances serve the same store (several
+	// "trolyso serve" on one PostgreSQL database): a resident's ticket may
+	// have been opened by another instance, so a resident not known here
+	// to have one is looked up in the database before the bot answers.
+	Shared bool
 }
 
 // Desk runs the handoff: the resident side inside the engine (Register),
@@ -220,6 +228,23 @@ func (d *Desk) openTicketID(key string) (int64, bool) {
 	defer d.mu.Unlock()
 	id, ok := d.open[key]
 	return id, ok
+}
+
+// openTicket is openTicketID, which with Config.Shared also looks in the
+// database for a ticket another instance opened.
+func (d *Desk) openTicket(ctx context.Context, key string) (int64, bool) {
+	if id, ok := d.openTicketID(key); ok || !d.cfg.Shared || key == "" {
+		return id, ok
+	}
+	t, err := d.store.OpenTicketOf(ctx, key)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			d.log.Error("handoff: read open ticket", "err", err)
+		}
+		return 0, false
+	}
+	d.setOpen(key, t.ID)
+	return t.ID, true
 }
 
 func (d *Desk) setOpen(key string, id int64) {
@@ -424,7 +449,7 @@ func (d *Desk) intercept(ctx context.Context, m bot.Message) (bot.Reply, bool) {
 	if m.Group || m.UserKey == "" {
 		return bot.Reply{}, false
 	}
-	if id, ok := d.openTicketID(m.UserKey); ok {
+	if id, ok := d.openTicket(ctx, m.UserKey); ok {
 		return d.forward(ctx, m, id)
 	}
 	if AsksForPerson(m.Text) {

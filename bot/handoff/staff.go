@@ -266,7 +266,7 @@ func (d *Desk) StaffChatState(ctx context.Context, member bool) {
 	value := ""
 	if !member {
 		value = d.now().UTC().Format(time.RFC3339)
-		d.log.Error("handoff: the bot is no longer in the staff group (TROLYSO_STAFF_TELEGRAM_CHAT): staff cannot see requests there until it is added back; the dashboard still shows them")
+		d.log.Error("handoff: the bot is no longer in the staff group (TROLYSO_STAFF_TELEGRAM_CHAT, or the commune profile's staff_telegram_chat): staff cannot see requests there until it is added back; the dashboard still shows them")
 	} else {
 		d.log.Info("handoff: the bot is in the staff group again")
 	}
@@ -357,7 +357,7 @@ func channelName(ch string) string {
 // marking them delivered, and whether the resident's ticket is open (the
 // page keeps asking while it is).
 func (d *Desk) WebMessages(ctx context.Context, userKey string) ([]bot.Reply, bool, error) {
-	_, open := d.openTicketID(userKey)
+	_, open := d.openTicket(ctx, userKey)
 	if !open {
 		// Messages may still wait after a close (the close notice).
 		has, err := d.store.HasWebOutbox(ctx, userKey)

@@ -38,8 +38,7 @@ func (a *Adapter) item(raw []byte) (it storage.InboxItem, ok bool, err error) {
 	if !ok {
 		return it, false, nil
 	}
-	sg := a.staffOf()
-	payload, err := storedUpdate(raw, sg != nil && chatID == sg.chat)
+	payload, err := storedUpdate(raw, a.staffOf(chatID) != nil)
 	if err != nil {
 		return it, false, err
 	}

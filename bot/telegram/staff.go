@@ -12,8 +12,9 @@ import (
 	"github.com/colecommune/trolyso/bot"
 )
 
-// staffGroup is the commune staff's group chat (TROLYSO_STAFF_TELEGRAM_CHAT):
-// its updates go to the handoff desk, not to the engine.
+// staffGroup is a commune staff's group chat (TROLYSO_STAFF_TELEGRAM_CHAT,
+// or in a province deployment each commune's staff_telegram_chat): its
+// updates go to that commune's handoff desk, not to the engine.
 type staffGroup struct {
 	chat int64
 	desk bot.StaffDesk
@@ -21,30 +22,57 @@ type staffGroup struct {
 
 var _ bot.StaffChat = (*Adapter)(nil)
 
-// SetStaff connects the staff group chat: members' replies to the bot's
-// posts there, their button taps and the bot's removal from the group go
-// to desk instead of the engine. Call before Run.
+// SetStaff connects the staff group chat of a one-commune install:
+// members' replies to the bot's posts there, their button taps and the
+// bot's removal from the group go to desk instead of the engine, and the
+// adapter's Post and SetButtons write there. Call before Run.
 func (a *Adapter) SetStaff(chatID int64, desk bot.StaffDesk) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.staff = &staffGroup{chat: chatID, desk: desk}
+	a.AddStaff(chatID, desk)
 }
 
-func (a *Adapter) staffOf() *staffGroup {
+// AddStaff connects one more staff group chat, with the desk its updates
+// go to (one per commune of a province; one bot serves them all). Call
+// before Run. It returns the group's poster for that desk's outbox.
+func (a *Adapter) AddStaff(chatID int64, desk bot.StaffDesk) bot.StaffChat {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.staff
+	if a.staff == nil {
+		a.staff = map[int64]*staffGroup{}
+	}
+	a.staff[chatID] = &staffGroup{chat: chatID, desk: desk}
+	return StaffGroup{a: a, chat: chatID}
 }
 
-// staffUpdate handles an update of the staff group and reports whether it
+// staffOf returns the staff group of chat, nil when chat is none.
+func (a *Adapter) staffOf(chat int64) *staffGroup {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.staff[chat]
+}
+
+// onlyStaff returns the staff group when exactly one is connected (the
+// adapter's own Post and SetButtons write there).
+func (a *Adapter) onlyStaff() *staffGroup {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.staff) != 1 {
+		return nil
+	}
+	for _, sg := range a.staff {
+		return sg
+	}
+	return nil
+}
+
+// staffUpdate handles an update of a staff group and reports whether it
 // was one.
 func (a *Adapter) staffUpdate(ctx context.Context, u *models.Update) bool {
-	sg := a.staffOf()
-	if sg == nil {
+	chat, ok := chatOf(u)
+	if !ok {
 		return false
 	}
-	chat, ok := chatOf(u)
-	if !ok || chat != sg.chat {
+	sg := a.staffOf(chat)
+	if sg == nil {
 		return false
 	}
 	switch {
@@ -85,8 +113,8 @@ func staffName(u *models.User) string {
 // the desk and shows the desk's notice, if any, under it.
 func (a *Adapter) staffMessage(ctx context.Context, sg *staffGroup, m *models.Message) {
 	if m.MigrateToChatID != 0 {
-		a.log.Error("telegram: the staff group became a supergroup with a new chat id; set TROLYSO_STAFF_TELEGRAM_CHAT to it and restart",
-			"new_chat", m.MigrateToChatID)
+		a.log.Error("telegram: the staff group became a supergroup with a new chat id; set TROLYSO_STAFF_TELEGRAM_CHAT (in a province: the commune profile's staff_telegram_chat) to it and restart",
+			"old_chat", sg.chat, "new_chat", m.MigrateToChatID)
 		return
 	}
 	if m.From == nil || m.From.IsBot || m.ReplyToMessage == nil || m.ReplyToMessage.From == nil || m.ReplyToMessage.From.ID != a.botID {
@@ -122,13 +150,49 @@ func (a *Adapter) staffTap(ctx context.Context, sg *staffGroup, cq *models.Callb
 	}
 }
 
-// Post implements bot.StaffChat: it sends r to the staff group, as a reply
-// to replyTo when set, and returns the id of the (last) message sent.
+// Post implements bot.StaffChat for the only staff group connected (a
+// one-commune install).
 func (a *Adapter) Post(ctx context.Context, r bot.Reply, replyTo string) (string, error) {
-	sg := a.staffOf()
+	sg := a.onlyStaff()
 	if sg == nil {
 		return "", fmt.Errorf("telegram: no staff group: %w", bot.ErrUndeliverable)
 	}
+	return a.post(ctx, sg.chat, r, replyTo)
+}
+
+// SetButtons implements bot.StaffChat for the only staff group connected.
+func (a *Adapter) SetButtons(ctx context.Context, msgID string, rows [][]bot.Button) error {
+	sg := a.onlyStaff()
+	if sg == nil {
+		return fmt.Errorf("telegram: no staff group: %w", bot.ErrUndeliverable)
+	}
+	return a.setButtons(ctx, sg.chat, msgID, rows)
+}
+
+// StaffGroup posts to one staff group chat through the adapter (AddStaff
+// returns it).
+type StaffGroup struct {
+	a    *Adapter
+	chat int64
+}
+
+var _ bot.StaffChat = StaffGroup{}
+
+// Post implements bot.StaffChat: it sends r to the group, as a reply to
+// replyTo when set, and returns the id of the (last) message sent.
+func (g StaffGroup) Post(ctx context.Context, r bot.Reply, replyTo string) (string, error) {
+	return g.a.post(ctx, g.chat, r, replyTo)
+}
+
+// SetButtons implements bot.StaffChat: it replaces the keyboard of a
+// message the bot posted in the group.
+func (g StaffGroup) SetButtons(ctx context.Context, msgID string, rows [][]bot.Button) error {
+	return g.a.setButtons(ctx, g.chat, msgID, rows)
+}
+
+// post sends r to the staff group chat, as a reply to replyTo when set,
+// and returns the id of the (last) message sent.
+func (a *Adapter) post(ctx context.Context, chat int64, r bot.Reply, replyTo string) (string, error) {
 	var o sendOptions
 	if replyTo != "" {
 		o.replyTo, _ = strconv.Atoi(replyTo)
@@ -138,19 +202,15 @@ func (a *Adapter) Post(ctx context.Context, r bot.Reply, replyTo string) (string
 	// A post must not be repeated after an ambiguous failure: the outbox
 	// reports it instead.
 	ctx = context.WithValue(ctx, atMostOnceKey{}, true)
-	if err := a.deliver(ctx, sg.chat, r, o); err != nil {
+	if err := a.deliver(ctx, chat, r, o); err != nil {
 		return "", err
 	}
 	return strconv.Itoa(id), nil
 }
 
-// SetButtons implements bot.StaffChat: it replaces the keyboard of a
-// message the bot posted in the staff group.
-func (a *Adapter) SetButtons(ctx context.Context, msgID string, rows [][]bot.Button) error {
-	sg := a.staffOf()
-	if sg == nil {
-		return fmt.Errorf("telegram: no staff group: %w", bot.ErrUndeliverable)
-	}
+// setButtons replaces the keyboard of a message the bot posted in the
+// staff group chat.
+func (a *Adapter) setButtons(ctx context.Context, chat int64, msgID string, rows [][]bot.Button) error {
 	id, err := strconv.Atoi(msgID)
 	if err != nil {
 		return fmt.Errorf("telegram: %q is not a message id: %w", msgID, bot.ErrUndeliverable)
@@ -159,8 +219,8 @@ func (a *Adapter) SetButtons(ctx context.Context, msgID string, rows [][]bot.But
 	if kb == nil {
 		kb = &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{}}
 	}
-	err = a.call(ctx, sg.chat, "editMessageReplyMarkup", func(ctx context.Context) error {
-		_, err := a.b.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{ChatID: sg.chat, MessageID: id, ReplyMarkup: kb})
+	err = a.call(ctx, chat, "editMessageReplyMarkup", func(ctx context.Context) error {
+		_, err := a.b.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{ChatID: chat, MessageID: id, ReplyMarkup: kb})
 		return err
 	})
 	if err != nil && strings.Contains(err.Error(), "message is not modified") {

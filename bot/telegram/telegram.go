@@ -133,8 +133,9 @@ type Adapter struct {
 
 	flood *floodLimiter
 	rates *sendLimiter
-	// staff is the commune staff's group chat, when configured (staff.go).
-	staff *staffGroup
+	// staff are the commune staff's group chats by chat id, when
+	// configured (staff.go).
+	staff map[int64]*staffGroup
 }
 
 var _ bot.Sender = (*Adapter)(nil)

@@ -101,6 +101,9 @@ type TelegramConfig struct {
 	AdminIDs      []int64 // TROLYSO_ADMIN_TELEGRAM_IDS
 }
 
+// errProvinceStaffChat refuses the one-commune staff group in a province.
+var errProvinceStaffChat = errors.New("TROLYSO_STAFF_TELEGRAM_CHAT is the one-commune setting: in a province deployment (TROLYSO_COMMUNES) set each commune's staff group as staff_telegram_chat in its profile")
+
 // Enabled reports whether the channel is configured.
 func (c TelegramConfig) Enabled() bool { return c.Token != "" }
 
@@ -351,6 +354,9 @@ func (c *Config) validate() error {
 	}
 	if c.ZaloCommune != "" && c.Communes == "" {
 		errs = append(errs, errors.New("TROLYSO_ZALO_COMMUNE needs TROLYSO_COMMUNES (a province deployment)"))
+	}
+	if c.Communes != "" && c.StaffChat != 0 {
+		errs = append(errs, errProvinceStaffChat)
 	}
 	if c.Communes != "" && c.Zalo.Enabled() && c.ZaloCommune == "" {
 		errs = append(errs, errors.New("a province's Zalo OA answers for one commune: set TROLYSO_ZALO_COMMUNE to its slug"))

@@ -23,6 +23,7 @@ func TestHandoffConfigValidation(t *testing.T) {
 	checkConfig(t, base, []configCase{
 		{"off", nil, ""},
 		{"staff group", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TROLYSO_STAFF_TELEGRAM_CHAT": "-1001234567890"}, ""},
+		{"staff group in a province", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TROLYSO_STAFF_TELEGRAM_CHAT": "-100123", "TROLYSO_COMMUNES": "xa"}, "staff_telegram_chat"},
 		{"staff group without the bot", map[string]string{"TROLYSO_STAFF_TELEGRAM_CHAT": "-100123"}, "TELEGRAM_BOT_TOKEN"},
 		{"staff group not a number", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TROLYSO_STAFF_TELEGRAM_CHAT": "@canboxa"}, "TROLYSO_STAFF_TELEGRAM_CHAT"},
 		{"staff group zero", map[string]string{"TELEGRAM_BOT_TOKEN": "1:t", "TROLYSO_STAFF_TELEGRAM_CHAT": "0"}, "TROLYSO_STAFF_TELEGRAM_CHAT"},
@@ -118,6 +119,9 @@ func newStaffFakeAPI(t *testing.T, token string) *staffFakeAPI {
 				typ = "supergroup"
 			}
 			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":1,"chat":{"id":%s,"type":%q}}}`, id, chat, typ)
+		case "editMessageReplyMarkup":
+			// The edited message, as the Bot API answers for a bot's own.
+			fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%s,"date":1,"chat":{"id":%s,"type":"supergroup"}}}`, r.FormValue("message_id"), r.FormValue("chat_id"))
 		default:
 			fmt.Fprint(w, `{"ok":true,"result":true}`)
 		}

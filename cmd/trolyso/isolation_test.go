@@ -41,10 +41,7 @@ func snapshot(t *testing.T, db *storage.DB) string {
 	for _, tm := range ts {
 		b.WriteString(tm.Village + " " + tm.GroupChat + "\n")
 	}
-	tk, _ := db.ListTickets(ctx, storage.TicketFilter{Status: storage.TicketOpen})
-	for _, x := range tk {
-		b.WriteString(x.Status + " " + x.ClaimedBy + "\n")
-	}
+	b.WriteString(ticketState(t, db))
 	return b.String()
 }
 
@@ -99,6 +96,11 @@ func testCommuneAdminIsolation(t *testing.T, backend string) {
 	}
 	seedCommune(t, must(t, db, "co-le"), "COLEMINE")
 	seedCommune(t, must(t, db, "yen-tu"), "YENTUSECRET")
+	// A ticket id that exists in Yên Từ only.
+	yt := must(t, db, "yen-tu")
+	if _, _, err := yt.OpenTicket(ctx, "web", yt.UserKey("web", "other"), []storage.NewTicketMessage{{Author: storage.AuthorResident, Text: "YENTUSECRET thứ hai"}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	hash := func(pw string) string {
 		h, _ := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 		return string(h)
@@ -144,6 +146,10 @@ func testCommuneAdminIsolation(t *testing.T, backend string) {
 	if !strings.Contains(home, "COLEMINE") || strings.Contains(home, "YENTUSECRET") {
 		t.Fatalf("the commune admin's unanswered page: mine %v, other's %v", strings.Contains(home, "COLEMINE"), strings.Contains(home, "YENTUSECRET"))
 	}
+	// The requests to staff: the commune admin's own commune's only.
+	if page := get(t, lan, base+"/admin/hoidap"); !strings.Contains(page, "COLEMINE") || strings.Contains(page, "YENTUSECRET") {
+		t.Errorf("the commune admin's requests: mine %v, other's %v", strings.Contains(page, "COLEMINE"), strings.Contains(page, "YENTUSECRET"))
+	}
 	tok := csrfIn(home)
 	if tok == "" {
 		t.Fatal("no CSRF token on the dashboard")
@@ -168,7 +174,7 @@ func testCommuneAdminIsolation(t *testing.T, backend string) {
 					continue
 				}
 				form := url.Values{"csrf": {tok}, "commune": {"yen-tu"}, "id": {id}, "job": {id}, "ticket": {id}, "text": {"đã xử lý"},
-					"count": {"1"}, "name": {"lan"}, "status": {"cancelled"}, "reply": {"xin chào"}}
+					"count": {"1"}, "name": {"lan"}, "status": {"cancelled"}, "reply": {"xin chào"}, "staff": {"Lan"}}
 				req, _ := http.NewRequest(m, base+p+"?period=all&commune=yen-tu&id="+id, strings.NewReader(form.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				resp, err := lan.Do(req)
@@ -225,6 +231,11 @@ func testCommuneAdminIsolation(t *testing.T, backend string) {
 	if page := get(t, tinh, base+"/admin/unanswered?period=all"); !strings.Contains(page, "YENTUSECRET") || strings.Contains(page, "COLEMINE") {
 		t.Error("the province admin does not see the commune chosen")
 	}
+	for _, p := range []string{"/admin/hoidap", "/admin/hoidap/2"} {
+		if page := get(t, tinh, base+p); !strings.Contains(page, "YENTUSECRET") || strings.Contains(page, "COLEMINE") {
+			t.Errorf("%s: the province admin does not see the requests of the commune chosen", p)
+		}
+	}
 
 	// First login with a one-time code: only the password page until the
 	// password is changed.
@@ -279,6 +290,12 @@ func idsOf(t *testing.T, cfg *Config, slug string) []string {
 	js, _ := c.AlertJobs(ctx, 100)
 	for _, j := range js {
 		seen[strconv.FormatInt(j.ID, 10)] = true
+	}
+	for _, st := range []string{storage.TicketOpen, storage.TicketClosed} {
+		ts, _ := c.ListTickets(ctx, storage.TicketFilter{Status: st, Limit: 100})
+		for _, x := range ts {
+			seen[strconv.FormatInt(x.ID, 10)] = true
+		}
 	}
 	var out []string
 	for id := range seen {

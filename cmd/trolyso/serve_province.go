@@ -15,6 +15,7 @@ import (
 
 	"github.com/colecommune/trolyso/bot"
 	"github.com/colecommune/trolyso/bot/alert"
+	"github.com/colecommune/trolyso/bot/handoff"
 	"github.com/colecommune/trolyso/bot/stats"
 	"github.com/colecommune/trolyso/bot/web"
 	"github.com/colecommune/trolyso/knowledge"
@@ -30,6 +31,12 @@ type communeRT struct {
 	overlay string // folder of the commune's own entries ("" if none)
 	db      *storage.DB
 	eng     *bot.Engine
+	// mux serves the commune's web chat under /xa/<slug>/ (province only).
+	mux *http.ServeMux
+	// desk is the commune's handoff to its staff (nil when off), and
+	// staffChat its staff's Telegram group (0 for none); serve_handoff.go.
+	desk      *handoff.Desk
+	staffChat int64
 }
 
 // communeFiles lists the communes of TROLYSO_COMMUNES: every <slug>.yaml
@@ -151,6 +158,10 @@ func (s *server) reloadCommunes(ctx context.Context, base *knowledge.Base, pix *
 	}
 	for _, n := range all {
 		n.c.eng.SetIndexed(n.b, n.ix)
+		if n.c.desk != nil && n.b.Profile.StaffTelegramChat != n.c.staffChat {
+			s.log.Warn("commune profile: staff_telegram_chat changed; requests keep going to the previous staff group until the server restarts",
+				"commune", n.c.slug, "in_use", n.c.staffChat, "in_profile", n.b.Profile.StaffTelegramChat)
+		}
 	}
 	return nil
 }
@@ -165,6 +176,7 @@ func (s *server) mountWeb() {
 	}
 	for _, c := range s.communes {
 		sub := http.NewServeMux()
+		c.mux = sub
 		web.New(web.Config{Engine: c.eng, Store: c.db, Logger: s.log.With("commune", c.slug), RatePerMinute: s.cfg.WebRate, TrustedProxies: s.cfg.TrustedProxies}).Routes(sub)
 		(&alert.Public{Store: c.db, Base: c.eng.Base, Now: s.a.now, Log: s.log}).Routes(sub)
 		prefix := "/xa/" + c.slug
