@@ -57,6 +57,17 @@ func LoadLayer(province, overlay fs.FS, profile *Profile, now time.Time) (b *Bas
 	return b, added, nil
 }
 
+// CheckOverlay validates a commune's folder as LoadLayer would load it
+// over a province base whose menu is categories: every problem of its
+// entries (file names relative to the folder), duplicate ids within it and
+// categories outside the province's menu. An overlay entry with the id of
+// a province entry is no problem: it replaces that entry for the commune.
+func CheckOverlay(overlay fs.FS, categories []Category, profile *Profile, now time.Time) Problems {
+	own, problems := parseOverlay(overlay, profile, now)
+	meta := baseMeta{Categories: categories, declared: true}
+	return append(problems, meta.checkCategories(own)...)
+}
+
 // parseOverlay parses the *.md entries of a commune's folder (no
 // _base.yaml of its own: the province's menu applies).
 func parseOverlay(fsys fs.FS, profile *Profile, now time.Time) ([]*Entry, Problems) {

@@ -161,3 +161,34 @@ func BenchmarkDecideLayered(b *testing.B) {
 		ix.Decide(layerQuestions[i%len(layerQuestions)])
 	}
 }
+
+func TestCheckOverlay(t *testing.T) {
+	province, err := Load(EmbeddedBase(), nil, layerNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dupe := strings.Replace(overlayAdd, "title:", "title: Bản hai", 1)
+	for _, tc := range []struct {
+		name    string
+		fsys    fstest.MapFS
+		wantErr string // "" for no error
+	}{
+		{"one added entry", fstest.MapFS{"x.md": {Data: []byte(overlayAdd)}}, ""},
+		{"unknown category", fstest.MapFS{"x.md": {Data: []byte(strings.Replace(overlayAdd, "category: lien-he", "category: khong-co", 1))}}, `unknown category "khong-co"`},
+		{"same id twice", fstest.MapFS{"x.md": {Data: []byte(overlayAdd)}, "y.md": {Data: []byte(dupe)}}, "duplicate id"},
+		{"broken front matter", fstest.MapFS{"x.md": {Data: []byte("no front matter")}}, "missing front matter"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := CheckOverlay(tc.fsys, province.Categories, nil, layerNow)
+			got := ""
+			for _, p := range ps {
+				if !p.Warning {
+					got += p.String() + "\n"
+				}
+			}
+			if tc.wantErr == "" && got != "" || tc.wantErr != "" && !strings.Contains(got, tc.wantErr) {
+				t.Errorf("problems %q, want %q", got, tc.wantErr)
+			}
+		})
+	}
+}

@@ -91,6 +91,11 @@ type Handler struct {
 	kbDir  string
 	reload func() error
 	pubMu  sync.Mutex // one publish at a time
+	// overlayDir is, on a commune's dashboard in a province deployment,
+	// the commune's own entries folder (<TROLYSO_COMMUNES>/<slug>/):
+	// drafts are checked against the commune's layered base and published
+	// there, never into the province base (kbDir is "" then).
+	overlayDir string
 }
 
 type session struct {

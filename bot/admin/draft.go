@@ -169,12 +169,15 @@ type suggestion struct {
 
 // checkResult is what the editor shows after a check.
 type checkResult struct {
-	OK          bool           `json:"ok"`
-	Problems    []draftProblem `json:"problems"`
-	File        string         `json:"file"`
-	Content     string         `json:"content"`
-	Replaces    bool           `json:"replaces"`
-	Suggestions []suggestion   `json:"suggestions"`
+	OK       bool           `json:"ok"`
+	Problems []draftProblem `json:"problems"`
+	File     string         `json:"file"`
+	Content  string         `json:"content"`
+	Replaces bool           `json:"replaces"`
+	// ReplacesProvince is set on a commune's dashboard when the draft
+	// replaces a province entry for this commune only.
+	ReplacesProvince bool         `json:"replaces_province"`
+	Suggestions      []suggestion `json:"suggestions"`
 }
 
 // placeholder is a commune-profile detail an answer may use.
@@ -374,6 +377,9 @@ func (h *Handler) check(d draft) (checkResult, []byte, error) {
 	if b == nil {
 		return checkResult{}, nil, errors.New("no knowledge base")
 	}
+	if h.overlayDir != "" {
+		return h.checkLayered(d, b)
+	}
 	res := checkResult{File: d.fileName(b), Problems: []draftProblem{}}
 	content, err := knowledge.Format(d.entry())
 	if err != nil {
@@ -422,6 +428,12 @@ func (h *Handler) check(d draft) (checkResult, []byte, error) {
 		}
 		res.Problems = append(res.Problems, dp)
 	}
+	return finishCheck(res, d, b), content, nil
+}
+
+// finishCheck adds the form's own date checks and the placeholder
+// suggestions to a check's result.
+func finishCheck(res checkResult, d draft, b *knowledge.Base) checkResult {
 	for field, v := range map[string]string{"updated": d.Updated, "review_by": d.ReviewBy} {
 		if _, err := time.Parse("2006-01-02", v); v != "" && err != nil {
 			res.Problems = append(res.Problems, draftProblem{Field: field, Message: fmt.Sprintf("Ngày “%s” không đúng dạng năm-tháng-ngày (ví dụ 2026-03-17).", v)})
@@ -434,7 +446,93 @@ func (h *Handler) check(d draft) (checkResult, []byte, error) {
 		}
 	}
 	res.Suggestions = suggest(d.Body, b.Profile)
-	return res, content, nil
+	return res
+}
+
+// overlayName is the file a draft is written to in a commune's folder:
+// the base name of the entry it edits (a province entry's replacement,
+// or the commune's own file), else <id>.md. Only names of entries of the
+// base are taken from the form.
+func (d draft) overlayName(b *knowledge.Base) string {
+	if d.File != "" {
+		for _, e := range b.Entries {
+			if e.File == d.File {
+				return path.Base(e.File)
+			}
+		}
+	}
+	id := d.ID
+	if id == "" {
+		id = "muc-moi"
+	}
+	return id + ".md"
+}
+
+// overlayFiles is the commune's folder as it is on disk (empty when it
+// does not exist yet).
+func (h *Handler) overlayFiles() fs.FS {
+	if fi, err := os.Stat(h.overlayDir); err == nil && fi.IsDir() {
+		return os.DirFS(h.overlayDir)
+	}
+	return fstest.MapFS{}
+}
+
+// checkLayered validates a draft on a commune's dashboard: its folder with
+// the draft's file in it, loaded over the province base as the server
+// loads it (knowledge.CheckOverlay), so that an entry with a province
+// entry's id replaces it for this commune — when staff opened that entry
+// to edit it; a new draft with an id already in the commune's base is a
+// duplicate, as `trolyso kb check` reports one.
+func (h *Handler) checkLayered(d draft, b *knowledge.Base) (checkResult, []byte, error) {
+	res := checkResult{File: d.overlayName(b), Problems: []draftProblem{}}
+	content, err := knowledge.Format(d.entry())
+	if err != nil {
+		return res, nil, err
+	}
+	res.Content = string(content)
+	own := h.overlayFiles()
+	if _, err := fs.Stat(own, res.File); err == nil {
+		if d.File == "" {
+			stem := strings.TrimSuffix(res.File, ".md")
+			res.File = stem + ".moi.md"
+			for i := 2; ; i++ {
+				if _, err := fs.Stat(own, res.File); err != nil {
+					break
+				}
+				res.File = fmt.Sprintf("%s.moi%d.md", stem, i)
+			}
+		} else {
+			res.Replaces = true
+		}
+	}
+	for _, p := range knowledge.CheckOverlay(overlayFS{base: own, name: res.File, data: content}, b.Categories, b.Profile, h.now().In(h.loc)) {
+		if p.File == res.File {
+			p = knowledge.Problems{p}.Strict()[0]
+		} else if p.File != "." && p.Warning {
+			continue
+		}
+		dp := draftProblem{Line: p.Line, Message: translate(p.Msg), Raw: p.String(), Warning: p.Warning}
+		if p.File == res.File {
+			dp.Field = fieldOf(content, p.Line)
+		} else if m := duplicateID.FindStringSubmatch(p.Msg); m != nil && m[1] == d.ID && m[2] == res.File {
+			dp.Field, dp.Line = "id", 2
+			dp.Message = translate(fmt.Sprintf("duplicate id %q (also in %s)", d.ID, p.File))
+		}
+		res.Problems = append(res.Problems, dp)
+	}
+	// An id of the province base (the folder's own ids are checked above).
+	if e, ok := b.Entry(d.ID); ok && d.ID != "" {
+		_, ownErr := fs.Stat(own, e.File)
+		fromProvince := strings.Contains(e.File, "/") || ownErr != nil
+		switch {
+		case fromProvince && (d.File == "" || path.Base(e.File) != res.File):
+			msg := fmt.Sprintf("duplicate id %q (also in %s)", d.ID, e.File)
+			res.Problems = append(res.Problems, draftProblem{Field: "id", Line: 2, Message: translate(msg), Raw: res.File + ":2: " + msg})
+		case fromProvince:
+			res.ReplacesProvince = true
+		}
+	}
+	return finishCheck(res, d, b), content, nil
 }
 
 // slug makes an entry id from a title: "Xin giấy phép xây dựng" →
@@ -483,8 +581,11 @@ type draftPage struct {
 	Placeholders []placeholderView
 	Embedded     bool
 	KBDir        string
-	From         string // where the draft came from, in words
-	Error        string
+	// Commune names the commune whose own folder the draft is published
+	// to (a province deployment); "" for a one-commune install.
+	Commune string
+	From    string // where the draft came from, in words
+	Error   string
 }
 
 // draftPage opens the editor: ?ticket=ID (a request's questions and staff
@@ -550,10 +651,17 @@ func (h *Handler) showDraft(w http.ResponseWriter, r *http.Request, status int, 
 		h.serverError(w, "check draft", err)
 		return
 	}
-	p := draftPage{hoidapPage: h.hoidapBase(r, "Tạo mục kiến thức"), Draft: d, Result: res, Embedded: h.kbDir == "", KBDir: h.kbDir, From: from, Error: errText}
+	p := draftPage{hoidapPage: h.hoidapBase(r, "Tạo mục kiến thức"), Draft: d, Result: res, Embedded: h.kbDir == "" && h.overlayDir == "",
+		KBDir: h.kbDir, From: from, Error: errText}
+	if h.overlayDir != "" {
+		p.KBDir = h.overlayDir
+	}
 	if b := h.kb(); b != nil {
 		p.Categories = b.Categories
 		p.Placeholders = placeholderViews(b.Profile)
+		if h.overlayDir != "" {
+			p.Commune = b.Profile.Name
+		}
 	}
 	// The editor's script checks the draft as staff type.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -635,7 +743,11 @@ var (
 // publish writes the draft's file into the base folder (keeping the
 // previous version), logs it and reloads the base. It returns the file.
 func (h *Handler) publish(r *http.Request, d draft, who string) (string, error) {
-	if h.kbDir == "" {
+	dir := h.kbDir
+	if h.overlayDir != "" {
+		dir = h.overlayDir
+	}
+	if dir == "" {
 		return "", errEmbedded
 	}
 	h.pubMu.Lock()
@@ -650,7 +762,16 @@ func (h *Handler) publish(r *http.Request, d draft, who string) (string, error) 
 	if !filepath.IsLocal(filepath.FromSlash(res.File)) || !strings.HasSuffix(res.File, ".md") {
 		return "", fmt.Errorf("refusing to write %q", res.File)
 	}
-	full := filepath.Join(h.kbDir, filepath.FromSlash(res.File))
+	if h.overlayDir != "" {
+		// A commune's folder holds its entries at its top level only.
+		if !OverlayFileName(res.File) {
+			return "", fmt.Errorf("refusing to write %q into the commune's folder", res.File)
+		}
+		if err := os.MkdirAll(h.overlayDir, 0o755); err != nil {
+			return "", fmt.Errorf("create the commune's entries folder: %w", err)
+		}
+	}
+	full := filepath.Join(dir, filepath.FromSlash(res.File))
 	previous, err := os.ReadFile(full)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("read the current file: %w", err)
@@ -661,11 +782,11 @@ func (h *Handler) publish(r *http.Request, d draft, who string) (string, error) 
 	if existed {
 		// The previous version is kept beside the base; "*.md.bak" files
 		// are never read as entries.
-		dir := filepath.Join(h.kbDir, "_history")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		hist := filepath.Join(dir, "_history")
+		if err := os.MkdirAll(hist, 0o755); err != nil {
 			return "", fmt.Errorf("keep the previous version: %w", err)
 		}
-		backup = filepath.Join(dir, strings.TrimSuffix(path.Base(res.File), ".md")+"-"+now.In(h.loc).Format("20060102-150405")+".md.bak")
+		backup = filepath.Join(hist, strings.TrimSuffix(path.Base(res.File), ".md")+"-"+now.In(h.loc).Format("20060102-150405")+".md.bak")
 		if err := writeFileAtomic(backup, previous); err != nil {
 			return "", fmt.Errorf("keep the previous version: %w", err)
 		}
@@ -690,6 +811,17 @@ func (h *Handler) publish(r *http.Request, d draft, who string) (string, error) 
 	}
 	h.log.Info("knowledge entry published from the dashboard", "file", res.File, "entry", d.ID, "replaced", existed, "ticket", d.Ticket)
 	return res.File, nil
+}
+
+// overlayFileRE is a file a commune's folder may hold: a plain name
+// without a folder, not hidden, not "_"-prefixed.
+var overlayFileRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*\.md$`)
+
+// OverlayFileName reports whether name may be written into a commune's
+// entries folder: a plain *.md name at its top level (no folder, no "..",
+// not hidden), which the commune's layer reads.
+func OverlayFileName(name string) bool {
+	return overlayFileRE.MatchString(name) && !strings.Contains(name, "..") && filepath.IsLocal(name)
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

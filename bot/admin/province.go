@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,13 @@ type CommuneDashboard struct {
 	// Desk is the commune's handoff desk (/admin/hoidap acts on its
 	// tickets only); nil turns the requests pages off.
 	Desk *handoff.Desk
+	// Overlay is the commune's own entries folder
+	// (<TROLYSO_COMMUNES>/<slug>/, created at the first publish): entries
+	// published from its dashboard are written there and replace or add
+	// to the province's for this commune only. "" turns publishing off.
+	Overlay string
+	// Reload loads the commune's layer again after a publish.
+	Reload func() error
 }
 
 // ProvinceConfig holds a province dashboard's dependencies.
@@ -77,7 +85,11 @@ func NewProvince(cfg ProvinceConfig) (*Province, error) {
 	sort.Slice(p.communes, func(i, j int) bool { return p.communes[i].Slug < p.communes[j].Slug })
 	for _, c := range p.communes {
 		h := &Handler{store: c.Store, base: c.Base, log: p.log.With("commune", c.Slug), now: p.now, loc: p.loc, trusted: p.trusted,
-			sessions: p.store, external: true, province: p, desk: c.Desk}
+			sessions: p.store, external: true, province: p, desk: c.Desk,
+			overlayDir: c.Overlay, reload: c.Reload}
+		if c.Overlay != "" && (!storage.ValidSlug(c.Slug) || filepath.Base(c.Overlay) != c.Slug) {
+			return nil, fmt.Errorf("commune %q: its entries folder %s is not named after it", c.Slug, c.Overlay)
+		}
 		mux := http.NewServeMux()
 		h.Routes(mux)
 		p.boards[c.Slug] = mux

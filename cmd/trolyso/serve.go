@@ -57,6 +57,9 @@ type server struct {
 	// install, every TROLYSO_COMMUNES profile in a province, whose engines
 	// answer from layers of one index (serve_province.go); eng is nil then.
 	communes []*communeRT
+	// layer is the province layer the communes' layers are built over
+	// (province only).
+	layer provinceLayer
 	// instanceID names this process in job leases (serve_jobs.go).
 	instanceID   string
 	instanceOnce sync.Once

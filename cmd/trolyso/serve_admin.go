@@ -12,7 +12,8 @@ func mountAdmin(ctx context.Context, s *server) error {
 	if s.province() {
 		var boards []admin.CommuneDashboard
 		for _, c := range s.communes {
-			boards = append(boards, admin.CommuneDashboard{Slug: c.slug, Name: c.name, Store: c.db, Base: c.eng.Base, Desk: c.desk})
+			boards = append(boards, admin.CommuneDashboard{Slug: c.slug, Name: c.name, Store: c.db, Base: c.eng.Base, Desk: c.desk,
+				Overlay: c.overlay, Reload: func() error { return s.reloadCommune(s.ctx, c) }})
 		}
 		p, err := admin.NewProvince(admin.ProvinceConfig{Store: s.db, Communes: boards, Logger: s.log, Now: s.a.now, TrustedProxies: s.cfg.TrustedProxies})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colecommune/trolyso/bot/admin"
 	"github.com/colecommune/trolyso/storage"
 )
 
@@ -24,6 +25,9 @@ import (
 // followPublishes keeps this instance's knowledge-base folder in step
 // with the publish log until ctx ends.
 func (s *server) followPublishes(ctx context.Context) error {
+	if s.province() {
+		return s.followCommunePublishes(ctx)
+	}
 	if s.cfg.KBDir == "" {
 		return nil
 	}
@@ -59,10 +63,17 @@ func (s *server) followPublishes(ctx context.Context) error {
 // already there as published (the instance that published it, or a
 // folder shared by every instance) or the file there is newer.
 func (s *server) writePublished(p storage.Publish) (bool, error) {
-	if !filepath.IsLocal(filepath.FromSlash(p.File)) || !strings.HasSuffix(p.File, ".md") {
+	return writePublishedInto(s.cfg.KBDir, p, false)
+}
+
+// writePublishedInto writes a published file into dir (see
+// writePublished); flat (a commune's folder) takes plain file names only
+// and creates dir when needed.
+func writePublishedInto(dir string, p storage.Publish, flat bool) (bool, error) {
+	if !filepath.IsLocal(filepath.FromSlash(p.File)) || !strings.HasSuffix(p.File, ".md") || flat && !admin.OverlayFileName(p.File) {
 		return false, errors.New("not a file of the base")
 	}
-	full := filepath.Join(s.cfg.KBDir, filepath.FromSlash(p.File))
+	full := filepath.Join(dir, filepath.FromSlash(p.File))
 	cur, err := os.ReadFile(full)
 	if err == nil && bytes.Equal(cur, []byte(p.Content)) {
 		return false, nil
@@ -83,4 +94,43 @@ func (s *server) writePublished(p storage.Publish) (bool, error) {
 		return false, err
 	}
 	return true, os.Rename(tmp, full)
+}
+
+// followCommunePublishes is followPublishes for a province: entries are
+// published into a commune's own folder and logged in the commune's store
+// (whose kb_publishes holds that commune's publishes only); one listener
+// for every commune (NOTIFY is database-wide), then each commune's log
+// is read, its new files written into its folder on this machine, and
+// that commune alone reloaded.
+func (s *server) followCommunePublishes(ctx context.Context) error {
+	last := make(map[string]int64, len(s.communes))
+	poll := time.Minute
+	if s.db.Backend() == "sqlite" {
+		poll = 2 * time.Second
+	}
+	return s.db.Listen(ctx, storage.KnowledgeChannel, poll, func() {
+		for _, c := range s.communes {
+			ps, err := c.db.PublishesAfter(ctx, last[c.slug])
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("knowledge base: read the publish log", "commune", c.slug, "err", err)
+				}
+				continue
+			}
+			changed := 0
+			for _, p := range ps {
+				last[c.slug] = p.ID
+				if wrote, err := writePublishedInto(c.overlay, p, true); err != nil {
+					s.log.Error("knowledge base: write a published entry", "commune", c.slug, "file", p.File, "err", err)
+				} else if wrote {
+					changed++
+				}
+			}
+			if changed > 0 {
+				if err := s.reloadCommune(ctx, c); err != nil && ctx.Err() == nil {
+					s.log.Error("knowledge base: reload a commune after a publish on another instance; keeping its previous layer", "commune", c.slug, "err", err)
+				}
+			}
+		}
+	})
 }

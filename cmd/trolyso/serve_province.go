@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/colecommune/trolyso/bot"
@@ -28,7 +29,9 @@ type communeRT struct {
 	slug    string // "" for a one-commune install
 	name    string
 	profile string // profile YAML
-	overlay string // folder of the commune's own entries ("" if none)
+	// overlay is the folder of the commune's own entries,
+	// <TROLYSO_COMMUNES>/<slug>/, which may not exist.
+	overlay string
 	db      *storage.DB
 	eng     *bot.Engine
 	// mux serves the commune's web chat under /xa/<slug>/ (province only).
@@ -56,10 +59,9 @@ func communeFiles(dir string) ([]communeRT, error) {
 		if !storage.ValidSlug(slug) {
 			return nil, fmt.Errorf("TROLYSO_COMMUNES: profile %s: the file name is the commune's slug in URLs: %w", name, storage.ErrBadSlug)
 		}
-		c := communeRT{slug: slug, profile: filepath.Join(dir, name)}
-		if fi, err := os.Stat(filepath.Join(dir, slug)); err == nil && fi.IsDir() {
-			c.overlay = filepath.Join(dir, slug)
-		}
+		// The commune's own entries folder; entries published from its
+		// dashboard create it when it does not exist yet.
+		c := communeRT{slug: slug, profile: filepath.Join(dir, name), overlay: filepath.Join(dir, slug)}
 		out = append(out, c)
 	}
 	if len(out) == 0 {
@@ -101,7 +103,8 @@ func (s *server) openCommunes(ctx context.Context, base *knowledge.Base, pix *kn
 		}
 		out = append(out, &c)
 	}
-	s.log.Info("province deployment", "communes", len(out), "entries", len(base.Entries))
+	s.layer.base, s.layer.ix = base, pix
+		s.log.Info("province deployment", "communes", len(out), "entries", len(base.Entries))
 	return out, nil
 }
 
@@ -113,7 +116,7 @@ func (s *server) communeLayer(ctx context.Context, c *communeRT, fsys fs.FS, bas
 		return nil, nil, fmt.Errorf("commune %s: %w", c.slug, err)
 	}
 	var overlay fs.FS
-	if c.overlay != "" {
+	if fi, err := os.Stat(c.overlay); err == nil && fi.IsDir() {
 		overlay = os.DirFS(c.overlay)
 	}
 	b, added, err := knowledge.LoadLayer(fsys, overlay, profile, now)
@@ -135,9 +138,38 @@ func (s *server) baseFS() (fs.FS, error) {
 	return knowledge.DirBase(s.cfg.KBDir)
 }
 
+// provinceLayer is the province base and index every commune's layer is
+// built over: kept so that one commune can be reloaded alone (after an
+// entry was published into its folder) over the same province layer.
+type provinceLayer struct {
+	mu   sync.Mutex // held while communes' layers are swapped
+	base *knowledge.Base
+	ix   *knowledge.Index
+}
+
+// reloadCommune swaps in a commune's new layer (its folder read again)
+// over the province layer in use.
+func (s *server) reloadCommune(ctx context.Context, c *communeRT) error {
+	s.layer.mu.Lock()
+	defer s.layer.mu.Unlock()
+	fsys, err := s.baseFS()
+	if err != nil {
+		return err
+	}
+	b, ix, err := s.communeLayer(ctx, c, fsys, s.layer.base, s.layer.ix, s.a.now().In(stats.Location()))
+	if err != nil {
+		return err
+	}
+	c.eng.SetIndexed(b, ix)
+	s.log.Info("commune knowledge reloaded", "commune", c.slug, "entries", len(b.Entries))
+	return nil
+}
+
 // reloadCommunes swaps in every commune's new layer over a new province
 // index (the previous ones answer until then).
 func (s *server) reloadCommunes(ctx context.Context, base *knowledge.Base, pix *knowledge.Index) error {
+	s.layer.mu.Lock()
+	defer s.layer.mu.Unlock()
 	fsys, err := s.baseFS()
 	if err != nil {
 		return err
@@ -156,6 +188,7 @@ func (s *server) reloadCommunes(ctx context.Context, base *knowledge.Base, pix *
 		}
 		all = append(all, next{c, b, ix})
 	}
+	s.layer.base, s.layer.ix = base, pix
 	for _, n := range all {
 		n.c.eng.SetIndexed(n.b, n.ix)
 		if n.c.desk != nil && n.b.Profile.StaffTelegramChat != n.c.staffChat {

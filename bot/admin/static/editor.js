@@ -43,7 +43,7 @@
   function show(r) {
     status.className = r.ok ? "ok" : "err";
     status.textContent = r.ok
-      ? "✓ Hợp lệ như khi chạy trolyso kb check: có thể xuất bản thành " + r.file + (r.replaces ? " (thay tệp đang có, bản cũ được giữ lại)." : ".")
+      ? "✓ Hợp lệ như khi chạy trolyso kb check: có thể xuất bản thành " + r.file + (r.replaces ? " (thay tệp đang có, bản cũ được giữ lại)" : "") + (r.replaces_province ? " (thay mục cùng mã của tỉnh, chỉ cho xã này)" : "") + "."
       : "Còn " + r.problems.length + " vấn đề (kiểm tra như trolyso kb check):";
     problems.replaceChildren();
     r.problems.forEach(function (p) {
