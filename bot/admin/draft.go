@@ -377,6 +377,10 @@ func (h *Handler) check(d draft) (checkResult, []byte, error) {
 	if b == nil {
 		return checkResult{}, nil, errors.New("no knowledge base")
 	}
+	if !d.edits(b) {
+		// A file the form names that is no entry's is a new entry's draft.
+		d.File = ""
+	}
 	if h.overlayDir != "" {
 		return h.checkLayered(d, b)
 	}
@@ -447,6 +451,20 @@ func finishCheck(res checkResult, d draft, b *knowledge.Base) checkResult {
 	}
 	res.Suggestions = suggest(d.Body, b.Profile)
 	return res
+}
+
+// edits reports whether the draft edits an entry of b (its File is that
+// entry's file).
+func (d draft) edits(b *knowledge.Base) bool {
+	if d.File == "" {
+		return false
+	}
+	for _, e := range b.Entries {
+		if e.File == d.File {
+			return true
+		}
+	}
+	return false
 }
 
 // overlayName is the file a draft is written to in a commune's folder:
@@ -758,6 +776,16 @@ func (h *Handler) publish(r *http.Request, d draft, who string) (string, error) 
 	}
 	if !res.OK {
 		return "", errInvalid
+	}
+	if d.Ticket != 0 {
+		// The form's ticket is one of this store's (a commune's own on
+		// its dashboard); another id is not linked to the entry.
+		if _, err := h.store.Ticket(r.Context(), d.Ticket); errors.Is(err, storage.ErrNotFound) {
+			h.log.Warn("admin: publish names a ticket this dashboard does not have; the entry is published without it", "ticket", d.Ticket)
+			d.Ticket = 0
+		} else if err != nil {
+			return "", err
+		}
 	}
 	if !filepath.IsLocal(filepath.FromSlash(res.File)) || !strings.HasSuffix(res.File, ".md") {
 		return "", fmt.Errorf("refusing to write %q", res.File)
