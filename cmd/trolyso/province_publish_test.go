@@ -140,7 +140,7 @@ func testProvincePublish(t *testing.T, backend string) {
 	entry := func(id, marker string) url.Values {
 		return url.Values{"csrf": {tok}, "ticket": {"1"}, "id": {id}, "title": {"Giờ mở cửa nhà văn hóa thôn"}, "category": {"lien-he"},
 			"questions": {"Nhà văn hóa thôn Đông mở cửa mấy giờ?\nnha van hoa thon mo cua luc nao\ngiờ mở cửa của nhà văn hóa thôn\nnhà văn hóa thôn có mở buổi tối không"},
-			"body": {"Nhà văn hóa thôn mở cửa từ 7 giờ đến 21 giờ hằng ngày. " + marker}, "sources": {"https://ninhbinh.gov.vn"}, "updated": {updated[1]}}
+			"body":      {"Nhà văn hóa thôn mở cửa từ 7 giờ đến 21 giờ hằng ngày. " + marker}, "sources": {"https://ninhbinh.gov.vn"}, "updated": {updated[1]}}
 	}
 	const q = "nhà văn hóa thôn mở cửa lúc mấy giờ"
 	if id, _ := ask(addrA, "co-le", q); id == "nha-van-hoa-thon" {

@@ -104,7 +104,7 @@ func (s *server) openCommunes(ctx context.Context, base *knowledge.Base, pix *kn
 		out = append(out, &c)
 	}
 	s.layer.base, s.layer.ix = base, pix
-		s.log.Info("province deployment", "communes", len(out), "entries", len(base.Entries))
+	s.log.Info("province deployment", "communes", len(out), "entries", len(base.Entries))
 	return out, nil
 }
 
