@@ -85,6 +85,19 @@ func testCommuneStoresAreApart(t *testing.T, tb testBackend) {
 			t.Errorf("commune %q counts %d exchanges (%v), want %d", c.db.CommuneSlug(), n, err, c.want)
 		}
 	}
+	// The knowledge publish log is per commune: a's publish is in a's log
+	// alone (a province follower reads each commune's).
+	if _, err := a.RecordPublish(ctx, Publish{File: "x.md", EntryID: "x", StaffName: "Lan", Content: "---\n"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		db   *DB
+		want int
+	}{{a, 1}, {b, 0}, {db, 0}} {
+		if ps, err := c.db.PublishesAfter(ctx, 0); err != nil || len(ps) != c.want {
+			t.Errorf("commune %q has %d publishes (%v), want %d", c.db.CommuneSlug(), len(ps), err, c.want)
+		}
+	}
 	if r, _ := a.RatingOf(ctx, idA); r.Value != 1 {
 		t.Errorf("rating in a: %+v", r)
 	}
