@@ -30,7 +30,10 @@ import (
 // as `trolyso kb check` — as staff type (editor.js posts the form to
 // /admin/hoidap/draft/check) and again before publishing. Publishing
 // writes the file into TROLYSO_KB (the previous version kept under
-// _history/ and in the publish log), then reloads the base.
+// _history/ and in the publish log), then reloads the base. On a
+// commune's dashboard in a province deployment the draft is checked
+// against the commune's layered base and written into the commune's own
+// folder instead (checkLayered), which the commune's layer reads.
 
 //go:embed static/editor.js
 var editorJS []byte

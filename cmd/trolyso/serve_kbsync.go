@@ -20,7 +20,10 @@ import (
 // told at once (LISTEN/NOTIFY on storage.KnowledgeChannel), and it checks
 // every minute anyway (a notification missed while reconnecting, an
 // instance that was down); it writes the published files its folder lacks
-// and reloads. So every instance answers from the same base.
+// and reloads. So every instance answers from the same base. In a
+// province an entry is published into a commune's own folder and logged
+// in that commune's store; instances follow every commune's log and write
+// into their own copy of that commune's folder (followCommunePublishes).
 
 // followPublishes keeps this instance's knowledge-base folder in step
 // with the publish log until ctx ends.
