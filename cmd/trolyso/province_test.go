@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -162,5 +164,59 @@ func TestProvinceConfig(t *testing.T) {
 	c := &Config{Addr: "127.0.0.1:1", DB: "x.db", MaxLen: 100, WebRate: 1, Alerts: AlertsConfig{ZaloRate: 1}, ZaloCommune: "co-le"}
 	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "TROLYSO_ZALO_COMMUNE needs TROLYSO_COMMUNES") {
 		t.Errorf("validate: %v", err)
+	}
+}
+
+// TestProvinceCalibratesAtStartUp: a province base neither the binary nor
+// the model cache holds answers at once with a quick index; the index
+// calibrated in the background then serves every commune (each with its
+// own profile and entries still), and the server keeps answering.
+func TestProvinceCalibratesAtStartUp(t *testing.T) {
+	dir := t.TempDir()
+	kb, _ := smallKB(t, dir)
+	logs := &syncBuffer{}
+	a := quietApp()
+	a.log = slog.New(slog.NewTextHandler(logs, nil))
+	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "p.db"), KBDir: kb, Communes: writeCommunes(t), MaxLen: 1000,
+		WebRate: 1000, LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}}
+	addr, stop := startServe(t, a, cfg)
+	ask := func(slug, q string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"text": q})
+		resp, err := http.Post("http://"+addr+"/xa/"+slug+"/api/message", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	if !poll(func() bool {
+		return strings.Contains(logs.String(), `calibrated index in use" why=start-up communes=3`)
+	}) {
+		t.Fatalf("the communes never moved onto the calibrated index; logs:\n%s", logs.String())
+	}
+	tests := []struct {
+		slug, q, entry, phone string
+	}{
+		{"co-le", "quên mật khẩu vneid", "vneid-quen-mat-khau", ""},
+		{"yen-tu", "xa tiep dan ngay nao", "xa-lich-tiep-dan", ""},
+		{"hoa-lu", "ra xa nho can bo nop ho so online", "", "0229 333 333"},
+	}
+	for _, tc := range tests {
+		r := ask(tc.slug, tc.q)
+		if tc.entry != "" && r["entry_id"] != tc.entry {
+			t.Errorf("%s %q after calibration: %v", tc.slug, tc.q, r)
+		}
+		if tc.phone != "" && !strings.Contains(fmt.Sprint(r["html"]), tc.phone) {
+			t.Errorf("%s %q lost its profile after calibration: %v", tc.slug, tc.q, r)
+		}
+	}
+	if r := ask("co-le", "xa tiep dan ngay nao"); r["entry_id"] == "xa-lich-tiep-dan" {
+		t.Errorf("Cổ Lễ answered with Yên Từ's entry after calibration: %v", r)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

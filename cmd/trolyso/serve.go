@@ -361,6 +361,16 @@ func (s *server) calibrate(ctx context.Context, b *knowledge.Base, why string) {
 			if ctx.Err() == nil {
 				s.log.Error("knowledge base: calibrating the reloaded base failed; its quick index stays in use", "why", why, "err", err)
 			}
+		case s.province():
+			// Every commune's layer moves onto the calibrated province
+			// index, unless a newer province base came meanwhile.
+			replaced, err := s.replaceProvinceIndex(ctx, b, full)
+			switch {
+			case err != nil:
+				s.log.Error("knowledge base: moving the communes onto the calibrated index failed; the quick index stays in use", "why", why, "err", err)
+			case replaced:
+				s.log.Info("knowledge base: calibrated index in use", "why", why, "communes", len(s.communes), "bands", fmt.Sprintf("%+v", full.Bands()))
+			}
 		case s.eng.ReplaceIndex(b, full):
 			s.log.Info("knowledge base: calibrated index in use", "why", why, "bands", fmt.Sprintf("%+v", full.Bands()))
 		}

@@ -170,6 +170,27 @@ func (s *server) reloadCommune(ctx context.Context, c *communeRT) error {
 func (s *server) reloadCommunes(ctx context.Context, base *knowledge.Base, pix *knowledge.Index) error {
 	s.layer.mu.Lock()
 	defer s.layer.mu.Unlock()
+	return s.swapCommunes(ctx, base, pix)
+}
+
+// replaceProvinceIndex moves every commune onto pix, the calibrated index
+// of the province base in use, and reports whether it did: not when the
+// province base changed since (a newer reload is in service).
+func (s *server) replaceProvinceIndex(ctx context.Context, base *knowledge.Base, pix *knowledge.Index) (bool, error) {
+	s.layer.mu.Lock()
+	defer s.layer.mu.Unlock()
+	if s.layer.base != base {
+		return false, nil
+	}
+	if err := s.swapCommunes(ctx, base, pix); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// swapCommunes builds every commune's layer over the province layer
+// (base, pix) and puts them in service; s.layer.mu is held.
+func (s *server) swapCommunes(ctx context.Context, base *knowledge.Base, pix *knowledge.Index) error {
 	fsys, err := s.baseFS()
 	if err != nil {
 		return err
