@@ -78,7 +78,11 @@ func TestServeDigestStaleEntries(t *testing.T) {
 
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "t.db")
-	db, err := storage.Open(ctx, path, storage.Options{})
+	now := vn(2027, 3, 3, 8, 0).Add(10 * time.Second) // a Wednesday, just after the 08:00 slot
+	// The reminder is created on the test's clock (an hour before the
+	// slot), not today's date: a reminder runs only slots after its creation.
+	created := now.Add(-time.Hour)
+	db, err := storage.Open(ctx, path, storage.Options{Now: func() time.Time { return created }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +104,6 @@ func TestServeDigestStaleEntries(t *testing.T) {
 	}
 	db.Close()
 
-	now := vn(2027, 3, 3, 8, 0).Add(10 * time.Second) // a Wednesday, just after the 08:00 slot
 	cfg := &Config{Addr: "127.0.0.1:0", DB: path, KBDir: staleKB(t), MaxLen: 1000, LLM: LLMConfig{Timeout: time.Second},
 		Telegram: TelegramConfig{Token: token, APIURL: api.URL, WebhookURL: "https://bot.example.vn/tg/hook", WebhookSecret: "s3cret"}}
 	a := quietApp()
