@@ -387,21 +387,34 @@ func (h *Handler) check(d draft) (checkResult, []byte, error) {
 	if h.overlayDir != "" {
 		return h.checkLayered(d, b)
 	}
-	res := checkResult{File: d.fileName(b), Problems: []draftProblem{}}
+	fsys, err := h.kbFS()
+	if err != nil {
+		return checkResult{}, nil, err
+	}
+	res, content, err := checkIn(d, fsys, d.fileName(b), func(f fs.FS) knowledge.Problems {
+		// kb check's own clock: Vietnamese calendar days.
+		return knowledge.Check(f, b.Profile, h.now().In(h.loc))
+	})
+	if err != nil {
+		return res, nil, err
+	}
+	return finishCheck(res, d, b), content, nil
+}
+
+// checkIn checks a draft's file, named name, in the folder fsys with check
+// (kb check, or the commune folder's check): a new entry never replaces a
+// file — beside one with its id it is named "<id>.moi.md" (sorted after
+// it), so that the check reports the duplicate id as kb check would; a
+// draft of an existing entry replaces its file.
+func checkIn(d draft, fsys fs.FS, name string, check func(fs.FS) knowledge.Problems) (checkResult, []byte, error) {
+	res := checkResult{File: name, Problems: []draftProblem{}}
 	content, err := knowledge.Format(d.entry())
 	if err != nil {
 		return res, nil, err
 	}
 	res.Content = string(content)
-	fsys, err := h.kbFS()
-	if err != nil {
-		return res, nil, err
-	}
 	if _, err := fs.Stat(fsys, res.File); err == nil {
 		if d.File == "" {
-			// A new entry never replaces a file: beside one with its id,
-			// the check reports the duplicate id as kb check would.
-			// (".moi" sorts the draft after the existing file.)
 			stem := strings.TrimSuffix(res.File, ".md")
 			res.File = stem + ".moi.md"
 			for i := 2; ; i++ {
@@ -414,8 +427,7 @@ func (h *Handler) check(d draft) (checkResult, []byte, error) {
 			res.Replaces = true
 		}
 	}
-	// kb check's own clock: Vietnamese calendar days.
-	for _, p := range knowledge.Check(overlayFS{base: fsys, name: res.File, data: content}, b.Profile, h.now().In(h.loc)) {
+	for _, p := range check(overlayFS{base: fsys, name: res.File, data: content}) {
 		if p.File == res.File {
 			// kb check fails on a passed review date (Strict); for the
 			// rest of the base those stay the "Cần rà soát" page's
@@ -435,7 +447,7 @@ func (h *Handler) check(d draft) (checkResult, []byte, error) {
 		}
 		res.Problems = append(res.Problems, dp)
 	}
-	return finishCheck(res, d, b), content, nil
+	return res, content, nil
 }
 
 // finishCheck adds the form's own date checks and the placeholder
@@ -505,41 +517,12 @@ func (h *Handler) overlayFiles() fs.FS {
 // to edit it; a new draft with an id already in the commune's base is a
 // duplicate, as `trolyso kb check` reports one.
 func (h *Handler) checkLayered(d draft, b *knowledge.Base) (checkResult, []byte, error) {
-	res := checkResult{File: d.overlayName(b), Problems: []draftProblem{}}
-	content, err := knowledge.Format(d.entry())
+	own := h.overlayFiles()
+	res, content, err := checkIn(d, own, d.overlayName(b), func(f fs.FS) knowledge.Problems {
+		return knowledge.CheckOverlay(f, b.Categories, b.Profile, h.now().In(h.loc))
+	})
 	if err != nil {
 		return res, nil, err
-	}
-	res.Content = string(content)
-	own := h.overlayFiles()
-	if _, err := fs.Stat(own, res.File); err == nil {
-		if d.File == "" {
-			stem := strings.TrimSuffix(res.File, ".md")
-			res.File = stem + ".moi.md"
-			for i := 2; ; i++ {
-				if _, err := fs.Stat(own, res.File); err != nil {
-					break
-				}
-				res.File = fmt.Sprintf("%s.moi%d.md", stem, i)
-			}
-		} else {
-			res.Replaces = true
-		}
-	}
-	for _, p := range knowledge.CheckOverlay(overlayFS{base: own, name: res.File, data: content}, b.Categories, b.Profile, h.now().In(h.loc)) {
-		if p.File == res.File {
-			p = knowledge.Problems{p}.Strict()[0]
-		} else if p.File != "." && p.Warning {
-			continue
-		}
-		dp := draftProblem{Line: p.Line, Message: translate(p.Msg), Raw: p.String(), Warning: p.Warning}
-		if p.File == res.File {
-			dp.Field = fieldOf(content, p.Line)
-		} else if m := duplicateID.FindStringSubmatch(p.Msg); m != nil && m[1] == d.ID && m[2] == res.File {
-			dp.Field, dp.Line = "id", 2
-			dp.Message = translate(fmt.Sprintf("duplicate id %q (also in %s)", d.ID, p.File))
-		}
-		res.Problems = append(res.Problems, dp)
 	}
 	// An id of the province base (the folder's own ids are checked above).
 	if e, ok := b.Entry(d.ID); ok && d.ID != "" {

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/colecommune/trolyso/storage"
-	"github.com/colecommune/trolyso/storage/storagetest"
 )
 
 // snapshot is what a commune's dashboard could change, as text.
@@ -71,9 +70,7 @@ func seedCommune(t *testing.T, db *storage.DB, secret string) {
 }
 
 func TestCommuneAdminIsolation(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) { testCommuneAdminIsolation(t, backend) })
-	}
+	onBothBackends(t, testCommuneAdminIsolation)
 }
 
 // testCommuneAdminIsolation: a commune admin requests every /admin route
@@ -85,11 +82,7 @@ func TestCommuneAdminIsolation(t *testing.T) {
 func testCommuneAdminIsolation(t *testing.T, backend string) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := &Config{Addr: "127.0.0.1:0", DB: dir + "/p.db", Communes: writeCommunes(t), MaxLen: 1000, WebRate: 1000,
-		LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}}
-	if backend == "postgres" {
-		cfg.DatabaseURL = storagetest.URL(t, t.Name())
-	}
+	cfg := provinceConfig(t, backend, dir, writeCommunes(t))
 	db, err := storage.OpenURL(ctx, cfg.dsn(), storage.Options{})
 	if err != nil {
 		t.Fatal(err)

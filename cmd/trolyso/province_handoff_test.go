@@ -16,7 +16,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/colecommune/trolyso/storage"
-	"github.com/colecommune/trolyso/storage/storagetest"
 )
 
 // Staff groups of the communes of TestProvinceHandoff.
@@ -43,9 +42,7 @@ func setStaffGroup(t *testing.T, dir, slug, chat string) {
 }
 
 func TestProvinceHandoff(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) { testProvinceHandoff(t, backend) })
-	}
+	onBothBackends(t, testProvinceHandoff)
 }
 
 // testProvinceHandoff: one Telegram bot for a province of three communes,
@@ -64,12 +61,9 @@ func testProvinceHandoff(t *testing.T, backend string) {
 	communes := writeCommunes(t)
 	setStaffGroup(t, communes, "co-le", coLeStaff)
 	setStaffGroup(t, communes, "yen-tu", yenTuStaff)
-	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "p.db"), Communes: communes, MaxLen: 1000, WebRate: 1000,
-		LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}, HandoffIdle: 24 * time.Hour, HandoffRepost: 2 * time.Hour,
-		Telegram: TelegramConfig{Token: token, APIURL: api.srv.URL, WebhookURL: "https://bot.example.vn/tg/hook", WebhookSecret: secret}}
-	if backend == "postgres" {
-		cfg.DatabaseURL = storagetest.URL(t, t.Name())
-	}
+	cfg := provinceConfig(t, backend, dir, communes)
+	cfg.HandoffIdle, cfg.HandoffRepost = 24*time.Hour, 2*time.Hour
+	cfg.Telegram = TelegramConfig{Token: token, APIURL: api.srv.URL, WebhookURL: "https://bot.example.vn/tg/hook", WebhookSecret: secret}
 	db, err := storage.OpenURL(ctx, cfg.dsn(), storage.Options{})
 	if err != nil {
 		t.Fatal(err)

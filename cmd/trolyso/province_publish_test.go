@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"html"
 	"io"
 	"log/slog"
@@ -20,13 +19,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/colecommune/trolyso/storage"
-	"github.com/colecommune/trolyso/storage/storagetest"
 )
 
 func TestProvincePublish(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) { testProvincePublish(t, backend) })
-	}
+	onBothBackends(t, testProvincePublish)
 }
 
 // testProvincePublish: two instances of a province deployment on one
@@ -46,11 +42,8 @@ func testProvincePublish(t *testing.T, backend string) {
 	clock := func() time.Time { return start.Add(time.Since(t0)) }
 	a := &app{getenv: func(string) string { return "" }, now: clock, log: slog.New(slog.DiscardHandler), stdout: io.Discard, stderr: io.Discard}
 	config := func(communes string) *Config {
-		cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "p.db"), Communes: communes, MaxLen: 1000, WebRate: 1000,
-			LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}, HandoffIdle: 24 * time.Hour, HandoffRepost: 2 * time.Hour}
-		if backend == "postgres" {
-			cfg.DatabaseURL = storagetest.URL(t, t.Name())
-		}
+		cfg := provinceConfig(t, backend, dir, communes)
+		cfg.HandoffIdle, cfg.HandoffRepost = 24*time.Hour, 2*time.Hour
 		return cfg
 	}
 	foldersA, foldersB := writeCommunes(t), writeCommunes(t)
@@ -112,14 +105,7 @@ func testProvincePublish(t *testing.T, backend string) {
 	}
 	ask := func(addr, slug, q string) (string, string) {
 		t.Helper()
-		body, _ := json.Marshal(map[string]string{"text": q})
-		resp, err := http.Post("http://"+addr+"/xa/"+slug+"/api/message", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
+		out := askCommune(t, addr, slug, q)
 		id, _ := out["entry_id"].(string)
 		text, _ := out["html"].(string)
 		return id, text

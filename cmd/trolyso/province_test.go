@@ -58,19 +58,51 @@ Chủ tịch UBND xã Yên Từ tiếp công dân sáng thứ Năm hằng tuần
 	return dir
 }
 
-func TestProvinceWebChat(t *testing.T) {
+// askCommune sends q to a commune's web chat on the server at addr and
+// returns the reply.
+func askCommune(t *testing.T, addr, slug, q string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"text": q})
+	resp, err := http.Post("http://"+addr+"/xa/"+slug+"/api/message", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d", slug, resp.StatusCode)
+	}
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s: reply: %v", slug, err)
+	}
+	return out
+}
+
+// onBothBackends runs test once on SQLite and once on PostgreSQL.
+func onBothBackends(t *testing.T, test func(t *testing.T, backend string)) {
 	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) { testProvinceWebChat(t, backend) })
+		t.Run(backend, func(t *testing.T) { test(t, backend) })
 	}
 }
 
-func testProvinceWebChat(t *testing.T, backend string) {
-	dir := t.TempDir()
-	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "p.db"), Communes: writeCommunes(t), MaxLen: 1000,
+// provinceConfig is a province deployment over the communes folder, its
+// database in dir on backend ("sqlite" or "postgres").
+func provinceConfig(t *testing.T, backend, dir, communes string) *Config {
+	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "p.db"), Communes: communes, MaxLen: 1000,
 		WebRate: 1000, LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}}
 	if backend == "postgres" {
 		cfg.DatabaseURL = storagetest.URL(t, t.Name())
 	}
+	return cfg
+}
+
+func TestProvinceWebChat(t *testing.T) {
+	onBothBackends(t, testProvinceWebChat)
+}
+
+func testProvinceWebChat(t *testing.T, backend string) {
+	dir := t.TempDir()
+	cfg := provinceConfig(t, backend, dir, writeCommunes(t))
 	addr, stop := startServe(t, quietApp(), cfg)
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)
@@ -81,21 +113,7 @@ func testProvinceWebChat(t *testing.T, backend string) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	ask := func(slug, q string) map[string]any {
-		t.Helper()
-		body, _ := json.Marshal(map[string]string{"text": q})
-		resp, err := http.Post("http://"+addr+"/xa/"+slug+"/api/message", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d", slug, resp.StatusCode)
-		}
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return out
-	}
+	ask := func(slug, q string) map[string]any { t.Helper(); return askCommune(t, addr, slug, q) }
 	// The bare address asks which commune; a search narrows the list.
 	if code, page := get("/"); code != 200 || !strings.Contains(page, `href="/xa/co-le/"`) || !strings.Contains(page, "phường Hoa Lư") {
 		t.Fatalf("/: %d %s", code, page)
@@ -177,21 +195,10 @@ func TestProvinceCalibratesAtStartUp(t *testing.T) {
 	logs := &syncBuffer{}
 	a := quietApp()
 	a.log = slog.New(slog.NewTextHandler(logs, nil))
-	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "p.db"), KBDir: kb, Communes: writeCommunes(t), MaxLen: 1000,
-		WebRate: 1000, LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}}
+	cfg := provinceConfig(t, "sqlite", dir, writeCommunes(t))
+	cfg.KBDir = kb
 	addr, stop := startServe(t, a, cfg)
-	ask := func(slug, q string) map[string]any {
-		t.Helper()
-		body, _ := json.Marshal(map[string]string{"text": q})
-		resp, err := http.Post("http://"+addr+"/xa/"+slug+"/api/message", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return out
-	}
+	ask := func(slug, q string) map[string]any { t.Helper(); return askCommune(t, addr, slug, q) }
 	if !poll(func() bool {
 		return strings.Contains(logs.String(), `calibrated index in use" why=start-up communes=3`)
 	}) {
