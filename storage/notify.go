@@ -26,10 +26,12 @@ func (db *DB) notify(ctx context.Context, tx *sql.Tx, channel, payload string) e
 // at least every poll (also right away): on PostgreSQL through LISTEN on a
 // connection of its own (reconnecting after errors), on SQLite by polling
 // alone (one machine, where a change is seen within poll). fn should
-// check what changed; it is never called concurrently.
+// check what changed; it is never called concurrently. On PostgreSQL the
+// first call (and the one after each reconnection) comes once LISTEN is in
+// place, so a change made right after fn looked is always notified.
 func (db *DB) Listen(ctx context.Context, channel string, poll time.Duration, fn func()) error {
-	fn()
 	if !db.pg {
+		fn()
 		t := time.NewTicker(poll)
 		defer t.Stop()
 		for {

@@ -24,7 +24,6 @@ func Listen(ctx context.Context, url, channel string, poll time.Duration, fn fun
 			return nil
 		case <-time.After(time.Second):
 		}
-		fn()
 	}
 	return nil
 }
@@ -38,6 +37,8 @@ func listenOnce(ctx context.Context, url, channel string, poll time.Duration, fn
 	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return err
 	}
+	// Catch up only now: whatever changes after this look is notified.
+	fn()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, poll)
 		_, err := conn.WaitForNotification(wctx)
