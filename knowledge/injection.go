@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 
 	"github.com/colecommune/trolyso/knowledge/vi"
@@ -54,6 +55,10 @@ type pattern struct {
 type injectionPattern struct {
 	re             *regexp.Regexp
 	notFirstPerson bool
+	// needs: every match contains one of these strings (nil: no such
+	// set is known); a text with none of them is not tried, which spares
+	// almost every message the regular expressions.
+	needs []string
 }
 
 // firstPersonTail matches folded text ending with a first-person subject,
@@ -63,9 +68,81 @@ var firstPersonTail = regexp.MustCompile(`(?:^|\s)(?:toi|tui|minh|em|con|chau|ch
 func compilePatterns(ps ...pattern) []injectionPattern {
 	out := make([]injectionPattern, len(ps))
 	for i, p := range ps {
-		out[i] = injectionPattern{re: regexp.MustCompile(strings.ReplaceAll(p.re, "y", "i")), notFirstPerson: p.notFirstPerson}
+		expr := strings.ReplaceAll(p.re, "y", "i")
+		out[i] = injectionPattern{re: regexp.MustCompile(expr), notFirstPerson: p.notFirstPerson, needs: requiredLiterals(expr)}
 	}
 	return out
+}
+
+// requiredLiterals returns strings one of which occurs in every match of
+// expr, or nil when it finds none (then every text must be tried).
+func requiredLiterals(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	return literalsOf(re.Simplify())
+}
+
+// literalsOf is requiredLiterals on a parsed expression: a literal is
+// itself; an alternation needs one of its branches' sets; a concatenation
+// or a repetition of at least once needs what any one part needs (the
+// part with the longest shortest string is kept, as the most selective).
+func literalsOf(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpCapture, syntax.OpPlus:
+		return literalsOf(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return literalsOf(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			l := literalsOf(sub)
+			if l == nil {
+				return nil
+			}
+			out = append(out, l...)
+		}
+		return out
+	case syntax.OpConcat:
+		var best []string
+		bestLen := 0
+		for _, sub := range re.Sub {
+			l := literalsOf(sub)
+			if l == nil {
+				continue
+			}
+			shortest := len(l[0])
+			for _, s := range l[1:] {
+				shortest = min(shortest, len(s))
+			}
+			if shortest > bestLen {
+				best, bestLen = l, shortest
+			}
+		}
+		return best
+	}
+	return nil
+}
+
+// mayMatch reports whether text contains one of the strings p needs.
+func (p injectionPattern) mayMatch(text string) bool {
+	if p.needs == nil {
+		return true
+	}
+	for _, s := range p.needs {
+		if strings.Contains(text, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // IsInjection reports whether text looks like an attempt to make the bot
@@ -80,6 +157,9 @@ func IsInjection(text string) bool {
 	for _, variant := range variants {
 		f := strings.ReplaceAll(vi.Fold(variant), "y", "i")
 		for _, p := range injectionPatterns {
+			if !p.mayMatch(f) {
+				continue
+			}
 			for _, m := range p.re.FindAllStringIndex(f, -1) {
 				if !p.notFirstPerson || !firstPersonTail.MatchString(f[:m[0]]) {
 					return true
