@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -29,6 +30,7 @@ func TestChatRoundTrip(t *testing.T) {
 		t.Fatalf("page: %d, CSP %q", page.StatusCode, page.Header.Get("Content-Security-Policy"))
 	}
 
+	var lastRaw string
 	send := func(body string) web.Response {
 		t.Helper()
 		resp, err := c.Post(srv.URL+"/api/message", "application/json", strings.NewReader(body))
@@ -39,15 +41,28 @@ func TestChatRoundTrip(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d for %s", resp.StatusCode, body)
 		}
-		var r web.Response
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
 			t.Fatal(err)
 		}
+		// Sent whole with its length, not chunked.
+		if resp.ContentLength != int64(len(raw)) || len(resp.TransferEncoding) > 0 {
+			t.Errorf("Content-Length %d, transfer encoding %v, body %d bytes", resp.ContentLength, resp.TransferEncoding, len(raw))
+		}
+		var r web.Response
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		lastRaw = string(raw)
 		return r
 	}
 	ans := send(`{"text":"quen mat khau vneid"}`)
 	if ans.Band != "answer" || ans.EntryID != "vneid-quen-mat-khau" || !strings.Contains(ans.HTML, "<ol>") || ans.ExchangeID == 0 {
 		t.Fatalf("answer: %+v", ans)
+	}
+	// The reply's HTML is not escaped a second time inside the JSON.
+	if !strings.Contains(lastRaw, `"html":"`) || !strings.Contains(lastRaw, "<ol>") {
+		t.Errorf("raw reply: %.200s", lastRaw)
 	}
 	topic := send(`{"payload":"c:dvc"}`)
 	found := false
