@@ -26,6 +26,9 @@ const engineVersion = "trolyso-engine-3"
 func fingerprintOf(b *Base, oos []string, fp featureParams, tp trainParams) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%+v\n%+v\n%s\n", engineVersion, fp, tp, b.lexiconSpec)
+	if c := b.wrongAnswerCost(); c != 1 {
+		fmt.Fprintf(h, "wrong answer cost %g\n", c)
+	}
 	for _, e := range b.Entries {
 		fmt.Fprintf(h, "E%q\nT%q\n", e.ID, e.Title)
 		for _, q := range e.Questions {

@@ -16,9 +16,6 @@ const (
 	maxInDeclined  = 0.05 // share of the base's questions declined, at most
 )
 
-// wrongWeight is the cost of a wrong answer in the objective.
-var wrongWeight = 1.0
-
 var oosPenalty, inPenalty = 10.0, 10.0
 
 var cvNoisy = true
@@ -35,9 +32,9 @@ type cvCase struct {
 // calibrate chooses the bands by k-fold cross-validation: for each fold a
 // model is trained without that fold's questions and out-of-scope
 // examples, which are then asked as written and as typed carelessly (no
-// diacritics, a typo). The bands maximise hit@1 + 0.5·hit@3 − wrong
-// answers subject to minOOSDeclined and maxInDeclined.
-func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams) (Bands, CVFigures, error) {
+// diacritics, a typo). The bands maximise hit@1 + 0.5·hit@3 −
+// wrongCost·wrong answers subject to minOOSDeclined and maxInDeclined.
+func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams, wrongCost float64) (Bands, CVFigures, error) {
 	oos := int32(nClasses - 1)
 	perFold := make([]int, tp.folds)
 	for _, s := range all {
@@ -103,7 +100,7 @@ func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon,
 			}
 		}
 	}
-	b, fig := chooseBands(cases, oos)
+	b, fig := chooseBands(cases, oos, wrongCost)
 	fig.Folds = runs
 	return b, fig, nil
 }
@@ -122,11 +119,11 @@ func (o outcome) figures() CVFigures {
 		RankedAt1: float64(o.ranked1) / in}
 }
 
-// objective is hit@1 + 0.5·hit@3 − wrong, minus a large penalty for
-// missing a target.
-func (o outcome) objective() float64 {
+// objective is hit@1 + 0.5·hit@3 − wrongCost·wrong, minus a large penalty
+// for missing a target.
+func (o outcome) objective(wrongCost float64) float64 {
 	f := o.figures()
-	j := f.HitAt1 + 0.5*f.HitAt3 - wrongWeight*f.Wrong
+	j := f.HitAt1 + 0.5*f.HitAt3 - wrongCost*f.Wrong
 	if o.out > 0 && f.OOSDeclined < minOOSDeclined {
 		j -= oosPenalty * (minOOSDeclined - f.OOSDeclined)
 	}
@@ -180,7 +177,7 @@ var ratioGrid = []float64{0, 0.5, 1}
 
 // chooseBands searches the thresholds on a coarse grid, then refines the
 // best point.
-func chooseBands(cases []cvCase, oos int32) (Bands, CVFigures) {
+func chooseBands(cases []cvCase, oos int32, wrongCost float64) (Bands, CVFigures) {
 	fused := make([][]dist, len(betaGrid))
 	for bi, beta := range betaGrid {
 		fused[bi] = make([]dist, len(cases))
@@ -199,7 +196,7 @@ func chooseBands(cases []cvCase, oos int32) (Bands, CVFigures) {
 			return
 		}
 		o := evalBands(b, fused, bi, cases, oos)
-		if j := o.objective(); j > bestJ+1e-12 {
+		if j := o.objective(wrongCost); j > bestJ+1e-12 {
 			bestJ, best, bestBeta, bestO = j, b, bi, o
 		}
 	}

@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -65,6 +66,41 @@ func TestShippedConfusionsNameEntries(t *testing.T) {
 		}
 		if i > 0 && c.Count > cv.Confused[i-1].Count {
 			t.Errorf("pair %d out of order: %+v after %+v", i, c, cv.Confused[i-1])
+		}
+	}
+}
+
+// A base's wrong_answer_cost decides whether an uncertain first entry is
+// answered or offered with its sibling: 50 questions ranked e3 0.55, e4
+// 0.40 (35 of them about e3) are worth answering when a wrong answer
+// costs 1 (35 + 17.5 − 15 > 25 for offering both) and not when it costs 3.
+func TestWrongAnswerCostShapesBands(t *testing.T) {
+	const oos = 9
+	var cases []cvCase
+	add := func(n int, expected int32, pOOS float64, cands ...candidate) {
+		for range n {
+			cases = append(cases, cvCase{expected: expected, d: dist{cands: slices.Clone(cands), pOOS: pOOS, modelTop: cands[0].entry, lexTop: -1}})
+		}
+	}
+	add(40, 1, 0.05, candidate{entry: 1, model: 0.9}, candidate{entry: 2, model: 0.05})
+	add(35, 3, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
+	add(15, 4, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
+	add(20, oos, 0.95, candidate{entry: 5, model: 0.04})
+	tests := []struct {
+		cost      float64
+		answers   bool // the uncertain questions are answered
+		wantWrong float64
+	}{
+		{1, true, 15.0 / 90},
+		{3, false, 0},
+	}
+	for _, tt := range tests {
+		b, fig := chooseBands(cases, oos, tt.cost)
+		if got := b.Answer <= 0.55; got != tt.answers {
+			t.Errorf("cost %g: answer threshold %.3f, want answering at 0.55 = %v", tt.cost, b.Answer, tt.answers)
+		}
+		if math.Abs(fig.Wrong-tt.wantWrong) > 1e-9 || fig.OOSDeclined != 1 || fig.InDeclined != 0 {
+			t.Errorf("cost %g: %+v, want wrong %.3f, every out-of-scope case declined and none in scope", tt.cost, fig, tt.wantWrong)
 		}
 	}
 }

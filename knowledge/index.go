@@ -72,15 +72,18 @@ var defaultBands = Bands{Beta: 1, Decline: 0.5, Floor: 0.2, Answer: 0.6, Agree: 
 
 // IndexInfo describes how an index was built, for logs and `kb check`.
 type IndexInfo struct {
-	Entries    int       `json:"entries"`
-	Examples   int       `json:"examples"`
-	Features   int       `json:"features"`
-	Weights    int       `json:"weights"`
-	OutOfScope int       `json:"out_of_scope_examples"`
-	GenericOOS bool      `json:"generic_out_of_scope"`
-	Bands      Bands     `json:"bands"`
-	CV         CVFigures `json:"cross_validation"`
-	Cached     bool      `json:"cached"`
+	Entries int `json:"entries"`
+	// WrongAnswerCost is the base's cost of a wrong answer the bands were
+	// calibrated with.
+	WrongAnswerCost float64   `json:"wrong_answer_cost"`
+	Examples        int       `json:"examples"`
+	Features        int       `json:"features"`
+	Weights         int       `json:"weights"`
+	OutOfScope      int       `json:"out_of_scope_examples"`
+	GenericOOS      bool      `json:"generic_out_of_scope"`
+	Bands           Bands     `json:"bands"`
+	CV              CVFigures `json:"cross_validation"`
+	Cached          bool      `json:"cached"`
 	// Provisional: built with another index's bands, not calibrated.
 	Provisional bool          `json:"provisional,omitempty"`
 	BuildTime   time.Duration `json:"build_time_ns"`
@@ -155,7 +158,7 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 	fp, tp := paramsFor(len(b.Entries))
 	lex := ix.canon
 	fingerprint := fingerprintOf(b, oos, fp, tp)
-	ix.info = IndexInfo{Entries: len(b.Entries), OutOfScope: len(oos), GenericOOS: generic, Fingerprint: fingerprint}
+	ix.info = IndexInfo{Entries: len(b.Entries), OutOfScope: len(oos), GenericOOS: generic, Fingerprint: fingerprint, WrongAnswerCost: b.wrongAnswerCost()}
 	use := func(m cachedModel, how string) {
 		ix.voc, ix.model, ix.bands = m.voc, m.model, m.bands
 		ix.info.CV, ix.info.Examples = m.cv, m.examples
@@ -185,7 +188,7 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 	if opts.Bands != nil {
 		bands = *opts.Bands
 		ix.info.Provisional = true
-	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp); err != nil {
+	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp, b.wrongAnswerCost()); err != nil {
 		return nil, err
 	}
 	for i := range cv.Confused {

@@ -112,7 +112,7 @@ func NewAddedIndex(ctx context.Context, b *Base, added []*Entry, province *Base,
 		return nil, nil
 	}
 	own := &Base{Entries: added, Profile: b.Profile, Categories: b.Categories, Lexicon: b.Lexicon, lexiconSpec: b.lexiconSpec,
-		byID: make(map[string]*Entry, len(added))}
+		byID: make(map[string]*Entry, len(added)), WrongAnswerCost: b.WrongAnswerCost}
 	for _, e := range added {
 		own.byID[e.ID] = e
 	}

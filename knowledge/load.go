@@ -139,6 +139,11 @@ type Base struct {
 	// OutOfScope are the base's examples of questions it must decline
 	// (from _out_of_scope.txt; nil when the base has none).
 	OutOfScope []string
+	// WrongAnswerCost weighs a wrong answer in the objective the answer
+	// bands are calibrated by (hit@1 + 0.5·hit@3 − cost·wrong): above 1 the
+	// bands offer a choice of entries more often and answer wrongly less
+	// often (from _base.yaml's wrong_answer_cost; 1 when unset).
+	WrongAnswerCost float64
 	// lexiconSpec is the text the lexicon was built from.
 	lexiconSpec string
 	byID        map[string]*Entry
@@ -194,7 +199,10 @@ func Load(fsys fs.FS, profile *Profile, now time.Time) (*Base, error) {
 		return nil, problems
 	}
 	b := &Base{Entries: entries, Profile: profile, Categories: meta.Categories, Lexicon: meta.lexicon, OutOfScope: meta.outOfScope, lexiconSpec: meta.lexiconSpec,
-		byID: make(map[string]*Entry, len(entries)), Warnings: problems}
+		byID: make(map[string]*Entry, len(entries)), Warnings: problems, WrongAnswerCost: 1}
+	if meta.WrongAnswerCost != nil {
+		b.WrongAnswerCost = *meta.WrongAnswerCost
+	}
 	for _, e := range entries {
 		b.byID[e.ID] = e
 	}
@@ -592,4 +600,12 @@ func yamlErrMsg(err error) string {
 		msg = msg[i+2:]
 	}
 	return msg
+}
+
+// wrongAnswerCost is b.WrongAnswerCost, 1 when unset (a Base built by hand).
+func (b *Base) wrongAnswerCost() float64 {
+	if b.WrongAnswerCost <= 0 {
+		return 1
+	}
+	return b.WrongAnswerCost
 }

@@ -227,3 +227,52 @@ func TestShippedCategoriesAndServices(t *testing.T) {
 		}
 	}
 }
+
+func TestBaseMetaWrongAnswerCost(t *testing.T) {
+	entry := &fstest.MapFile{Data: []byte("---\nid: x-a\ntitle: T\ncategory: a\nquestions: [a b c, d e f, g h i, j k l]\nsources: [https://example.org/]\nupdated: 2026-01-01\n---\nNội dung.\n")}
+	tests := []struct {
+		name    string
+		meta    string
+		want    float64
+		wantErr string
+	}{
+		{"left out", "", 1, ""},
+		{"set", "wrong_answer_cost: 2.5\n", 2.5, ""},
+		{"too low", "wrong_answer_cost: 0.1\n", 0, "wrong_answer_cost 0.1 must be between 0.5 and 5"},
+		{"too high", "wrong_answer_cost: 9\n", 0, "wrong_answer_cost 9 must be between 0.5 and 5"},
+		{"not a number", "wrong_answer_cost: cao\n", 0, "_base.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"x-a.md": entry}
+			if tt.meta != "" {
+				fsys[MetaFile] = &fstest.MapFile{Data: []byte(tt.meta)}
+			}
+			b, err := Load(fsys, testProfile(t), testNow)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.WrongAnswerCost != tt.want {
+				t.Errorf("WrongAnswerCost = %g, want %g", b.WrongAnswerCost, tt.want)
+			}
+		})
+	}
+	// The cost is part of what a cached model depends on: a base whose
+	// cost changes is calibrated again, not served its old bands.
+	b, err := Load(fstest.MapFS{"x-a.md": entry}, testProfile(t), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, tp := paramsFor(len(b.Entries))
+	before := fingerprintOf(b, nil, fp, tp)
+	b.WrongAnswerCost = 2
+	if fingerprintOf(b, nil, fp, tp) == before {
+		t.Error("the fingerprint ignores the wrong-answer cost")
+	}
+}

@@ -26,6 +26,12 @@ const OutOfScopeFile = "_out_of_scope.txt"
 // are never read as entries.
 const MetaFile = "_base.yaml"
 
+// The range of a base's wrong_answer_cost.
+const (
+	minWrongAnswerCost = 0.5
+	maxWrongAnswerCost = 5.0
+)
+
 // baseMeta is the content of MetaFile.
 type baseMeta struct {
 	Categories []Category `yaml:"categories"`
@@ -33,8 +39,11 @@ type baseMeta struct {
 	// groups of interchangeable wordings ("x|y|z"). See vi.Lexicon.
 	Abbreviations map[string]string `yaml:"abbreviations"`
 	Synonyms      []string          `yaml:"synonyms"`
-	lexicon       *vi.Lexicon
-	outOfScope    []string
+	// WrongAnswerCost is how much worse a wrong answer is than a right
+	// one given as a choice of entries (see Base.WrongAnswerCost).
+	WrongAnswerCost *float64 `yaml:"wrong_answer_cost"`
+	lexicon         *vi.Lexicon
+	outOfScope      []string
 	// lexiconSpec is the lexicon's definition as text (for fingerprints).
 	lexiconSpec string
 	// declared is set when the categories come from the file; entries
@@ -108,6 +117,10 @@ func loadMetaFile(fsys fs.FS) (baseMeta, Problems) {
 	}
 	m.Categories = cats
 	m.declared = len(cats) > 0
+	if c := m.WrongAnswerCost; c != nil && (*c < minWrongAnswerCost || *c > maxWrongAnswerCost) {
+		ps = append(ps, Problem{File: MetaFile, Msg: fmt.Sprintf("wrong_answer_cost %g must be between %g and %g (1 when left out)", *c, minWrongAnswerCost, maxWrongAnswerCost)})
+		m.WrongAnswerCost = nil
+	}
 	rows := make([][2]string, 0, len(m.Abbreviations))
 	for k, v := range m.Abbreviations {
 		rows = append(rows, [2]string{k, v})

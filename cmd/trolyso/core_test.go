@@ -31,7 +31,7 @@ func TestKBCheckCLI(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"embedded ok", []string{"kb", "check"}, 0, []string{"embedded knowledge base: ok", "answer engine: ", "trained model stored in the binary", "bands: decline when out-of-scope", "4-fold cross-validation", "entries most often mixed up in cross-validation"}},
+		{"embedded ok", []string{"kb", "check"}, 0, []string{"embedded knowledge base: ok", "answer engine: ", "trained model stored in the binary", "bands: decline when out-of-scope", "a wrong answer costs 1 (wrong_answer_cost in _base.yaml)", "4-fold cross-validation", "entries most often mixed up in cross-validation"}},
 		{"broken fixtures", []string{"kb", "check", "../../knowledge/testdata/broken"}, 1,
 			[]string{"few-questions.md:5: error", "no-sources.md:2: error: no sources", "dup-b.md:2: error: duplicate id", "empty-body.md:15: error: empty answer", "review-passed.md:14: error: review date 2025-06-30 has passed"}},
 		{"missing folder", []string{"kb", "check", "/nonexistent/kb"}, 1, nil},

@@ -128,8 +128,8 @@ func writeIndexInfo(w io.Writer, i knowledge.IndexInfo) {
 	if b.OOSRatio > 0 {
 		ratio = fmt.Sprintf(" and ≥ %.2f × the best entry's", b.OOSRatio)
 	}
-	fmt.Fprintf(w, "  bands: decline when out-of-scope ≥ %.3f%s, or best < %.3f; answer when best ≥ %.3f, or ≥ %.3f when the model and the lexical ranking agree; lexical weight %.2f\n",
-		b.Decline, ratio, b.Floor, b.Answer, b.Agree, b.Beta)
+	fmt.Fprintf(w, "  bands: decline when out-of-scope ≥ %.3f%s, or best < %.3f; answer when best ≥ %.3f, or ≥ %.3f when the model and the lexical ranking agree; lexical weight %.2f; a wrong answer costs %g (wrong_answer_cost in %s)\n",
+		b.Decline, ratio, b.Floor, b.Answer, b.Agree, b.Beta, i.WrongAnswerCost, knowledge.MetaFile)
 	if cv.Folds > 0 {
 		fmt.Fprintf(w, "  %d-fold cross-validation on %d of the base's questions (as written and typed carelessly): hit@1 %.3f, hit@3 %.3f, wrong %.3f, ranked first %.3f, in-scope declined %.3f, out-of-scope declined %.3f\n",
 			cv.Folds, cv.Questions, cv.HitAt1, cv.HitAt3, cv.Wrong, cv.RankedAt1, cv.InDeclined, cv.OOSDeclined)
