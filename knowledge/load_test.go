@@ -184,19 +184,9 @@ func TestBaseMetaCategories(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fsys := fstest.MapFS{"x-a.md": entry("x-a", "a"), "x-b.md": entry("x-b", "b")}
-			if tt.meta != "" {
-				fsys[MetaFile] = &fstest.MapFile{Data: []byte(tt.meta)}
-			}
-			b, err := Load(fsys, testProfile(t), testNow)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
-				}
+			b := loadWithMeta(t, fstest.MapFS{"x-a.md": entry("x-a", "a"), "x-b.md": entry("x-b", "b")}, tt.meta, tt.wantErr)
+			if b == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got []string
 			for _, c := range b.Categories {
@@ -244,19 +234,9 @@ func TestBaseMetaWrongAnswerCost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fsys := fstest.MapFS{"x-a.md": entry}
-			if tt.meta != "" {
-				fsys[MetaFile] = &fstest.MapFile{Data: []byte(tt.meta)}
-			}
-			b, err := Load(fsys, testProfile(t), testNow)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
-				}
+			b := loadWithMeta(t, fstest.MapFS{"x-a.md": entry}, tt.meta, tt.wantErr)
+			if b == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if b.WrongAnswerCost != tt.want {
 				t.Errorf("WrongAnswerCost = %g, want %g", b.WrongAnswerCost, tt.want)
@@ -265,14 +245,32 @@ func TestBaseMetaWrongAnswerCost(t *testing.T) {
 	}
 	// The cost is part of what a cached model depends on: a base whose
 	// cost changes is calibrated again, not served its old bands.
-	b, err := Load(fstest.MapFS{"x-a.md": entry}, testProfile(t), testNow)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := loadWithMeta(t, fstest.MapFS{"x-a.md": entry}, "", "")
 	fp, tp := paramsFor(len(b.Entries))
 	before := fingerprintOf(b, nil, fp, tp)
 	b.WrongAnswerCost = 2
 	if fingerprintOf(b, nil, fp, tp) == before {
 		t.Error("the fingerprint ignores the wrong-answer cost")
 	}
+}
+
+// loadWithMeta loads the entries of fsys with meta as _base.yaml ("" for
+// none). With wantErr set it checks that loading fails with it and
+// returns nil; otherwise loading must succeed.
+func loadWithMeta(t *testing.T, fsys fstest.MapFS, meta, wantErr string) *Base {
+	t.Helper()
+	if meta != "" {
+		fsys[MetaFile] = &fstest.MapFile{Data: []byte(meta)}
+	}
+	b, err := Load(fsys, testProfile(t), testNow)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want it to contain %q", err, wantErr)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

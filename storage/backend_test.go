@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,6 +42,23 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, tb testBackend)) {
 			return OpenURL(ctx, u, opts)
 		}})
 	})
+}
+
+// twoInstances opens the store at a new location in the test's folder
+// twice, as two instances of the server would; both close when the test
+// ends.
+func (tb testBackend) twoInstances(t *testing.T, ctx context.Context, name string) (a, b *DB) {
+	t.Helper()
+	loc := filepath.Join(t.TempDir(), name)
+	for _, db := range []**DB{&a, &b} {
+		h, err := tb.Open(ctx, loc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		*db = h
+	}
+	return a, b
 }
 
 func postgresTestURL(t *testing.T) string { return storagetest.ServerURL(t) }

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -14,17 +13,7 @@ func TestLeases(t *testing.T) { forEachBackend(t, testLeases) }
 func testLeases(t *testing.T, tb testBackend) {
 	ctx := context.Background()
 	now := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
-	loc := filepath.Join(t.TempDir(), "l.db")
-	a, err := tb.Open(ctx, loc, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := tb.Open(ctx, loc, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := tb.twoInstances(t, ctx, "l.db")
 	if ok, err := a.AcquireLease(ctx, "reminders", "A", now, 15*time.Second); !ok || err != nil {
 		t.Fatalf("first: %v %v", ok, err)
 	}
@@ -64,17 +53,7 @@ func TestSharedPacing(t *testing.T) { forEachBackend(t, testSharedPacing) }
 func testSharedPacing(t *testing.T, tb testBackend) {
 	ctx := context.Background()
 	now := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
-	loc := filepath.Join(t.TempDir(), "p.db")
-	a, err := tb.Open(ctx, loc, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := tb.Open(ctx, loc, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := tb.twoInstances(t, ctx, "p.db")
 	var mu sync.Mutex
 	var slots []time.Time
 	var wg sync.WaitGroup
