@@ -61,7 +61,7 @@ func (e *Engine) refuse(ctx context.Context, m Message) (Reply, bool) {
 		Band:       string(BandRefused),
 		AnswerMode: AnswerRefused,
 		CreatedAt:  m.Time,
-	}, &reply)
+	}, &reply, nil)
 	e.log.Debug("answered", "channel", m.Channel, "band", BandRefused)
 	return reply, true
 }

@@ -385,11 +385,18 @@ func (e *Engine) answerDecision(ctx context.Context, m Message, d knowledge.Deci
 			ex.EntryID = d.Matches[0].Entry.ID
 		}
 	}
-	var reply Reply
+	var (
+		reply Reply
+		also  [][]Button // entries offered under an answer
+	)
 	switch d.Band {
 	case knowledge.BandAnswer:
 		reply = e.answerReply(d.Matches[0].Entry)
 		e.compose(ctx, m, d.Matches, ex, &reply)
+		if reply.Band == BandAnswer && len(d.Also) > 0 {
+			also = alsoRows(d.Also)
+			reply.Text += "\n\n" + textAlso
+		}
 	case knowledge.BandClarify:
 		reply = Reply{Band: BandClarify, Text: textClarify}
 		for _, mt := range d.Matches {
@@ -410,7 +417,7 @@ func (e *Engine) answerDecision(ctx context.Context, m Message, d knowledge.Deci
 	if len(d.Matches) > 0 && reply.Band == BandAnswer {
 		reply.Score = d.Matches[0].Score
 	}
-	e.record(ctx, ex, &reply)
+	e.record(ctx, ex, &reply, also)
 	e.alertsOnAnswer(ctx, m, &reply)
 	// One line per message is Debug: at hundreds of messages a second the
 	// writes to the log serialise every request on the handler's lock; the
@@ -436,7 +443,7 @@ func (e *Engine) answerEntry(ctx context.Context, m Message, id string) Reply {
 		Score:      1,
 		CreatedAt:  m.Time,
 	}
-	e.record(ctx, ex, &reply)
+	e.record(ctx, ex, &reply, nil)
 	e.alertsOnAnswer(ctx, m, &reply)
 	return reply
 }
@@ -449,10 +456,11 @@ func (e *Engine) answerReply(en *knowledge.Entry) Reply {
 	}
 }
 
-// record stores the exchange and adds the buttons that refer to it. A
-// storage failure is logged, never shown: the resident still gets the answer
-// (without rating buttons, which would have nothing to refer to).
-func (e *Engine) record(ctx context.Context, ex *storage.Exchange, reply *Reply) {
+// record stores the exchange and adds the buttons that refer to it, with
+// also (entries offered under an answer) between the rating row and the
+// menu. A storage failure is logged, never shown: the resident still gets
+// the answer (without rating buttons, which would have nothing to refer to).
+func (e *Engine) record(ctx context.Context, ex *storage.Exchange, reply *Reply, also [][]Button) {
 	if e.store != nil && ex.UserKey != "" {
 		if id, err := e.store.RecordExchange(ctx, ex); err != nil {
 			e.log.Error("record exchange", "err", err)
@@ -460,15 +468,26 @@ func (e *Engine) record(ctx context.Context, ex *storage.Exchange, reply *Reply)
 			reply.ExchangeID = id
 		}
 	}
-	reply.Buttons = append(reply.Buttons, e.answerButtons(reply)...)
+	reply.Buttons = append(reply.Buttons, e.answerButtons(reply, also)...)
 }
 
 // answerButtons are the buttons under an answer.
-func (e *Engine) answerButtons(reply *Reply) [][]Button {
+func (e *Engine) answerButtons(reply *Reply, also [][]Button) [][]Button {
 	if reply.Band != BandAnswer {
 		return nil
 	}
-	return append(ratingRow(reply.ExchangeID), menuRow()...)
+	rows := append(ratingRow(reply.ExchangeID), also...)
+	return append(rows, menuRow()...)
+}
+
+// alsoRows are the buttons of the entries offered under an answer the
+// engine is not sure of.
+func alsoRows(also []knowledge.Match) [][]Button {
+	var rows [][]Button
+	for _, m := range also {
+		rows = append(rows, []Button{{Label: m.Entry.Title, Payload: "e:" + m.Entry.ID}})
+	}
+	return rows
 }
 
 func (e *Engine) smallTalk(kind knowledge.SmallTalk) Reply {

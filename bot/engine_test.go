@@ -201,3 +201,59 @@ func TestReplaceIndexOnlyForCurrentBase(t *testing.T) {
 		t.Error("an older base's index replaced the newer base")
 	}
 }
+
+// TestAnswerOffersRunnersUp: when the engine answers but is not sure, the
+// reply says so and offers its runner-up entries as buttons between the
+// rating row and the menu; a tap answers with that entry. A sure answer
+// has neither the line nor the buttons.
+func TestAnswerOffersRunnersUp(t *testing.T) {
+	eng, _ := newTestEngine(t)
+	ctx := context.Background()
+	// Find one question of each kind with the engine's own decisions.
+	var unsure, sure string
+	var offered []knowledge.Match
+	for _, q := range []string{
+		"quen mat khau vneid", "quên passcode", "doi so dien thoai vneid", "chu ky so la gi",
+		"ký số hồ sơ", "nộp hồ sơ trực tuyến", "tài khoản mức 2 để làm gì", "cài vneid",
+		"đăng nhập dịch vụ công", "đổi điện thoại mới vneid", "lừa đảo", "thanh toán phí", "mất điện thoại",
+		"ky hop dong bang vneid", "chu ky dien tu", "tai khoan muc 1 va muc 2", "đổi thẻ căn cước",
+	} {
+		d := eng.Index().Decide(q)
+		if d.Band != knowledge.BandAnswer {
+			continue
+		}
+		if len(d.Also) > 0 && unsure == "" {
+			unsure, offered = q, d.Also
+		}
+		if len(d.Also) == 0 && sure == "" {
+			sure = q
+		}
+	}
+	if unsure == "" || sure == "" {
+		t.Fatalf("need an unsure and a sure answer among the questions: unsure %q, sure %q", unsure, sure)
+	}
+	say := func(text, payload string) Reply {
+		return eng.Handle(ctx, Message{Channel: ChannelWeb, UserKey: "web:also", Text: text, Payload: payload})
+	}
+	r := say(unsure, "")
+	if r.Band != BandAnswer || !strings.HasSuffix(r.Text, textAlso) {
+		t.Fatalf("%q: band %s, text %q", unsure, r.Band, r.Text)
+	}
+	want := 1 + len(offered) + 1 // rating, offered entries, menu
+	if len(r.Buttons) != want || r.Buttons[0][0].Payload != "r:"+FormatID(r.ExchangeID)+":+" || r.Buttons[want-1][0].Payload != "m" {
+		t.Fatalf("%q: buttons %+v, want rating, %d offered, menu", unsure, r.Buttons, len(offered))
+	}
+	for i, m := range offered {
+		b := r.Buttons[1+i]
+		if len(b) != 1 || b[0].Payload != "e:"+m.Entry.ID || b[0].Label != m.Entry.Title {
+			t.Errorf("offered row %d = %+v, want %s", i, b, m.Entry.ID)
+		}
+	}
+	if tap := say("", r.Buttons[1][0].Payload); tap.Band != BandAnswer || tap.EntryID != offered[0].Entry.ID {
+		t.Errorf("tap on the offered entry = %s %s, want %s", tap.Band, tap.EntryID, offered[0].Entry.ID)
+	}
+	s := say(sure, "")
+	if s.Band != BandAnswer || strings.Contains(s.Text, textAlso) || len(s.Buttons) != 2 {
+		t.Errorf("%q (sure): text %q, buttons %+v", sure, s.Text, s.Buttons)
+	}
+}

@@ -1,6 +1,8 @@
 package knowledge
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -131,4 +133,64 @@ func TestStripMarkup(t *testing.T) {
 			t.Errorf("stripMarkup(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// TestAlsoOffered: an answer offers the runner-up entries that hold at
+// least alsoShare of its probability, and only an answer does. Over the
+// round-1 held-out questions some answers offer entries and some do not,
+// so the share decides.
+func TestAlsoOffered(t *testing.T) {
+	ix := shipped(t)
+	var with, without int
+	for _, file := range []string{"heldout.tsv", "heldout3.tsv", "heldout4.tsv"} {
+		for _, q := range testdataQuestions(t, file) {
+			d := ix.Decide(q)
+			if d.Band != BandAnswer {
+				if len(d.Also) > 0 {
+					t.Errorf("%q: %s offers %v", q, d.Band, ids(d.Also))
+				}
+				continue
+			}
+			var want []string
+			for _, m := range d.Ranked[1:] {
+				if m.Score >= alsoShare*d.Matches[0].Score {
+					want = append(want, m.Entry.ID)
+				}
+			}
+			if got := ids(d.Also); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%q: offers %v, want %v (ranked %v)", q, got, want, ids(d.Ranked))
+			}
+			for _, m := range d.Also {
+				if m.Entry.ID == d.Matches[0].Entry.ID {
+					t.Errorf("%q: offers its own answer", q)
+				}
+			}
+			if len(d.Also) > 0 {
+				with++
+			} else {
+				without++
+			}
+		}
+	}
+	if with == 0 || without == 0 {
+		t.Errorf("answers offering entries: %d, not offering: %d; want some of each", with, without)
+	}
+	t.Logf("answers offering entries: %d, not offering: %d", with, without)
+}
+
+// testdataQuestions returns the questions (first column) of a question
+// set under testdata.
+func testdataQuestions(t *testing.T, file string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if q, _, ok := strings.Cut(line, "\t"); ok && i > 0 && q != "" {
+			out = append(out, q)
+		}
+	}
+	return out
 }

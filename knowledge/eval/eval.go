@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -103,6 +104,7 @@ type Report struct {
 	InScopeDeclined float64            `json:"in_scope_declined"`
 	RankedAt1       float64            `json:"ranked_at_1"`
 	Wrong           float64            `json:"wrong"`
+	Offered         float64            `json:"offered"`
 	ByStyle         map[string]*Report `json:"by_style,omitempty"`
 
 	InScope    int      `json:"-"`
@@ -122,16 +124,19 @@ type metrics struct {
 	InScopeDeclined float64 `json:"in_scope_declined"`
 	RankedAt1       float64 `json:"ranked_at_1"`
 	Wrong           float64 `json:"wrong"`
+	Offered         float64 `json:"offered"`
 }
 
 func (r *Report) metrics() metrics {
-	return metrics{r.Questions, r.HitAt1, r.HitAt3, r.MRR, r.Clarified, r.OOSDeclined, r.InScopeDeclined, r.RankedAt1, r.Wrong}
+	return metrics{r.Questions, r.HitAt1, r.HitAt3, r.MRR, r.Clarified, r.OOSDeclined, r.InScopeDeclined, r.RankedAt1, r.Wrong, r.Offered}
 }
 
 // MarshalJSON prints exactly the keys questions, hit_at_1, hit_at_3, mrr,
 // clarified, oos_declined, in_scope_declined, ranked_at_1 (the right entry
 // ranked first, whatever the band), wrong (in-scope questions answered
-// with a wrong entry) and by_style (an empty object when the file has no
+// with a wrong entry), offered (in-scope questions whose right entry the
+// resident is shown: the answer, a clarification candidate or an entry
+// offered under the answer) and by_style (an empty object when the file has no
 // style column), each style with the same figures.
 func (r *Report) MarshalJSON() ([]byte, error) {
 	out := struct {
@@ -155,7 +160,7 @@ type Result struct {
 type tallies struct {
 	in, oos                         int
 	hit1, hit3, clar, inDecl, oosOK int
-	ranked1, wrong                  int
+	ranked1, wrong, offered         int
 	rr                              float64
 }
 
@@ -237,6 +242,11 @@ func (t *tallies) add(c Case, d knowledge.Decision) (int, bool) {
 	if rank > 0 && rank <= 3 {
 		t.hit3++
 		t.rr += 1 / float64(rank)
+		t.offered++
+	} else if d.Band == knowledge.BandAnswer && slices.ContainsFunc(d.Also, func(m knowledge.Match) bool {
+		return m.Entry != nil && m.Entry.ID == c.Expected
+	}) {
+		t.offered++
 	}
 	return rank, d.Band == knowledge.BandAnswer && rank == 1
 }
@@ -252,6 +262,7 @@ func (r *Report) fill(t *tallies) {
 		r.InScopeDeclined = float64(t.inDecl) / n
 		r.RankedAt1 = float64(t.ranked1) / n
 		r.Wrong = float64(t.wrong) / n
+		r.Offered = float64(t.offered) / n
 	}
 	if t.oos > 0 {
 		r.OOSDeclined = float64(t.oosOK) / float64(t.oos)
@@ -271,11 +282,11 @@ func (r *Report) WriteText(w io.Writer, details bool) error {
 		}
 		sort.Strings(names)
 		fmt.Fprintf(bw, "\nby style:\n")
-		fmt.Fprintf(bw, "  %-14s %5s %6s %6s %6s %6s %6s %6s %6s %6s\n", "style", "n", "hit@1", "hit@3", "mrr", "clar", "oosDec", "inDec", "rank1", "wrong")
+		fmt.Fprintf(bw, "  %-14s %5s %6s %6s %6s %6s %6s %6s %6s %6s %6s\n", "style", "n", "hit@1", "hit@3", "mrr", "clar", "oosDec", "inDec", "rank1", "wrong", "offer")
 		for _, n := range names {
 			s := r.ByStyle[n]
-			fmt.Fprintf(bw, "  %-14s %5d %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f\n", n, s.Questions,
-				s.HitAt1, s.HitAt3, s.MRR, s.Clarified, s.OOSDeclined, s.InScopeDeclined, s.RankedAt1, s.Wrong)
+			fmt.Fprintf(bw, "  %-14s %5d %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f\n", n, s.Questions,
+				s.HitAt1, s.HitAt3, s.MRR, s.Clarified, s.OOSDeclined, s.InScopeDeclined, s.RankedAt1, s.Wrong, s.Offered)
 		}
 	}
 	if details {
@@ -321,4 +332,5 @@ func writeRates(w io.Writer, r *Report, indent string) {
 	fmt.Fprintf(w, "%soos_declined       %.3f\n", indent, r.OOSDeclined)
 	fmt.Fprintf(w, "%sranked_at_1        %.3f\n", indent, r.RankedAt1)
 	fmt.Fprintf(w, "%swrong              %.3f\n", indent, r.Wrong)
+	fmt.Fprintf(w, "%soffered            %.3f\n", indent, r.Offered)
 }

@@ -33,7 +33,8 @@ func loadFixture(t *testing.T) *knowledge.Index {
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 // scripted decides from a table: question → band and entry ids (the
-// ranking is the same ids).
+// ranking is the same ids; an answer offers the ids after its first under
+// it).
 type scripted map[string]struct {
 	band knowledge.Band
 	ids  []string
@@ -45,9 +46,14 @@ func (s scripted) Decide(q string) knowledge.Decision {
 		return knowledge.Decision{Band: knowledge.BandDecline}
 	}
 	d := knowledge.Decision{Band: r.band}
-	for _, id := range r.ids {
+	for i, id := range r.ids {
 		m := knowledge.Match{Entry: &knowledge.Entry{ID: id}}
-		d.Matches = append(d.Matches, m)
+		switch {
+		case r.band == knowledge.BandAnswer && i > 0:
+			d.Also = append(d.Also, m) // offered under the answer
+		default:
+			d.Matches = append(d.Matches, m)
+		}
 		d.Ranked = append(d.Ranked, m)
 	}
 	return d
@@ -65,29 +71,31 @@ func TestRunCountsEveryOutcome(t *testing.T) {
 	}
 	ans, cla, dec := knowledge.BandAnswer, knowledge.BandClarify, knowledge.BandDecline
 	d := scripted{
-		"Tôi quên mật khẩu VNeID rồi":         {ans, []string{"quen-mat-khau"}},        // hit
-		"quen mk vneid":                       {ans, []string{"quen-passcode"}},        // wrong answer
-		"quên passcode vneid thì sao":         {ans, []string{"quen-passcode"}},        // hit
-		"Đăng ký khai sinh online cho con":    {cla, []string{"khai-tu", "khai-sinh"}}, // clarified, rank 2
-		"lam khai tu truc tuyen":              {dec, []string{"khai-tu"}},              // declined, ranked first
-		"Chữ ký số có giá trị pháp lý không?": {ans, []string{"chu-ky-so"}},            // hit
+		"Tôi quên mật khẩu VNeID rồi":         {ans, []string{"quen-mat-khau"}},                  // hit
+		"quen mk vneid":                       {ans, []string{"quen-passcode", "quen-mat-khau"}}, // wrong answer, right one offered
+		"quên passcode vneid thì sao":         {ans, []string{"quen-passcode"}},                  // hit
+		"Đăng ký khai sinh online cho con":    {cla, []string{"khai-tu", "khai-sinh"}},           // clarified, rank 2
+		"lam khai tu truc tuyen":              {dec, []string{"khai-tu"}},                        // declined, ranked first
+		"Chữ ký số có giá trị pháp lý không?": {ans, []string{"chu-ky-so"}},                      // hit
 		"VNeID":                       {cla, []string{"quen-mat-khau", "khai-tu"}}, // clarified, rank 1
 		"Giá vàng hôm nay bao nhiêu?": {dec, nil},
 		"Xin chào":                    {knowledge.BandSmallTalk, nil},
-		"mai troi co mua khong":       {ans, []string{"khai-tu"}}, // out of scope answered
+		"mai troi co mua khong":       {ans, []string{"khai-tu", "khai-sinh"}}, // out of scope answered
 	}
 	rep := Run(d, cases)
 	var buf bytes.Buffer
 	rep.WriteText(&buf, true)
 	t.Log("\n" + buf.String())
 	// 7 in scope: hits 3; clarified 2 (ranks 2 and 1); declined 1; wrong 1;
-	// ranked first: 3 hits + the decline + the rank-1 clarification.
+	// ranked first: 3 hits + the decline + the rank-1 clarification;
+	// offered: hit@3's 5 + the wrong answer with the right entry under it.
 	want := Report{Questions: 10, HitAt1: 3.0 / 7, HitAt3: 5.0 / 7, MRR: (3 + 0.5 + 1) / 7,
-		Clarified: 2.0 / 7, OOSDeclined: 2.0 / 3, InScopeDeclined: 1.0 / 7, RankedAt1: 5.0 / 7, Wrong: 1.0 / 7}
+		Clarified: 2.0 / 7, OOSDeclined: 2.0 / 3, InScopeDeclined: 1.0 / 7, RankedAt1: 5.0 / 7, Wrong: 1.0 / 7, Offered: 6.0 / 7}
 	got := *rep
 	if got.Questions != want.Questions || !near(got.HitAt1, want.HitAt1) || !near(got.HitAt3, want.HitAt3) ||
 		!near(got.MRR, want.MRR) || !near(got.Clarified, want.Clarified) || !near(got.OOSDeclined, want.OOSDeclined) ||
-		!near(got.InScopeDeclined, want.InScopeDeclined) || !near(got.RankedAt1, want.RankedAt1) || !near(got.Wrong, want.Wrong) {
+		!near(got.InScopeDeclined, want.InScopeDeclined) || !near(got.RankedAt1, want.RankedAt1) || !near(got.Wrong, want.Wrong) ||
+		!near(got.Offered, want.Offered) {
 		t.Errorf("report = %+v\nwant     %+v", got, want)
 	}
 	if len(rep.ByStyle) != 4 {
@@ -107,7 +115,7 @@ func TestRunCountsEveryOutcome(t *testing.T) {
 	if err := json.Unmarshal(js, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["ranked_at_1"] == nil || m["wrong"] == nil || len(m) != 10 {
+	if m["ranked_at_1"] == nil || m["wrong"] == nil || m["offered"] == nil || len(m) != 11 {
 		t.Errorf("JSON keys: %s", js)
 	}
 	style := m["by_style"].(map[string]any)["formal"].(map[string]any)
@@ -162,7 +170,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestJSONKeysExactly(t *testing.T) {
-	want := []string{"by_style", "clarified", "hit_at_1", "hit_at_3", "in_scope_declined", "mrr", "oos_declined", "questions", "ranked_at_1", "wrong"}
+	want := []string{"by_style", "clarified", "hit_at_1", "hit_at_3", "in_scope_declined", "mrr", "offered", "oos_declined", "questions", "ranked_at_1", "wrong"}
 	for _, r := range []*Report{
 		{Questions: 2},
 		{Questions: 2, ByStyle: map[string]*Report{"nodiac": {Questions: 1, HitAt1: 1}}},
