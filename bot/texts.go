@@ -16,7 +16,7 @@ const (
 	textTopic         = "Các câu hỏi thường gặp về **%s**:"
 	textTopicEmpty    = "Chủ đề này chưa có câu hỏi nào."
 	textClarify       = "Có phải bạn muốn hỏi một trong các điều sau? Bấm vào câu đúng ý bạn:"
-	textAlso          = "_Nếu câu trả lời chưa đúng ý bạn, có thể bạn muốn hỏi một điều bên dưới._"
+	textAlso          = "*Nếu câu trả lời chưa đúng ý bạn, có thể bạn muốn hỏi một điều bên dưới.*"
 	textEmpty         = "Bạn hãy gõ câu hỏi, ví dụ: \"cách cài VNeID\". Hoặc bấm **Chủ đề** để chọn."
 	textTooLong       = "Tin nhắn dài quá (tối đa %d ký tự). Bạn hãy gõ ngắn gọn câu hỏi chính nhé."
 	textUnknownCmd    = "Tôi chưa hiểu lệnh này. Bạn gõ câu hỏi, hoặc gõ /help để xem hướng dẫn."
