@@ -45,6 +45,8 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindG.tsv", 0.80, 0.86, 0.95, 0.08, 0.07},
 		{"testdata/blindH.tsv", 0.83, 0.87, 0.85, 0.07, 0.06},
 		{"testdata/blindI.tsv", 0.83, 0.90, 0.90, 0.06, 0.04},
+		{"testdata/blindJ.tsv", 0.83, 0.86, 0.86, 0.10, 0.05},
+		{"testdata/blindK.tsv", 0.84, 0.90, 0.90, 0.07, 0.05},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
