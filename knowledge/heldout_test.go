@@ -46,7 +46,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindH.tsv", 0.83, 0.87, 0.85, 0.09, 0.06},
 		{"testdata/blindI.tsv", 0.83, 0.90, 0.90, 0.06, 0.04},
 		{"testdata/blindJ.tsv", 0.83, 0.86, 0.86, 0.10, 0.05},
-		{"testdata/blindK.tsv", 0.84, 0.90, 0.90, 0.07, 0.05},
+		{"testdata/blindK.tsv", 0.87, 0.90, 0.90, 0.08, 0.04},
+		{"testdata/blindL.tsv", 0.84, 0.88, 0.86, 0.10, 0.03},
+		{"testdata/blindM.tsv", 0.86, 0.88, 0.90, 0.08, 0.05},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
