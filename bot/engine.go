@@ -342,7 +342,7 @@ func (e *Engine) Topic(cat string) Reply {
 	}
 	rows := make([][]Button, 0, len(entries)+1)
 	for _, en := range entries {
-		rows = append(rows, []Button{{Label: en.Title, Payload: "e:" + en.ID}})
+		rows = append(rows, entryRow(en))
 	}
 	rows = append(rows, menuRow()...)
 	return Reply{Band: BandMenu, Text: fmt.Sprintf(textTopic, c.Label), Buttons: rows}
@@ -401,7 +401,7 @@ func (e *Engine) answerDecision(ctx context.Context, m Message, d knowledge.Deci
 		reply = Reply{Band: BandClarify, Text: textClarify}
 		for _, mt := range d.Matches {
 			ex.Candidates = append(ex.Candidates, mt.Entry.ID)
-			reply.Buttons = append(reply.Buttons, []Button{{Label: mt.Entry.Title, Payload: "e:" + mt.Entry.ID}})
+			reply.Buttons = append(reply.Buttons, entryRow(mt.Entry))
 		}
 		reply.Buttons = append(reply.Buttons, menuRow()...)
 	case knowledge.BandSmallTalk:
@@ -485,9 +485,15 @@ func (e *Engine) answerButtons(reply *Reply, also [][]Button) [][]Button {
 func alsoRows(also []knowledge.Match) [][]Button {
 	var rows [][]Button
 	for _, m := range also {
-		rows = append(rows, []Button{{Label: m.Entry.Title, Payload: "e:" + m.Entry.ID}})
+		rows = append(rows, entryRow(m.Entry))
 	}
 	return rows
+}
+
+// entryRow is a row with one button that answers with en (a topic list,
+// a clarification, an entry offered under an answer).
+func entryRow(en *knowledge.Entry) []Button {
+	return []Button{{Label: en.Title, Payload: "e:" + en.ID}}
 }
 
 func (e *Engine) smallTalk(kind knowledge.SmallTalk) Reply {

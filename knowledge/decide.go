@@ -154,8 +154,9 @@ func (ix *Index) decide(a analysis) Decision {
 
 // alsoShare is the share of an answer's probability from which a
 // runner-up entry is offered under the answer. On the blind sets A–I
-// (1,071 questions in scope) a tenth put buttons under 16% of the
-// answers and offered the right entry under 27 of the 45 wrong ones.
+// (1,071 questions in scope; the base before the content pass of 4 Dec)
+// a tenth put buttons under 16% of the answers and offered the right
+// entry under 27 of the 45 wrong ones.
 const alsoShare = 0.1
 
 // Search returns the best k entries for query, best first.

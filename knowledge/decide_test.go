@@ -180,7 +180,7 @@ func TestAlsoOffered(t *testing.T) {
 
 // testdataQuestions returns the questions (first column) of a question
 // set under testdata.
-func testdataQuestions(t *testing.T, file string) []string {
+func testdataQuestions(t testing.TB, file string) []string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {

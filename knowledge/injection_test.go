@@ -104,16 +104,7 @@ func TestRequiredLiterals(t *testing.T) {
 }
 
 func BenchmarkIsInjection(b *testing.B) {
-	raw, err := os.ReadFile("testdata/blindC.tsv")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var qs []string
-	for _, line := range strings.Split(string(raw), "\n")[1:] {
-		if q := strings.SplitN(line, "\t", 2)[0]; q != "" {
-			qs = append(qs, q)
-		}
-	}
+	qs := testdataQuestions(b, "blindC.tsv")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		IsInjection(qs[i%len(qs)])
