@@ -22,8 +22,10 @@ type featureParams struct {
 	charMin, charMax int
 	weight           [nGroups]float64
 	// maxShare prunes features found in more than this share of the
-	// classes (when there are at least pruneFrom classes): they say
-	// little and cost much.
+	// classes when there are at least pruneFrom classes: on a large base
+	// they cost much and say little. A small base keeps them: there a
+	// word shared by half the entries (the app's name, "đăng ký") still
+	// tells the other half apart.
 	maxShare  float64
 	pruneFrom int
 	// maxClasses prunes features found in more classes than this, however
@@ -34,7 +36,7 @@ type featureParams struct {
 var defaultFeatureParams = featureParams{
 	charMin: 2, charMax: 5,
 	weight:   [nGroups]float64{groupChar: 1, groupFold: 1, groupTone: 0.7},
-	maxShare: 0.5, pruneFrom: 20, maxClasses: 64,
+	maxShare: 0.5, pruneFrom: largeBase, maxClasses: 64,
 }
 
 // rawFeature is a hashed feature with its group.

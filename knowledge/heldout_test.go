@@ -49,6 +49,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindK.tsv", 0.87, 0.90, 0.90, 0.08, 0.04},
 		{"testdata/blindL.tsv", 0.84, 0.88, 0.86, 0.10, 0.03},
 		{"testdata/blindM.tsv", 0.86, 0.88, 0.90, 0.08, 0.05},
+		{"testdata/blindN.tsv", 0.82, 0.86, 0.82, 0.10, 0.05},
+		{"testdata/blindO.tsv", 0.84, 0.86, 0.95, 0.08, 0.07},
+		{"testdata/blindP.tsv", 0.88, 0.90, 0.86, 0.07, 0.04},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
