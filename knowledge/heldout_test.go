@@ -52,6 +52,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindN.tsv", 0.82, 0.86, 0.82, 0.10, 0.05},
 		{"testdata/blindO.tsv", 0.84, 0.86, 0.95, 0.08, 0.07},
 		{"testdata/blindP.tsv", 0.88, 0.90, 0.86, 0.07, 0.04},
+		{"testdata/blindQ.tsv", 0.84, 0.87, 0.95, 0.09, 0.04},
+		{"testdata/blindR.tsv", 0.88, 0.90, 0.90, 0.07, 0.03},
+		{"testdata/blindS.tsv", 0.85, 0.88, 0.86, 0.10, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
