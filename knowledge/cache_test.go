@@ -107,3 +107,39 @@ func TestNewIndexStopsOnCancel(t *testing.T) {
 		t.Error("a cancelled build returned an index")
 	}
 }
+
+// TestProvisionalIndexIsQuick: an index built with bands kept from before
+// (a reload, before calibration) trains on fewer variants, is not cached,
+// and still answers the base's questions with their entries.
+func TestProvisionalIndexIsQuick(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	b := smallBase(t, "")
+	bands := DefaultBands()
+	quick, err := NewIndexContext(ctx, b, IndexOptions{CacheDir: dir, Bands: &bands})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := NewIndexContext(ctx, b, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !quick.Info().Provisional || full.Info().Provisional {
+		t.Fatalf("provisional: quick %v, full %v", quick.Info().Provisional, full.Info().Provisional)
+	}
+	if q, f := quick.Info().Examples, full.Info().Examples; q >= f {
+		t.Errorf("quick index trained on %d examples, the calibrated one on %d: want fewer", q, f)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "model-*.gob")); len(files) != 0 {
+		t.Errorf("a provisional model was cached: %v", files)
+	}
+	for _, tt := range []struct{ q, want string }{
+		{"quên mật khẩu thì làm sao", "a"},
+		{"lam giay khai sinh cho con", "b"},
+		{"đổi số điện thoại", "c"},
+	} {
+		if got := quick.Search(tt.q, 1); len(got) == 0 || got[0].Entry.ID != tt.want {
+			t.Errorf("quick index: %q ranked %v first, want %s", tt.q, ids(got), tt.want)
+		}
+	}
+}

@@ -201,6 +201,9 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 		}
 		return strings.Compare(x.Asked+" "+x.Ranked, y.Asked+" "+y.Ranked)
 	})
+	if ix.info.Provisional {
+		tp = quickParams(tp)
+	}
 	ts := buildTrainingSet(all, -1, nClasses, lex, fp, tp)
 	if err := ctx.Err(); err != nil {
 		return nil, err

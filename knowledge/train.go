@@ -68,6 +68,8 @@ type trainParams struct {
 	// cross-validation folds; a large base runs fewer folds.
 	cvBudget int
 	seed     uint64
+	// quick trains a provisional model: the unaccented variant only.
+	quick bool
 }
 
 var defaultTrainParams = trainParams{
@@ -94,6 +96,16 @@ func paramsFor(n int) (featureParams, trainParams) {
 		tp.epochs, tp.maxExamples, tp.cvBudget = 4, 60_000, 1
 	}
 	return fp, tp
+}
+
+// quickParams are the settings of a provisional index, trained once with
+// the bands kept from before until the calibrated index replaces it: the
+// unaccented variant only and fewer passes, so that a reload (an entry
+// published from the dashboard) is answered within seconds.
+func quickParams(tp trainParams) trainParams {
+	tp.quick = true
+	tp.epochs = min(tp.epochs, 4)
+	return tp
 }
 
 func fpFor(b *Base) featureParams { fp, _ := paramsFor(len(b.Entries)); return fp }
@@ -165,6 +177,9 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 	rng := rand.New(rand.NewPCG(tp.seed, uint64(heldOut+1)))
 	// Variants per question, fewer for a very large base.
 	kinds := allVariants
+	if tp.quick {
+		kinds = variantKinds{noDiacritics: true}
+	}
 	n := 0
 	for _, s := range ss {
 		if s.fold != heldOut {
