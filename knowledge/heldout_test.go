@@ -55,6 +55,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindQ.tsv", 0.84, 0.87, 0.95, 0.09, 0.04},
 		{"testdata/blindR.tsv", 0.88, 0.90, 0.90, 0.07, 0.03},
 		{"testdata/blindS.tsv", 0.85, 0.88, 0.86, 0.10, 0.03},
+		{"testdata/blindT.tsv", 0.86, 0.89, 0.95, 0.07, 0.05},
+		{"testdata/blindU.tsv", 0.83, 0.87, 0.90, 0.06, 0.06},
+		{"testdata/blindV.tsv", 0.82, 0.90, 0.95, 0.06, 0.04},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
