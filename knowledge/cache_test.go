@@ -143,3 +143,38 @@ func TestProvisionalIndexIsQuick(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickTrainingWhateverTheSize: a provisional model trains on the
+// unaccented variant only, also when the base is large enough for the
+// size rule to choose its own, richer set of variants.
+func TestQuickTrainingWhateverTheSize(t *testing.T) {
+	b := smallBase(t, "")
+	ix, oos, _ := prepare(b)
+	fp, tp := paramsFor(len(b.Entries))
+	all := samples(b.Entries, oos, tp.folds)
+	n := 0
+	for _, s := range all {
+		if s.fold != -1 {
+			n++
+		}
+	}
+	var want int
+	for _, tt := range []struct {
+		name        string
+		maxExamples int
+	}{
+		{"small base: every variant", 1 << 30},
+		{"large base: two variants", n * 4},
+		{"very large base: one variant", n * 2},
+	} {
+		quick := quickParams(tp)
+		quick.maxExamples = tt.maxExamples
+		got := len(buildTrainingSet(all, -1, len(b.Entries)+1, ix.canon, fp, quick).examples)
+		if want == 0 {
+			want = got
+		}
+		if got != want {
+			t.Errorf("%s: quick training on %d examples, want %d (the unaccented variant only)", tt.name, got, want)
+		}
+	}
+}

@@ -177,9 +177,6 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 	rng := rand.New(rand.NewPCG(tp.seed, uint64(heldOut+1)))
 	// Variants per question, fewer for a very large base.
 	kinds := allVariants
-	if tp.quick {
-		kinds = variantKinds{noDiacritics: true}
-	}
 	n := 0
 	for _, s := range ss {
 		if s.fold != heldOut {
@@ -191,6 +188,10 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 		if n*3 > tp.maxExamples {
 			kinds = variantKinds{noDiacritics: true}
 		}
+	}
+	if tp.quick {
+		// a provisional model, whatever the base's size
+		kinds = variantKinds{noDiacritics: true}
 	}
 	type text struct {
 		raw    []rawFeature
