@@ -58,6 +58,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindT.tsv", 0.86, 0.89, 0.95, 0.07, 0.05},
 		{"testdata/blindU.tsv", 0.83, 0.87, 0.90, 0.06, 0.06},
 		{"testdata/blindV.tsv", 0.82, 0.90, 0.95, 0.06, 0.04},
+		{"testdata/blindW.tsv", 0.88, 0.90, 0.95, 0.06, 0.06},
+		{"testdata/blindX.tsv", 0.91, 0.93, 0.90, 0.07, 0.03},
+		{"testdata/blindY.tsv", 0.89, 0.91, 0.95, 0.06, 0.05},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
