@@ -61,6 +61,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindW.tsv", 0.88, 0.90, 0.95, 0.06, 0.06},
 		{"testdata/blindX.tsv", 0.91, 0.93, 0.90, 0.07, 0.03},
 		{"testdata/blindY.tsv", 0.89, 0.91, 0.95, 0.06, 0.05},
+		{"testdata/blindZ.tsv", 0.88, 0.90, 0.90, 0.07, 0.05},
+		{"testdata/blindAA.tsv", 0.86, 0.88, 0.86, 0.09, 0.05},
+		{"testdata/blindAB.tsv", 0.92, 0.93, 0.90, 0.05, 0.04},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
