@@ -64,6 +64,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindZ.tsv", 0.88, 0.90, 0.90, 0.07, 0.05},
 		{"testdata/blindAA.tsv", 0.86, 0.88, 0.86, 0.09, 0.05},
 		{"testdata/blindAB.tsv", 0.92, 0.93, 0.90, 0.05, 0.04},
+		{"testdata/blindAC.tsv", 0.90, 0.93, 0.95, 0.06, 0.04},
+		{"testdata/blindAD.tsv", 0.90, 0.93, 0.95, 0.05, 0.04},
+		{"testdata/blindAE.tsv", 0.89, 0.91, 0.95, 0.07, 0.04},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
