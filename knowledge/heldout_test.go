@@ -67,6 +67,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindAC.tsv", 0.90, 0.93, 0.95, 0.06, 0.04},
 		{"testdata/blindAD.tsv", 0.90, 0.93, 0.95, 0.05, 0.04},
 		{"testdata/blindAE.tsv", 0.89, 0.91, 0.95, 0.07, 0.04},
+		{"testdata/blindAF.tsv", 0.90, 0.91, 0.90, 0.05, 0.06},
+		{"testdata/blindAG.tsv", 0.90, 0.91, 0.95, 0.05, 0.05},
+		{"testdata/blindAH.tsv", 0.94, 0.95, 0.86, 0.04, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
