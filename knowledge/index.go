@@ -188,6 +188,7 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 	if opts.Bands != nil {
 		bands = *opts.Bands
 		ix.info.Provisional = true
+		tp = quickParams(tp)
 	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp, b.wrongAnswerCost()); err != nil {
 		return nil, err
 	}
@@ -201,9 +202,6 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 		}
 		return strings.Compare(x.Asked+" "+x.Ranked, y.Asked+" "+y.Ranked)
 	})
-	if ix.info.Provisional {
-		tp = quickParams(tp)
-	}
 	ts := buildTrainingSet(all, -1, nClasses, lex, fp, tp)
 	if err := ctx.Err(); err != nil {
 		return nil, err

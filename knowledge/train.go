@@ -175,23 +175,20 @@ type trainingSet struct {
 // vocabulary over them and vectorises them with class-balanced weights.
 func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams) trainingSet {
 	rng := rand.New(rand.NewPCG(tp.seed, uint64(heldOut+1)))
-	// Variants per question, fewer for a very large base.
-	kinds := allVariants
+	// Variants per question: fewer for a very large base, the unaccented
+	// one only for a provisional model whatever the base's size.
 	n := 0
 	for _, s := range ss {
 		if s.fold != heldOut {
 			n++
 		}
 	}
-	if n*6 > tp.maxExamples {
-		kinds = variantKinds{noDiacritics: true, typos: true}
-		if n*3 > tp.maxExamples {
-			kinds = variantKinds{noDiacritics: true}
-		}
-	}
-	if tp.quick {
-		// a provisional model, whatever the base's size
+	kinds := allVariants
+	switch {
+	case tp.quick, n*3 > tp.maxExamples:
 		kinds = variantKinds{noDiacritics: true}
+	case n*6 > tp.maxExamples:
+		kinds = variantKinds{noDiacritics: true, typos: true}
 	}
 	type text struct {
 		raw    []rawFeature
