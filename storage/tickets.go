@@ -578,6 +578,18 @@ func (db *DB) NextOutboxDue(ctx context.Context, target string) (time.Time, erro
 	return nullTime(s), nil
 }
 
+// OutboxSending reports whether a message to target is being sent now:
+// claimed and not yet finished. A staff-group post is recorded (see
+// AddTicketPost) just before its send is finished.
+func (db *DB) OutboxSending(ctx context.Context, target string) (bool, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM handoff_outbox WHERE state = ? AND target = ?`, DeliverySending, target).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read outbox: %w", err)
+	}
+	return n > 0, nil
+}
+
 // OutboxItem returns one queued message.
 func (db *DB) OutboxItem(ctx context.Context, id int64) (OutboxItem, error) {
 	o, err := scanOutbox(db.r.QueryRowContext(ctx, `SELECT `+outboxCols+outboxFrom+` WHERE o.id = ?`, id))

@@ -103,8 +103,17 @@ func testStaffReplyOutboxAndClosedTicket(t *testing.T, tb testBackend) {
 	}
 	// Claimed, then the process stops during the send: reported as
 	// possibly sent, never due again.
+	if sending, err := db.OutboxSending(ctx, TargetResident); err != nil || sending {
+		t.Fatalf("before the claim: sending %v, %v", sending, err)
+	}
 	if ok, _ := db.ClaimOutbox(ctx, due[0].ID); !ok {
 		t.Fatal("claim failed")
+	}
+	if sending, err := db.OutboxSending(ctx, TargetResident); err != nil || !sending {
+		t.Fatalf("after the claim: sending %v, %v", sending, err)
+	}
+	if sending, _ := db.OutboxSending(ctx, TargetStaff); sending {
+		t.Fatal("the staff post counts as being sent; only the resident's answer is")
 	}
 	if ok, _ := db.ClaimOutbox(ctx, due[0].ID); ok {
 		t.Fatal("claimed twice")
@@ -112,6 +121,9 @@ func testStaffReplyOutboxAndClosedTicket(t *testing.T, tb testBackend) {
 	lost, err := db.MarkOutboxInterrupted(ctx)
 	if err != nil || len(lost) != 1 || lost[0].ID != due[0].ID || lost[0].State != DeliveryUnknown {
 		t.Fatalf("interrupted = %+v, %v", lost, err)
+	}
+	if sending, _ := db.OutboxSending(ctx, TargetResident); sending {
+		t.Error("an interrupted message is still being sent")
 	}
 	if due, _ := db.DueOutbox(ctx, TargetResident, clk.Now().Add(time.Hour), 10); len(due) != 0 {
 		t.Errorf("an interrupted message is due again: %+v", due)

@@ -88,17 +88,25 @@ type fakeStaff struct {
 	edits []edit
 	next  int
 	err   error
+	// gate, when set, holds each Post after the group shows it, until the
+	// gate is closed: Telegram's answer still on its way.
+	gate chan struct{}
 }
 
 func (f *fakeStaff) Post(ctx context.Context, r bot.Reply, replyTo string) (string, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.err != nil {
+		f.mu.Unlock()
 		return "", f.err
 	}
 	f.next++
 	id := strconv.Itoa(5000 + f.next)
 	f.posts = append(f.posts, post{id, replyTo, r})
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	return id, nil
 }
 
@@ -341,9 +349,13 @@ func TestDeclineToStaffAnswerAndBack(t *testing.T) {
 	if f.Requests != 1 || f.Up != 1 || f.Replied != 1 {
 		t.Errorf("figures = %+v", f)
 	}
-	// Staff messages that are not replies to a request are ignored.
-	if n := e.desk.StaffReply(e.ctx, "424242", chiHoa, "họp lúc 2 giờ nhé"); n != "" {
-		t.Errorf("unrelated group message got %q", n)
+	// A reply to a message of the bot that is no request (a notice) is
+	// sent to nobody, and staff are told so.
+	if n := e.desk.StaffReply(e.ctx, "424242", chiHoa, "họp lúc 2 giờ nhé"); !strings.Contains(n, "không** được gửi cho người dân") {
+		t.Errorf("reply to a post of no request got %q", n)
+	}
+	if got := e.tg.sent(); len(got) != 2 {
+		t.Errorf("resident got %d messages, want still 2", len(got))
 	}
 }
 
@@ -698,5 +710,49 @@ func TestSharedStoreSeesTicketsOfOtherInstances(t *testing.T) {
 				t.Errorf("message in the ticket: %v, want %v", got, shared)
 			}
 		})
+	}
+}
+
+// TestReplyToAPostBeingRecorded: staff see a request's card as soon as
+// Telegram shows it, before the bot has Telegram's answer and has recorded
+// which request the card is; a reply in that moment still reaches the
+// resident (it waits for the record), not "no request".
+func TestReplyToAPostBeingRecorded(t *testing.T) {
+	e := newEnv(t)
+	e.say(bot.ChannelTelegram, "7", "/canbo")
+	gate := make(chan struct{})
+	e.staff.mu.Lock()
+	e.staff.gate = gate
+	e.staff.mu.Unlock()
+	delivered := make(chan error, 1)
+	go func() {
+		_, err := e.desk.Deliver(e.ctx, storage.TargetStaff)
+		delivered <- err
+	}()
+	var card string
+	for deadline := time.Now().Add(10 * time.Second); card == ""; time.Sleep(5 * time.Millisecond) {
+		if posts := e.staff.allPosts(); len(posts) > 0 {
+			card = posts[0].id
+		} else if time.Now().After(deadline) {
+			t.Fatal("the card was not posted")
+		}
+	}
+	notice := make(chan string, 1)
+	go func() { notice <- e.desk.StaffReply(e.ctx, card, chiHoa, "Chào bác, chiều nay bác qua xã nhé.") }()
+	select {
+	case n := <-notice:
+		t.Fatalf("the reply was answered before the card was recorded: %q", n)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(gate)
+	if err := <-delivered; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-notice; n != "" {
+		t.Fatalf("staff reply notice = %q", n)
+	}
+	e.deliver()
+	if got := e.tg.sent(); len(got) != 1 || !strings.Contains(got[0].reply.Text, "chiều nay bác qua xã") {
+		t.Fatalf("resident got %+v", got)
 	}
 }

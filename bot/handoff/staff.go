@@ -171,9 +171,11 @@ func (d *Desk) StaffReply(ctx context.Context, replyTo string, who bot.StaffMemb
 	if replyTo == "" {
 		return ""
 	}
-	id, err := d.store.TicketByPost(ctx, replyTo)
+	id, err := d.ticketByPost(ctx, replyTo)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "" // staff talking among themselves
+		// A reply to one of the bot's messages that is no request (a
+		// notice): said, so that staff do not think the resident has it.
+		return noticeNotRequest
 	}
 	if err != nil {
 		d.log.Error("handoff: look up the post replied to", "err", err)
@@ -192,6 +194,37 @@ func (d *Desk) StaffReply(ctx context.Context, replyTo string, who bot.StaffMemb
 	default:
 		d.log.Error("handoff: staff reply", "ticket", id, "err", err)
 		return textError
+	}
+}
+
+// postWait bounds how long a reply to an unknown post waits for the staff
+// group's messages being sent to be recorded, checking every postPoll.
+const (
+	postWait = 10 * time.Second
+	postPoll = 100 * time.Millisecond
+)
+
+// ticketByPost returns the ticket of a staff-group post. A post is
+// recorded when its send finishes, a moment after staff can see it: a miss
+// while a staff-group message is being sent is looked up again, for up to
+// postWait.
+func (d *Desk) ticketByPost(ctx context.Context, post string) (int64, error) {
+	for waited := time.Duration(0); ; waited += postPoll {
+		id, err := d.store.TicketByPost(ctx, post)
+		if !errors.Is(err, storage.ErrNotFound) || waited >= postWait {
+			return id, err
+		}
+		sending, serr := d.store.OutboxSending(ctx, storage.TargetStaff)
+		if serr != nil || !sending {
+			return id, err
+		}
+		t := time.NewTimer(postPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
 	}
 }
 

@@ -64,6 +64,7 @@ const (
 	textStaffLost   = "⚠️ **#%d**: câu trả lời %s"
 
 	noticeClosed      = "⚠️ Yêu cầu #%d đã đóng, tin nhắn này **không** được gửi cho người dân. Người dân cần hỏi tiếp thì gõ /canbo để mở yêu cầu mới."
+	noticeNotRequest  = "⚠️ Tin bạn trả lời không thuộc yêu cầu nào, nên tin nhắn này **không** được gửi cho người dân. Để trả lời người dân, hãy bấm Trả lời (Reply) vào tin báo yêu cầu (tin có dòng “Yêu cầu #…”) hoặc vào tin người dân gửi."
 	noticeTooLong     = "⚠️ Tin trả lời quá dài (tối đa %d ký tự), chưa gửi. Hãy chia thành vài tin ngắn hơn."
 	noticeEmpty       = "⚠️ Tin trả lời không có chữ nào, chưa gửi (ảnh, tệp chưa chuyển được cho người dân)."
 	noticeClaimed     = "Bạn đã nhận xử lý yêu cầu #%d."

@@ -536,7 +536,7 @@ func TestAlertCLIRefusesBadInput(t *testing.T) {
 func TestServeMountsAlertPages(t *testing.T) {
 	dir := t.TempDir()
 	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), MaxLen: 1000, WebRate: 60, LLM: LLMConfig{Timeout: time.Second}}
-	addr, _ := startServe(t, quietApp(), cfg)
+	addr, _ := startServe(t, quietApp(t), cfg)
 	for path, want := range map[string]string{
 		"/":                  `<script src="canhbao/ghim.js" defer></script>`,
 		"/canhbao":           "Hiện không có cảnh báo nào còn hiệu lực.",

@@ -28,7 +28,7 @@ func TestBrowserPinsDisasterWarning(t *testing.T) {
 	}
 	dbPath := filepath.Join(t.TempDir(), "pin.db")
 	cfg := &Config{Addr: "127.0.0.1:0", DB: dbPath, MaxLen: 1000, WebRate: 600, LLM: LLMConfig{Timeout: time.Second}}
-	a := quietApp()
+	a := quietApp(t)
 	addr, _ := startServe(t, a, cfg)
 	db, err := storage.Open(context.Background(), dbPath, storage.Options{})
 	if err != nil {

@@ -225,7 +225,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	logs := &syncBuffer{}
 	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), KBDir: kb, MaxLen: 1000,
 		LLM: LLMConfig{Timeout: time.Second}, reloadEvery: time.Hour}
-	a := quietApp()
+	a := quietApp(t)
 	a.log = slog.New(slog.NewTextHandler(logs, nil))
 	startServe(t, a, cfg)
 	entry := "---\nid: thu-vien-xa\ntitle: Giờ mở cửa thư viện xã\ncategory: lien-he\nquestions:\n" +
@@ -353,7 +353,7 @@ func TestRateLimitBehindTrustedProxy(t *testing.T) {
 	dir := t.TempDir()
 	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), MaxLen: 1000, WebRate: 6,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, LLM: LLMConfig{Timeout: time.Second}}
-	addr, _ := startServe(t, quietApp(), cfg)
+	addr, _ := startServe(t, quietApp(t), cfg)
 	send := func(client string) int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/message", strings.NewReader(`{"text":"xin chào"}`))
 		req.Header.Set("Content-Type", "application/json")

@@ -106,7 +106,7 @@ func TestServeDigestStaleEntries(t *testing.T) {
 
 	cfg := &Config{Addr: "127.0.0.1:0", DB: path, KBDir: staleKB(t), MaxLen: 1000, LLM: LLMConfig{Timeout: time.Second},
 		Telegram: TelegramConfig{Token: token, APIURL: api.URL, WebhookURL: "https://bot.example.vn/tg/hook", WebhookSecret: "s3cret"}}
-	a := quietApp()
+	a := quietApp(t)
 	a.now = func() time.Time { return now }
 	startServe(t, a, cfg)
 	waitUntil(t, "the reminder sent", func() bool {

@@ -6,14 +6,54 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// quietApp is an app with an empty environment and discarded output.
-func quietApp() *app {
-	return &app{getenv: func(string) string { return "" }, now: time.Now, log: slog.New(slog.DiscardHandler),
+// quietApp is an app with an empty environment and discarded output. Its
+// log is kept in memory and printed (the last lines) only if t fails, so
+// that a timeout in an end-to-end test says what the server was doing.
+func quietApp(t testing.TB) *app {
+	t.Helper()
+	var logs tailLog
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the server's log (last %d lines):\n%s", tailLines, logs.String())
+		}
+	})
+	return &app{getenv: func(string) string { return "" }, now: time.Now,
+		log:    slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		stdout: io.Discard, stderr: io.Discard}
+}
+
+// tailLines is how many log lines a failed test prints.
+const tailLines = 200
+
+// tailLog keeps the last tailLines lines written to it; it is safe for
+// concurrent use (the server logs from many goroutines, and may still log
+// while the test reads it).
+type tailLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *tailLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.lines = append(l.lines, line)
+	}
+	if over := len(l.lines) - tailLines; over > 0 {
+		l.lines = append(l.lines[:0], l.lines[over:]...)
+	}
+	return len(p), nil
+}
+
+func (l *tailLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 // startServe runs serve with cfg in the background and waits until it

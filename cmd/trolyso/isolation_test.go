@@ -109,7 +109,7 @@ func testCommuneAdminIsolation(t *testing.T, backend string) {
 	}
 	db.Close()
 
-	addr, _ := startServe(t, quietApp(), cfg)
+	addr, _ := startServe(t, quietApp(t), cfg)
 	// Taken once the server has seeded every commune's default reminders.
 	before := snapshot(t, openCommune(t, cfg, "yen-tu"))
 	base := "http://" + addr

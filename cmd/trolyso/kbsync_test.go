@@ -27,7 +27,7 @@ func TestPublishReachesEveryInstance(t *testing.T) {
 		kb, _ := smallKB(t, dir)
 		cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), DatabaseURL: pgURL, KBDir: kb, MaxLen: 1000, WebRate: 1000,
 			LLM: LLMConfig{Timeout: time.Second}, Alerts: AlertsConfig{ZaloRate: 10}, reloadEvery: time.Hour}
-		addr, _ := startServe(t, quietApp(), cfg)
+		addr, _ := startServe(t, quietApp(t), cfg)
 		return addr, kb
 	}
 	_, kbA := start("a")

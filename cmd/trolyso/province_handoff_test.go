@@ -75,7 +75,7 @@ func testProvinceHandoff(t *testing.T, backend string) {
 		}
 	}
 	db.Close()
-	addr, _ := startServe(t, quietApp(), cfg)
+	addr, _ := startServe(t, quietApp(t), cfg)
 	base := "http://" + addr
 
 	update := 0
@@ -353,7 +353,7 @@ func TestProvinceHandoffConfig(t *testing.T) {
 			tt.env(cfg)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			err := serve(ctx, quietApp(), cfg, nil)
+			err := serve(ctx, quietApp(t), cfg, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("serve: %v, want an error with %q", err, tt.want)
 			}

@@ -103,7 +103,7 @@ func TestProvinceWebChat(t *testing.T) {
 func testProvinceWebChat(t *testing.T, backend string) {
 	dir := t.TempDir()
 	cfg := provinceConfig(t, backend, dir, writeCommunes(t))
-	addr, stop := startServe(t, quietApp(), cfg)
+	addr, stop := startServe(t, quietApp(t), cfg)
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -193,7 +193,7 @@ func TestProvinceCalibratesAtStartUp(t *testing.T) {
 	dir := t.TempDir()
 	kb, _ := smallKB(t, dir)
 	logs := &syncBuffer{}
-	a := quietApp()
+	a := quietApp(t)
 	a.log = slog.New(slog.NewTextHandler(logs, nil))
 	cfg := provinceConfig(t, "sqlite", dir, writeCommunes(t))
 	cfg.KBDir = kb

@@ -70,7 +70,7 @@ func TestServeTelegramWebhook(t *testing.T) {
 			WebhookSecret: "s3cret", AdminIDs: []int64{1}},
 		LLM: LLMConfig{Timeout: time.Second},
 	}
-	addr, stop := startServe(t, quietApp(), cfg)
+	addr, stop := startServe(t, quietApp(t), cfg)
 	post := func(secret string) int {
 		body := `{"update_id":5,"message":{"message_id":3,"date":1,"chat":{"id":77,"type":"private"},"from":{"id":77,"is_bot":false,"first_name":"A"},"text":"/start"}}`
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/tg/hook", strings.NewReader(body))

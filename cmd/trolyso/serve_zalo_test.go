@@ -68,7 +68,7 @@ func TestServeZalo(t *testing.T) {
 			MaxEventAge: 10 * time.Minute, Window: 7 * 24 * time.Hour},
 		LLM: LLMConfig{Timeout: time.Second},
 	}
-	addr, stop := startServe(t, quietApp(), cfg)
+	addr, stop := startServe(t, quietApp(t), cfg)
 	ts := fmt.Sprint(time.Now().UnixMilli())
 	body := `{"app_id":"42","user_id_by_app":"1","event_name":"user_send_text","timestamp":"` + ts +
 		`","sender":{"id":"777"},"recipient":{"id":"9"},"message":{"msg_id":"m1","text":"xin chào"}}`
