@@ -64,6 +64,17 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if f.runs < 1 {
 		return fmt.Errorf("%w: -runs must be at least 1", errUsage)
 	}
+	now := a.now()
+	shipped, err := bench.Shipped(now)
+	if err != nil {
+		return err
+	}
+	// Sizes are checked before anything runs: a typo in the last one must
+	// not cost the minutes the first ones take.
+	sizes, err := benchSizes(f.sizes, len(shipped.Entries))
+	if err != nil {
+		return err
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("bench: find own binary: %w", err)
@@ -77,23 +88,15 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	now := a.now()
-	shipped, err := bench.Shipped(now)
-	if err != nil {
-		return err
-	}
 	out := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintf(a.stdout, "trolyso bench — %s, GOMAXPROCS=%d, %s\n\n", time.Now().Format(time.DateTime), runtimeProcs(), cpuModel())
 	fmt.Fprintln(out, "base\tentries\tretrieval p50\tp99\tmax\tallocs/q\tKB/q\tload+train\tserve ready\tRSS idle\tRSS under load\theap in use\t")
-	for _, size := range strings.Split(f.sizes, ",") {
-		size = strings.TrimSpace(size)
+	for _, n := range sizes {
+		size := "shipped"
 		var fsys fs.FS = knowledge.EmbeddedBase()
 		kbDir := ""
-		if size != "shipped" {
-			n, err := strconv.Atoi(size)
-			if err != nil || n < len(shipped.Entries) {
-				return fmt.Errorf("%w: -sizes: %q is neither shipped nor a count ≥ %d", errUsage, size, len(shipped.Entries))
-			}
+		if n > 0 {
+			size = strconv.Itoa(n)
 			m, err := bench.Synthesize(shipped, n, f.seed)
 			if err != nil {
 				return err
@@ -271,6 +274,25 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintln(a.stdout, "Telegram: update POSTed to the webhook (one of 100 users per resident), latency until the bot's sendMessage for that chat reaches the fake Bot API;")
 	fmt.Fprintln(a.stdout, "30 % of answers are rated 👍 by a callback tap right after they arrive (the ratings column). The adapter paces replies under Telegram's limits (at most 30 in any second per bot).")
 	return nil
+}
+
+// benchSizes parses -sizes: "shipped" (0) or entry counts of synthetic
+// bases, each at least min (the shipped base's size).
+func benchSizes(list string, min int) ([]int, error) {
+	var sizes []int
+	for _, size := range strings.Split(list, ",") {
+		size = strings.TrimSpace(size)
+		if size == "shipped" {
+			sizes = append(sizes, 0)
+			continue
+		}
+		n, err := strconv.Atoi(size)
+		if err != nil || n < min {
+			return nil, fmt.Errorf("%w: -sizes: %q is neither shipped nor a count ≥ %d", errUsage, size, min)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 const benchToken = "123456789:AAbenchTOKENbenchTOKENbenchTOKEN_x"

@@ -44,7 +44,12 @@ func BenchmarkWebE2E(b *testing.B) {
 }
 
 // TestBenchCommandSmoke runs trolyso bench briefly (this test binary plays
-// the trolyso binary for the child servers) and checks the table.
+// the trolyso binary for the child servers) and checks the table. Only the
+// shipped base: a synthetic one trains its model from scratch, in this
+// process and again in the child server, which under the race detector
+// took most of this package's time; bench.TestSynthesizeLoadsAndIsDeterministic
+// loads, trains and queries a synthetic base, and TestBenchFlagErrors the
+// parsing of -sizes.
 func TestBenchCommandSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
@@ -52,12 +57,12 @@ func TestBenchCommandSmoke(t *testing.T) {
 	t.Setenv(reexecEnv, "1") // children re-execute this binary as trolyso
 	var out, errOut syncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: os.Getenv, now: time.Now}
-	code := a.main(context.Background(), []string{"bench", "-sizes", "shipped,60", "-questions", "300", "-mem-load", "300ms",
+	code := a.main(context.Background(), []string{"bench", "-sizes", "shipped", "-questions", "300", "-mem-load", "300ms",
 		"-residents", "20", "-rate", "100,150", "-runs", "2", "-duration", "700ms", "-telegram-rate", "10"})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"retrieval p50", "shipped|", "60|", "web chat API (open loop)", "web chat API (closed loop)", "Telegram webhook",
+	for _, want := range []string{"retrieval p50", "shipped|", "web chat API (open loop)", "web chat API (closed loop)", "Telegram webhook",
 		"p99.9|", "lost|", "run-to-run spread (open loop, 2 runs each"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out.String())
@@ -86,5 +91,35 @@ func TestBenchCommandSmoke(t *testing.T) {
 	}
 	if runs != 4 {
 		t.Errorf("%d open-loop runs in the table, want 4:\n%s", runs, out.String())
+	}
+}
+
+// TestBenchFlagErrors: bad flags are usage errors (exit 2) with a message
+// saying what is wrong, before anything is measured.
+func TestBenchFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-sizes", "shipped,abc"}, `-sizes: "abc" is neither shipped nor a count`},
+		{[]string{"-sizes", "10"}, `-sizes: "10" is neither shipped nor a count`},
+		{[]string{"-sizes", ""}, `-sizes: "" is neither`},
+		{[]string{"-rate", "0"}, `-rate: "0" is not a positive number`},
+		{[]string{"-runs", "0"}, "-runs must be at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut syncBuffer
+			a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }, now: time.Now}
+			if code := a.main(context.Background(), append([]string{"bench"}, tt.args...)); code != 2 {
+				t.Fatalf("exit %d, want 2; stderr: %s", code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("stderr lacks %q: %s", tt.want, errOut.String())
+			}
+			if strings.Contains(out.String(), "retrieval p50") {
+				t.Error("something was measured before the flags were checked")
+			}
+		})
 	}
 }
