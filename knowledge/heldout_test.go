@@ -70,6 +70,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindAF.tsv", 0.90, 0.91, 0.90, 0.05, 0.06},
 		{"testdata/blindAG.tsv", 0.90, 0.91, 0.95, 0.05, 0.05},
 		{"testdata/blindAH.tsv", 0.94, 0.95, 0.86, 0.04, 0.03},
+		{"testdata/blindAI.tsv", 0.92, 0.93, 0.95, 0.05, 0.04},
+		{"testdata/blindAJ.tsv", 0.90, 0.93, 0.86, 0.04, 0.05},
+		{"testdata/blindAK.tsv", 0.94, 0.95, 0.95, 0.04, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
