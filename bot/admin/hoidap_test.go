@@ -93,7 +93,16 @@ func newHoidap(t *testing.T, kbDir string) *hoidapEnv {
 			if err != nil {
 				return err
 			}
-			e.eng.SetBase(b)
+			// serve's first step of a reload: a quick index with the bands
+			// of the one it replaces (serve then calibrates in the
+			// background). A full calibration here took ten minutes of
+			// this package's CI time under the race detector.
+			bands := e.eng.Index().Bands()
+			ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{Bands: &bands})
+			if err != nil {
+				return err
+			}
+			e.eng.SetIndexed(b, ix)
 			e.reloads++
 			return nil
 		}})
