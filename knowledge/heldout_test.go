@@ -73,6 +73,12 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindAI.tsv", 0.92, 0.93, 0.95, 0.05, 0.04},
 		{"testdata/blindAJ.tsv", 0.90, 0.93, 0.86, 0.04, 0.05},
 		{"testdata/blindAK.tsv", 0.94, 0.95, 0.95, 0.04, 0.03},
+		{"testdata/blindAL.tsv", 0.90, 0.91, 0.81, 0.04, 0.07},
+		{"testdata/blindAM.tsv", 0.90, 0.92, 0.90, 0.06, 0.05},
+		{"testdata/blindAN.tsv", 0.92, 0.95, 0.90, 0.03, 0.03},
+		{"testdata/blindAO.tsv", 0.91, 0.94, 0.90, 0.04, 0.04},
+		{"testdata/blindAP.tsv", 0.89, 0.90, 0.90, 0.06, 0.06},
+		{"testdata/blindAQ.tsv", 0.94, 0.96, 0.95, 0.04, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
