@@ -729,14 +729,8 @@ func TestReplyToAPostBeingRecorded(t *testing.T) {
 		_, err := e.desk.Deliver(e.ctx, storage.TargetStaff)
 		delivered <- err
 	}()
-	var card string
-	for deadline := time.Now().Add(10 * time.Second); card == ""; time.Sleep(5 * time.Millisecond) {
-		if posts := e.staff.allPosts(); len(posts) > 0 {
-			card = posts[0].id
-		} else if time.Now().After(deadline) {
-			t.Fatal("the card was not posted")
-		}
-	}
+	waitFor(t, "the card posted", func() bool { return len(e.staff.allPosts()) > 0 })
+	card := e.staff.allPosts()[0].id
 	notice := make(chan string, 1)
 	go func() { notice <- e.desk.StaffReply(e.ctx, card, chiHoa, "Chào bác, chiều nay bác qua xã nhé.") }()
 	select {
