@@ -79,6 +79,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindAO.tsv", 0.91, 0.94, 0.90, 0.04, 0.04},
 		{"testdata/blindAP.tsv", 0.89, 0.90, 0.90, 0.06, 0.06},
 		{"testdata/blindAQ.tsv", 0.94, 0.96, 0.95, 0.04, 0.03},
+		{"testdata/blindAR.tsv", 0.93, 0.96, 0.95, 0.02, 0.03},
+		{"testdata/blindAS.tsv", 0.87, 0.89, 0.95, 0.06, 0.06},
+		{"testdata/blindAT.tsv", 0.93, 0.93, 0.95, 0.02, 0.06},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
