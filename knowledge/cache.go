@@ -124,6 +124,20 @@ func decodeModel(r io.Reader, fingerprint string) (cachedModel, error) {
 	return cachedModel{voc: v, model: cf.Model, bands: cf.Bands, cv: cf.CV, examples: cf.Examples}, nil
 }
 
+// ModelBands reads the bands of a model written by WriteModel for any
+// base, to anchor the calibration of a changed base (IndexOptions.Previous).
+// A model of another engine version is refused.
+func ModelBands(r io.Reader) (Bands, error) {
+	var cf cacheFile
+	if err := gob.NewDecoder(r).Decode(&cf); err != nil {
+		return Bands{}, fmt.Errorf("read model: %w", err)
+	}
+	if cf.Version != engineVersion {
+		return Bands{}, fmt.Errorf("model of engine %q, not %q", cf.Version, engineVersion)
+	}
+	return cf.Bands, nil
+}
+
 // saveCached writes the model atomically (a temporary file renamed).
 func saveCached(dir, fingerprint string, m cachedModel) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {

@@ -178,3 +178,49 @@ func TestQuickTrainingWhateverTheSize(t *testing.T) {
 		}
 	}
 }
+
+// TestRecalibrationKeepsPreviousBands: a changed base calibrated with the
+// bands of the model it replaces keeps them when the best bands found are
+// no clearly better, and drops them when they are clearly worse; the bands
+// of a written model can be read back for that (genmodel does).
+func TestRecalibrationKeepsPreviousBands(t *testing.T) {
+	ctx := context.Background()
+	first, err := NewIndexContext(ctx, smallBase(t, ""), IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := first.WriteModel(&buf); err != nil {
+		t.Fatal(err)
+	}
+	read, err := ModelBands(&buf)
+	if err != nil || read != first.Bands() {
+		t.Fatalf("ModelBands: %+v, %v; want %+v", read, err, first.Bands())
+	}
+	if _, err := ModelBands(strings.NewReader("not a model")); err == nil {
+		t.Error("ModelBands read a damaged model")
+	}
+	near := read
+	near.Answer += 0.001 // decides every held-out question as the best bands do, or nearly
+	worse := read
+	worse.Floor, worse.Answer, worse.Agree = 0.99, 0.99, 0.99 // declines everything
+	changed := smallBase(t, "Thêm một câu.")
+	for _, tt := range []struct {
+		name     string
+		previous Bands
+		kept     bool
+	}{
+		{"within noise", near, true},
+		{"clearly worse", worse, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ix, err := NewIndexContext(ctx, changed, IndexOptions{Previous: &tt.previous})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept := ix.Bands() == tt.previous; kept != tt.kept || ix.Info().CV.KeptPrevious != tt.kept {
+				t.Errorf("bands %+v (kept_previous %v), previous %+v: want kept = %v", ix.Bands(), ix.Info().CV.KeptPrevious, tt.previous, tt.kept)
+			}
+		})
+	}
+}

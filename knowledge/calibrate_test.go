@@ -95,12 +95,61 @@ func TestWrongAnswerCostShapesBands(t *testing.T) {
 		{3, false, 0},
 	}
 	for _, tt := range tests {
-		b, fig := chooseBands(cases, oos, tt.cost)
+		b, fig := chooseBands(cases, oos, tt.cost, nil)
 		if got := b.Answer <= 0.55; got != tt.answers {
 			t.Errorf("cost %g: answer threshold %.3f, want answering at 0.55 = %v", tt.cost, b.Answer, tt.answers)
 		}
 		if math.Abs(fig.Wrong-tt.wantWrong) > 1e-9 || fig.OOSDeclined != 1 || fig.InDeclined != 0 {
 			t.Errorf("cost %g: %+v, want wrong %.3f, every out-of-scope case declined and none in scope", tt.cost, fig, tt.wantWrong)
 		}
+	}
+}
+
+// Previous bands are kept when the best bands found beat them by no more
+// than noise, and replaced when they are clearly worse or miss a target.
+func TestPreviousBandsKeptUnlessClearlyWorse(t *testing.T) {
+	const oos = 9
+	var cases []cvCase
+	add := func(n int, expected int32, pOOS float64, cands ...candidate) {
+		for range n {
+			cases = append(cases, cvCase{expected: expected, d: dist{cands: slices.Clone(cands), pOOS: pOOS, modelTop: cands[0].entry, lexTop: -1}})
+		}
+	}
+	add(200, 1, 0.05, candidate{entry: 1, model: 0.9}, candidate{entry: 2, model: 0.05})
+	// Uncertain questions, right 11 times in 20 when answered: offering
+	// both entries (20 × 0.5) is worth a little more than answering
+	// (11 × 1.5 − 9), within noise.
+	add(11, 3, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
+	add(9, 4, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
+	add(40, oos, 0.95, candidate{entry: 5, model: 0.04})
+	best, _ := chooseBands(cases, oos, 1, nil)
+	d := cases[210].d
+	d.fuse(best.Beta)
+	if v := best.decide(&d); v.band != BandClarify {
+		t.Fatalf("without previous bands the uncertain questions should be offered as a choice: %+v gives %v", best, v.band)
+	}
+	tests := []struct {
+		name     string
+		previous Bands
+		kept     bool
+	}{
+		// Answers the uncertain questions: 11 × 1.5 − 9 against 20 × 0.5
+		// offered, within two standard errors of the paired difference.
+		{"close", Bands{Beta: best.Beta, Decline: best.Decline, OOSRatio: best.OOSRatio, Floor: best.Floor, Answer: 0.5, Agree: 0.5, Keep: 0.25}, true},
+		// Declines every in-scope question below 0.95: clearly worse.
+		{"worse", Bands{Beta: best.Beta, Decline: best.Decline, OOSRatio: best.OOSRatio, Floor: 0.95, Answer: 0.95, Agree: 0.95, Keep: 0.25}, false},
+		// Answers out-of-scope questions: misses the target.
+		{"misses a target", Bands{Beta: best.Beta, Decline: 0.99, OOSRatio: 1, Floor: 0.01, Answer: 0.6, Agree: 0.6, Keep: 0.25}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, fig := chooseBands(cases, oos, 1, &tt.previous)
+			if kept := got == tt.previous; kept != tt.kept || fig.KeptPrevious != tt.kept {
+				t.Errorf("got %+v (kept_previous %v), previous %+v, want kept = %v", got, fig.KeptPrevious, tt.previous, tt.kept)
+			}
+			if !tt.kept && got != best {
+				t.Errorf("replaced by %+v, want the best bands %+v", got, best)
+			}
+		})
 	}
 }

@@ -101,6 +101,9 @@ type CVFigures struct {
 	InDeclined  float64 `json:"in_scope_declined"`
 	OOSDeclined float64 `json:"oos_declined"`
 	RankedAt1   float64 `json:"ranked_at_1"`
+	// KeptPrevious: the bands of the model this one replaced were kept,
+	// the best found not being better by more than noise.
+	KeptPrevious bool `json:"kept_previous,omitempty"`
 	// Confused are the pairs of entries most often mixed up: a held-out
 	// question of Asked ranked Ranked first, Count times (as written and
 	// typed carelessly). Questions that tell such siblings apart are what
@@ -133,6 +136,11 @@ type IndexOptions struct {
 	// (one training instead of one per fold plus one) for a reload, with the
 	// bands of the index it replaces; such an index is never cached.
 	Bands *Bands
+	// Previous, when set, are the calibrated bands of the index this one
+	// replaces: calibration keeps them unless it finds bands better by
+	// more than noise, so that a small edit of the base does not swing
+	// how the bot answers.
+	Previous *Bands
 }
 
 // NewIndex builds the index of a base, training its model (no cache).
@@ -189,7 +197,7 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 		bands = *opts.Bands
 		ix.info.Provisional = true
 		tp = quickParams(tp)
-	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp, b.wrongAnswerCost()); err != nil {
+	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp, b.wrongAnswerCost(), opts.Previous); err != nil {
 		return nil, err
 	}
 	for i := range cv.Confused {
@@ -232,7 +240,8 @@ func (ix *Index) logAttrs() []any {
 		"oos_examples", i.OutOfScope, "generic_oos", i.GenericOOS, "took", i.BuildTime.Round(time.Millisecond),
 		"bands", fmt.Sprintf("%+v", i.Bands),
 		"cv", fmt.Sprintf("hit@1 %.3f hit@3 %.3f wrong %.3f in-declined %.3f oos-declined %.3f (%d questions, %d folds)",
-			i.CV.HitAt1, i.CV.HitAt3, i.CV.Wrong, i.CV.InDeclined, i.CV.OOSDeclined, i.CV.Questions, i.CV.Folds)}
+			i.CV.HitAt1, i.CV.HitAt3, i.CV.Wrong, i.CV.InDeclined, i.CV.OOSDeclined, i.CV.Questions, i.CV.Folds),
+		"kept_previous_bands", i.CV.KeptPrevious}
 }
 
 // prepare sets up the parts of an index that need no training: the

@@ -153,7 +153,7 @@ func serve(ctx context.Context, a *app, cfg *Config, ready chan<- string) error 
 	s.ctx = ctx
 	if ix.Info().Provisional {
 		s.relaxGC()
-		s.calibrate(ctx, base, "start-up")
+		s.calibrate(ctx, base, "start-up", nil)
 	}
 	defer cancel()
 
@@ -297,7 +297,7 @@ func (s *server) reload(ctx context.Context, why string) {
 	if s.province() {
 		// Every commune's layer is rebuilt over the new province index;
 		// the previous ones answer until all are ready.
-		ix, err := s.buildIndex(ctx, b)
+		ix, err := s.buildIndex(ctx, b, nil)
 		if err == nil {
 			err = s.reloadCommunes(ctx, b, ix)
 		}
@@ -327,6 +327,12 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 	// one is in place (serve_gc.go).
 	s.relaxGC()
 	prev := s.eng.Index().Bands()
+	// Calibration keeps the bands in use unless it finds clearly better
+	// ones, when they were calibrated themselves (not a start-up guess).
+	var anchor *knowledge.Bands
+	if !s.eng.Index().Info().Provisional {
+		anchor = &prev
+	}
 	quick, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
 		CacheDir: s.modelDir(), Logger: s.log, Bands: &prev})
 	if err != nil {
@@ -339,15 +345,16 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 		s.tuneGC()
 		return nil
 	}
-	s.calibrate(ctx, b, why)
+	s.calibrate(ctx, b, why, anchor)
 	return nil
 }
 
 // calibrate builds, in the background, the index calibrated by
 // cross-validation for base b (in service with a quick index), and puts it
 // in service unless a newer base came meanwhile. The soft memory limit is
-// restored afterwards.
-func (s *server) calibrate(ctx context.Context, b *knowledge.Base, why string) {
+// restored afterwards. previous, when set, are the bands to keep unless
+// clearly better ones are found (knowledge.IndexOptions.Previous).
+func (s *server) calibrate(ctx context.Context, b *knowledge.Base, why string, previous *knowledge.Bands) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -355,7 +362,7 @@ func (s *server) calibrate(ctx context.Context, b *knowledge.Base, why string) {
 			debug.FreeOSMemory()
 			s.tuneGC()
 		}()
-		full, err := s.buildIndex(ctx, b)
+		full, err := s.buildIndex(ctx, b, previous)
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
@@ -381,10 +388,10 @@ func (s *server) modelDir() string { return filepath.Join(filepath.Dir(s.cfg.DB)
 
 // buildIndex builds the index of a base, keeping trained models in a
 // "models" folder next to the database so that a restart with an
-// unchanged base does not train again.
-func (s *server) buildIndex(ctx context.Context, b *knowledge.Base) (*knowledge.Index, error) {
+// unchanged base does not train again. previous: see calibrate.
+func (s *server) buildIndex(ctx context.Context, b *knowledge.Base, previous *knowledge.Bands) (*knowledge.Index, error) {
 	ix, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
-		CacheDir: s.modelDir(), Logger: s.log})
+		CacheDir: s.modelDir(), Logger: s.log, Previous: previous})
 	if err != nil {
 		return nil, fmt.Errorf("build the knowledge index: %w", err)
 	}

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -30,7 +31,22 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ix := knowledge.NewIndex(b)
+	// The bands of the model being replaced are kept unless calibration
+	// finds clearly better ones (knowledge.IndexOptions.Previous): a few
+	// more questions must not swing how the bot answers.
+	var opts knowledge.IndexOptions
+	if f, err := os.Open("model.gob"); err == nil {
+		if prev, err := knowledge.ModelBands(f); err == nil {
+			opts.Previous = &prev
+		} else {
+			fmt.Fprintln(os.Stderr, "genmodel: previous bands not used:", err)
+		}
+		f.Close()
+	}
+	ix, err := knowledge.NewIndexContext(context.Background(), b, opts)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if err := ix.WriteModel(&buf); err != nil {
 		return err
@@ -39,7 +55,7 @@ func run() error {
 		return err
 	}
 	i := ix.Info()
-	fmt.Printf("model.gob: %d entries, %d examples, %d features, %d weights, %d bytes; bands %+v\n",
-		i.Entries, i.Examples, i.Features, i.Weights, buf.Len(), i.Bands)
+	fmt.Printf("model.gob: %d entries, %d examples, %d features, %d weights, %d bytes; bands %+v (previous bands kept: %v)\n",
+		i.Entries, i.Examples, i.Features, i.Weights, buf.Len(), i.Bands, i.CV.KeptPrevious)
 	return nil
 }
