@@ -82,6 +82,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindAR.tsv", 0.93, 0.96, 0.95, 0.02, 0.03},
 		{"testdata/blindAS.tsv", 0.87, 0.89, 0.95, 0.06, 0.06},
 		{"testdata/blindAT.tsv", 0.93, 0.93, 0.95, 0.02, 0.06},
+		{"testdata/blindAU.tsv", 0.86, 0.91, 0.86, 0.07, 0.04},
+		{"testdata/blindAV.tsv", 0.89, 0.92, 0.95, 0.06, 0.04},
+		{"testdata/blindAW.tsv", 0.93, 0.94, 0.90, 0.04, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
