@@ -70,22 +70,33 @@ func TestShippedConfusionsNameEntries(t *testing.T) {
 	}
 }
 
+// siblingCases are made-up cross-validation cases, ranked by the model
+// alone: sure questions of entry 1 (0.9), uncertain ones ranked e3 0.55,
+// e4 0.40 (right of them about e3, wrong about e4), and outOfScope
+// examples of class siblingOOS. The uncertain ones start at index sure.
+func siblingCases(sure, right, wrong, outOfScope int) []cvCase {
+	var cs []cvCase
+	add := func(n int, expected int32, pOOS float64, cands ...candidate) {
+		for range n {
+			cs = append(cs, cvCase{expected: expected, d: dist{cands: slices.Clone(cands), pOOS: pOOS, modelTop: cands[0].entry, lexTop: -1}})
+		}
+	}
+	add(sure, 1, 0.05, candidate{entry: 1, model: 0.9}, candidate{entry: 2, model: 0.05})
+	add(right, 3, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
+	add(wrong, 4, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
+	add(outOfScope, siblingOOS, 0.95, candidate{entry: 5, model: 0.04})
+	return cs
+}
+
+const siblingOOS = 9
+
 // A base's wrong_answer_cost decides whether an uncertain first entry is
 // answered or offered with its sibling: 50 questions ranked e3 0.55, e4
 // 0.40 (35 of them about e3) are worth answering when a wrong answer
 // costs 1 (35 + 17.5 − 15 > 25 for offering both) and not when it costs 3.
 func TestWrongAnswerCostShapesBands(t *testing.T) {
-	const oos = 9
-	var cases []cvCase
-	add := func(n int, expected int32, pOOS float64, cands ...candidate) {
-		for range n {
-			cases = append(cases, cvCase{expected: expected, d: dist{cands: slices.Clone(cands), pOOS: pOOS, modelTop: cands[0].entry, lexTop: -1}})
-		}
-	}
-	add(40, 1, 0.05, candidate{entry: 1, model: 0.9}, candidate{entry: 2, model: 0.05})
-	add(35, 3, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
-	add(15, 4, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
-	add(20, oos, 0.95, candidate{entry: 5, model: 0.04})
+	const oos = siblingOOS
+	cs := siblingCases(40, 35, 15, 20)
 	tests := []struct {
 		cost      float64
 		answers   bool // the uncertain questions are answered
@@ -95,7 +106,7 @@ func TestWrongAnswerCostShapesBands(t *testing.T) {
 		{3, false, 0},
 	}
 	for _, tt := range tests {
-		b, fig := chooseBands(cases, oos, tt.cost, nil)
+		b, fig := chooseBands(cs, oos, tt.cost, nil)
 		if got := b.Answer <= 0.55; got != tt.answers {
 			t.Errorf("cost %g: answer threshold %.3f, want answering at 0.55 = %v", tt.cost, b.Answer, tt.answers)
 		}
@@ -108,22 +119,13 @@ func TestWrongAnswerCostShapesBands(t *testing.T) {
 // Previous bands are kept when the best bands found beat them by no more
 // than noise, and replaced when they are clearly worse or miss a target.
 func TestPreviousBandsKeptUnlessClearlyWorse(t *testing.T) {
-	const oos = 9
-	var cases []cvCase
-	add := func(n int, expected int32, pOOS float64, cands ...candidate) {
-		for range n {
-			cases = append(cases, cvCase{expected: expected, d: dist{cands: slices.Clone(cands), pOOS: pOOS, modelTop: cands[0].entry, lexTop: -1}})
-		}
-	}
-	add(200, 1, 0.05, candidate{entry: 1, model: 0.9}, candidate{entry: 2, model: 0.05})
+	const oos = siblingOOS
 	// Uncertain questions, right 11 times in 20 when answered: offering
 	// both entries (20 × 0.5) is worth a little more than answering
 	// (11 × 1.5 − 9), within noise.
-	add(11, 3, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
-	add(9, 4, 0.05, candidate{entry: 3, model: 0.55}, candidate{entry: 4, model: 0.40})
-	add(40, oos, 0.95, candidate{entry: 5, model: 0.04})
-	best, _ := chooseBands(cases, oos, 1, nil)
-	d := cases[210].d
+	cs := siblingCases(200, 11, 9, 40)
+	best, _ := chooseBands(cs, oos, 1, nil)
+	d := cs[210].d
 	d.fuse(best.Beta)
 	if v := best.decide(&d); v.band != BandClarify {
 		t.Fatalf("without previous bands the uncertain questions should be offered as a choice: %+v gives %v", best, v.band)
@@ -143,7 +145,7 @@ func TestPreviousBandsKeptUnlessClearlyWorse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, fig := chooseBands(cases, oos, 1, &tt.previous)
+			got, fig := chooseBands(cs, oos, 1, &tt.previous)
 			if kept := got == tt.previous; kept != tt.kept || fig.KeptPrevious != tt.kept {
 				t.Errorf("got %+v (kept_previous %v), previous %+v, want kept = %v", got, fig.KeptPrevious, tt.previous, tt.kept)
 			}
