@@ -190,13 +190,7 @@ var ratioGrid = []float64{0, 0.5, 1}
 func chooseBands(cases []cvCase, oos int32, wrongCost float64, previous *Bands) (Bands, CVFigures) {
 	fused := make([][]dist, len(betaGrid))
 	for bi, beta := range betaGrid {
-		fused[bi] = make([]dist, len(cases))
-		for i, c := range cases {
-			d := c.d
-			d.cands = slices.Clone(c.d.cands)
-			d.fuse(beta)
-			fused[bi][i] = d
-		}
+		fused[bi] = fusedFor(cases, beta)
 	}
 	best := defaultBands
 	bestJ, bestBeta := -1e9, 0
