@@ -91,6 +91,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindAX.tsv", 0.91, 0.93, 0.95, 0.06, 0.02},
 		{"testdata/blindAY.tsv", 0.90, 0.92, 0.95, 0.04, 0.05},
 		{"testdata/blindAZ.tsv", 0.94, 0.94, 0.95, 0.03, 0.04},
+		{"testdata/blindBA.tsv", 0.92, 0.94, 0.90, 0.03, 0.04},
+		{"testdata/blindBB.tsv", 0.94, 0.95, 0.90, 0.02, 0.03},
+		{"testdata/blindBC.tsv", 0.91, 0.92, 0.95, 0.06, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
