@@ -327,12 +327,7 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 	// one is in place (serve_gc.go).
 	s.relaxGC()
 	prev := s.eng.Index().Bands()
-	// Calibration keeps the bands in use unless it finds clearly better
-	// ones, when they were calibrated themselves (not a start-up guess).
-	var anchor *knowledge.Bands
-	if !s.eng.Index().Info().Provisional {
-		anchor = &prev
-	}
+	anchor := calibratedBands(s.eng.Index())
 	quick, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
 		CacheDir: s.modelDir(), Logger: s.log, Bands: &prev})
 	if err != nil {
@@ -347,6 +342,18 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 	}
 	s.calibrate(ctx, b, why, anchor)
 	return nil
+}
+
+// calibratedBands returns the bands of ix for a recalibration to keep
+// unless it finds clearly better ones (knowledge.IndexOptions.Previous),
+// or nil when ix answers with borrowed bands (a start-up guess or a quick
+// reload index), which are no calibrated choice to hold on to.
+func calibratedBands(ix *knowledge.Index) *knowledge.Bands {
+	if ix.Info().Provisional {
+		return nil
+	}
+	b := ix.Bands()
+	return &b
 }
 
 // calibrate builds, in the background, the index calibrated by
