@@ -183,9 +183,9 @@ var ratioGrid = []float64{0, 0.5, 1}
 // best point. With previous bands it keeps them unless the best point
 // beats them by more than noise: the objective is flat near its top, and
 // which point of that plateau wins depends on the draw of folds, training
-// variants and typos (on the shipped base four seeds chose four different
-// sets of bands, the threshold for agreeing rankings anywhere from 0.05
-// to 0.525). Without this, adding a few questions to a base could swing
+// variants and typos (on the shipped base with 48 more questions, four
+// seeds chose four different sets of bands, the threshold for agreeing
+// rankings anywhere from 0.05 to 0.525). Without this, adding a few questions to a base could swing
 // how often the bot answers at once or offers a choice.
 func chooseBands(cases []cvCase, oos int32, wrongCost float64, previous *Bands) (Bands, CVFigures) {
 	fused := make([][]dist, len(betaGrid))
