@@ -98,11 +98,11 @@ var errStale = errors.New("the model was trained on another base or engine versi
 // decodeModel reads a model written by encodeModel and checks that it was
 // trained for fingerprint and is well formed.
 func decodeModel(r io.Reader, fingerprint string) (cachedModel, error) {
-	var cf cacheFile
-	if err := gob.NewDecoder(r).Decode(&cf); err != nil {
+	cf, err := decodeCacheFile(r)
+	if err != nil {
 		return cachedModel{}, err
 	}
-	if cf.Version != engineVersion || cf.Fingerprint != fingerprint {
+	if cf.Fingerprint != fingerprint {
 		return cachedModel{}, errStale
 	}
 	if cf.Model == nil || len(cf.Keys) != len(cf.IDF) || len(cf.Group) != len(cf.IDF) || cf.Model.Features != len(cf.IDF) ||
@@ -124,16 +124,25 @@ func decodeModel(r io.Reader, fingerprint string) (cachedModel, error) {
 	return cachedModel{voc: v, model: cf.Model, bands: cf.Bands, cv: cf.CV, examples: cf.Examples}, nil
 }
 
+// decodeCacheFile reads a model file of this engine version, for any base.
+func decodeCacheFile(r io.Reader) (cacheFile, error) {
+	var cf cacheFile
+	if err := gob.NewDecoder(r).Decode(&cf); err != nil {
+		return cacheFile{}, err
+	}
+	if cf.Version != engineVersion {
+		return cacheFile{}, errStale
+	}
+	return cf, nil
+}
+
 // ModelBands reads the bands of a model written by WriteModel for any
 // base, to anchor the calibration of a changed base (IndexOptions.Previous).
 // A model of another engine version is refused.
 func ModelBands(r io.Reader) (Bands, error) {
-	var cf cacheFile
-	if err := gob.NewDecoder(r).Decode(&cf); err != nil {
-		return Bands{}, fmt.Errorf("read model: %w", err)
-	}
-	if cf.Version != engineVersion {
-		return Bands{}, fmt.Errorf("model of engine %q, not %q", cf.Version, engineVersion)
+	cf, err := decodeCacheFile(r)
+	if err != nil {
+		return Bands{}, fmt.Errorf("read model bands: %w", err)
 	}
 	return cf.Bands, nil
 }

@@ -224,3 +224,39 @@ func TestRecalibrationKeepsPreviousBands(t *testing.T) {
 		})
 	}
 }
+
+// TestCalibratedBands: a reload anchors its recalibration on the bands in
+// use only when they were calibrated, not on a quick index's borrowed ones.
+func TestCalibratedBands(t *testing.T) {
+	ctx := context.Background()
+	b := smallBase(t, "")
+	borrowed := DefaultBands()
+	quick, err := NewIndexContext(ctx, b, IndexOptions{Bands: &borrowed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := NewIndexContext(ctx, b, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		ix     *Index
+		anchor bool
+	}{
+		{"calibrated", full, true},
+		{"quick index with borrowed bands", quick, false},
+		{"no index", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.ix.CalibratedBands()
+			if (got != nil) != tt.anchor {
+				t.Fatalf("anchor %+v, want an anchor: %v", got, tt.anchor)
+			}
+			if got != nil && *got != tt.ix.Bands() {
+				t.Errorf("anchor %+v, want the index's bands %+v", *got, tt.ix.Bands())
+			}
+		})
+	}
+}

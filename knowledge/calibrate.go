@@ -127,7 +127,7 @@ func (o outcome) figures() CVFigures {
 // for missing a target.
 func (o outcome) objective(wrongCost float64) float64 {
 	f := o.figures()
-	j := f.HitAt1 + 0.5*f.HitAt3 - wrongCost*f.Wrong
+	j := o.utility(wrongCost) / float64(max(o.in, 1))
 	if o.out > 0 && f.OOSDeclined < minOOSDeclined {
 		j -= oosPenalty * (minOOSDeclined - f.OOSDeclined)
 	}
@@ -137,39 +137,49 @@ func (o outcome) objective(wrongCost float64) float64 {
 	return j
 }
 
-func evalBands(b Bands, fused [][]dist, betaIdx int, cases []cvCase, oos int32) outcome {
+// utility is the objective's main term summed over the cases:
+// hit@1 + 0.5·hit@3 − wrongCost·wrong, in questions.
+func (o outcome) utility(wrongCost float64) float64 {
+	return float64(o.hit1) + 0.5*float64(o.hit3) - wrongCost*float64(o.wrong)
+}
+
+// add counts decision v on a case of entry expected (or the out-of-scope
+// class oos) whose fused distribution is d.
+func (o *outcome) add(v verdict, d *dist, expected, oos int32) {
+	if expected == oos {
+		o.out++
+		if v.band == BandDecline {
+			o.oos++
+		}
+		return
+	}
+	o.in++
+	if len(d.cands) > 0 && d.cands[0].entry == expected {
+		o.ranked1++
+	}
+	switch v.band {
+	case BandDecline:
+		o.inDecl++
+	case BandAnswer:
+		if v.picks[0].entry == expected {
+			o.hit1++
+			o.hit3++
+		} else {
+			o.wrong++
+		}
+	case BandClarify:
+		if slices.ContainsFunc(v.picks, func(p candidate) bool { return p.entry == expected }) {
+			o.hit3++
+		}
+	}
+}
+
+// evalBands decides every case with bands b; fused holds the cases'
+// distributions fused with b's lexical weight.
+func evalBands(b Bands, fused []dist, cases []cvCase, oos int32) outcome {
 	var o outcome
 	for i, c := range cases {
-		d := &fused[betaIdx][i]
-		v := b.decide(d)
-		if c.expected == oos {
-			o.out++
-			if v.band == BandDecline {
-				o.oos++
-			}
-			continue
-		}
-		o.in++
-		if len(d.cands) > 0 && d.cands[0].entry == c.expected {
-			o.ranked1++
-		}
-		switch v.band {
-		case BandDecline:
-			o.inDecl++
-		case BandAnswer:
-			if v.picks[0].entry == c.expected {
-				o.hit1++
-				o.hit3++
-			} else {
-				o.wrong++
-			}
-		case BandClarify:
-			for _, p := range v.picks {
-				if p.entry == c.expected {
-					o.hit3++
-				}
-			}
-		}
+		o.add(b.decide(&fused[i]), &fused[i], c.expected, oos)
 	}
 	return o
 }
@@ -199,7 +209,7 @@ func chooseBands(cases []cvCase, oos int32, wrongCost float64, previous *Bands) 
 		if b.Agree > b.Answer || b.Floor > b.Answer {
 			return
 		}
-		o := evalBands(b, fused, bi, cases, oos)
+		o := evalBands(b, fused[bi], cases, oos)
 		if j := o.objective(wrongCost); j > bestJ+1e-12 {
 			bestJ, best, bestBeta, bestO = j, b, bi, o
 		}
@@ -230,9 +240,9 @@ func chooseBands(cases []cvCase, oos int32, wrongCost float64, previous *Bands) 
 	}
 	if previous != nil {
 		pf := fusedFor(cases, previous.Beta)
-		po := evalBands(*previous, [][]dist{pf}, 0, cases, oos)
-		if !clearlyBetter(best, bestO, fused[bestBeta], *previous, po, pf, cases, oos, wrongCost) {
-			fig := po.figures()
+		prev := scored{*previous, pf, evalBands(*previous, pf, cases, oos)}
+		if !clearlyBetter(scored{best, fused[bestBeta], bestO}, prev, cases, oos, wrongCost) {
+			fig := prev.o.figures()
 			fig.KeptPrevious = true
 			fig.Confused = confusions(pf, cases, oos, maxConfused)
 			return *previous, fig
@@ -255,23 +265,36 @@ func fusedFor(cases []cvCase, beta float64) []dist {
 	return out
 }
 
-// clearlyBetter reports whether bands b (outcome bo) beat bands p (outcome
-// po) on the same cases by more than two standard errors of the paired
-// difference of the in-scope objective, or meet a target p misses.
-func clearlyBetter(b Bands, bo outcome, bf []dist, p Bands, po outcome, pf []dist, cases []cvCase, oos int32, wrongCost float64) bool {
-	jb, jp := bo.objective(wrongCost), po.objective(wrongCost)
+// scored is a set of bands with the cases' distributions fused with its
+// lexical weight, and its outcome on them.
+type scored struct {
+	bands Bands
+	fused []dist
+	o     outcome
+}
+
+// clearlyBetter reports whether b beats p on the same cases by more than
+// two standard errors of the paired difference of the in-scope objective,
+// or meets a target p misses.
+func clearlyBetter(b, p scored, cases []cvCase, oos int32, wrongCost float64) bool {
+	jb, jp := b.o.objective(wrongCost), p.o.objective(wrongCost)
 	if jb <= jp {
 		return false
 	}
-	if targetsMissed(po) > targetsMissed(bo) {
+	if targetsMissed(p.o) > targetsMissed(b.o) {
 		return true
+	}
+	// One case's share of the utility under bands s.
+	utility := func(s scored, i int) float64 {
+		var o outcome
+		o.add(s.bands.decide(&s.fused[i]), &s.fused[i], cases[i].expected, oos)
+		return o.utility(wrongCost)
 	}
 	var diffs []float64
 	for i, c := range cases {
-		if c.expected == oos {
-			continue
+		if c.expected != oos {
+			diffs = append(diffs, utility(b, i)-utility(p, i))
 		}
-		diffs = append(diffs, caseUtility(b.decide(&bf[i]), c.expected, wrongCost)-caseUtility(p.decide(&pf[i]), c.expected, wrongCost))
 	}
 	n := float64(len(diffs))
 	if n < 2 {
@@ -299,26 +322,6 @@ func targetsMissed(o outcome) int {
 		n++
 	}
 	return n
-}
-
-// caseUtility is one in-scope question's share of the objective: 1.5 for
-// the right answer, 0.5 for the right entry among the choices offered,
-// −wrongCost for a wrong answer.
-func caseUtility(v verdict, expected int32, wrongCost float64) float64 {
-	switch v.band {
-	case BandAnswer:
-		if v.picks[0].entry == expected {
-			return 1.5
-		}
-		return -wrongCost
-	case BandClarify:
-		for _, p := range v.picks {
-			if p.entry == expected {
-				return 0.5
-			}
-		}
-	}
-	return 0
 }
 
 // maxConfused is how many confused pairs calibration reports.

@@ -124,6 +124,18 @@ func (ix *Index) Info() IndexInfo { return ix.info }
 // Bands returns the decision thresholds in use.
 func (ix *Index) Bands() Bands { return ix.bands }
 
+// CalibratedBands returns the bands for the recalibration of a changed
+// base to keep unless it finds clearly better ones (IndexOptions.Previous),
+// or nil when ix is nil or answers with borrowed bands (a provisional
+// index), which are no calibrated choice to hold on to.
+func (ix *Index) CalibratedBands() *Bands {
+	if ix == nil || ix.info.Provisional {
+		return nil
+	}
+	b := ix.bands
+	return &b
+}
+
 //go:generate go run ./internal/genmodel
 
 // IndexOptions tune NewIndexContext.

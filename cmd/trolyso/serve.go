@@ -297,7 +297,10 @@ func (s *server) reload(ctx context.Context, why string) {
 	if s.province() {
 		// Every commune's layer is rebuilt over the new province index;
 		// the previous ones answer until all are ready.
-		ix, err := s.buildIndex(ctx, b, nil)
+		s.layer.mu.Lock()
+		anchor := s.layer.ix.CalibratedBands()
+		s.layer.mu.Unlock()
+		ix, err := s.buildIndex(ctx, b, anchor)
 		if err == nil {
 			err = s.reloadCommunes(ctx, b, ix)
 		}
@@ -327,7 +330,7 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 	// one is in place (serve_gc.go).
 	s.relaxGC()
 	prev := s.eng.Index().Bands()
-	anchor := calibratedBands(s.eng.Index())
+	anchor := s.eng.Index().CalibratedBands()
 	quick, err := knowledge.NewIndexContext(ctx, b, knowledge.IndexOptions{
 		CacheDir: s.modelDir(), Logger: s.log, Bands: &prev})
 	if err != nil {
@@ -342,18 +345,6 @@ func (s *server) swapBase(ctx context.Context, b *knowledge.Base, why string) er
 	}
 	s.calibrate(ctx, b, why, anchor)
 	return nil
-}
-
-// calibratedBands returns the bands of ix for a recalibration to keep
-// unless it finds clearly better ones (knowledge.IndexOptions.Previous),
-// or nil when ix answers with borrowed bands (a start-up guess or a quick
-// reload index), which are no calibrated choice to hold on to.
-func calibratedBands(ix *knowledge.Index) *knowledge.Bands {
-	if ix.Info().Provisional {
-		return nil
-	}
-	b := ix.Bands()
-	return &b
 }
 
 // calibrate builds, in the background, the index calibrated by
