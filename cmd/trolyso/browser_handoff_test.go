@@ -36,6 +36,8 @@ func TestBrowserHandoffAndEditor(t *testing.T) {
 		"TROLYSO_ADDR":           "127.0.0.1:0",
 		"TROLYSO_ADMIN_PASSWORD": "mật khẩu thử",
 		"TROLYSO_KB":             kb,
+		// The test polls the web chat API while the published entry trains.
+		"TROLYSO_WEB_RATE": "100000",
 	}
 	var logs syncBuffer
 	a := &app{stdout: &bytes.Buffer{}, stderr: &logs, getenv: func(k string) string { return env[k] }, now: time.Now,
@@ -69,7 +71,9 @@ func TestBrowserHandoffAndEditor(t *testing.T) {
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	tctx, tcancel := context.WithTimeout(bctx, 3*time.Minute)
+	// A bound for the whole walk, which includes waiting for the
+	// published entry's training (see poll).
+	tctx, tcancel := context.WithTimeout(bctx, 6*time.Minute)
 	defer tcancel()
 
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -170,7 +174,10 @@ func TestBrowserHandoffAndEditor(t *testing.T) {
 		t.Errorf("publish notice = %q", got)
 	}
 
-	// The bot answers the question from the new entry now.
+	// The entry is trained in the background, the previous index
+	// answering meanwhile; once in service, the bot answers the question
+	// from it.
+	waitUntil(t, "the published entry in service", func() bool { return askWeb(t, addr, question)["entry_id"] == "xin-giay-phep-xay-dung-nha-o" })
 	do("ask again", chromedp.Navigate(base+"/"))
 	until("the welcome", bots(1))
 	do("ask", chromedp.SendKeys(chromedp.CSS("#q"), question), chromedp.Click(chromedp.CSS("#send")))

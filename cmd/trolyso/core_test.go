@@ -127,23 +127,12 @@ func TestHotReload(t *testing.T) {
 	dir := t.TempDir()
 	kb, _ := smallKB(t, dir)
 	logs := &syncBuffer{}
-	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), KBDir: kb, MaxLen: 1000,
+	cfg := &Config{Addr: "127.0.0.1:0", DB: filepath.Join(dir, "t.db"), KBDir: kb, MaxLen: 1000, WebRate: 1000,
 		LLM: LLMConfig{Timeout: time.Second}, reloadEvery: 50 * time.Millisecond}
 	a := &app{getenv: func(string) string { return "" }, now: time.Now, stdout: io.Discard, stderr: io.Discard,
 		log: slog.New(slog.NewTextHandler(logs, nil))}
 	addr, stop := startServe(t, a, cfg)
-	ask := func(q string) map[string]any {
-		t.Helper()
-		body, _ := json.Marshal(map[string]string{"text": q})
-		resp, err := http.Post("http://"+addr+"/api/message", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return out
-	}
+	ask := func(q string) map[string]any { t.Helper(); return askWeb(t, addr, q) }
 	const newQ = "thư viện xã mở cửa mấy giờ"
 	if r := ask(newQ); r["entry_id"] == "thu-vien-xa" {
 		t.Fatal("entry answered before it exists")

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,19 +43,9 @@ func TestPublishReachesEveryInstance(t *testing.T) {
 	if _, err := db.RecordPublish(context.Background(), storage.Publish{File: "thu-vien-xa.md", EntryID: "thu-vien-xa", StaffName: "Lan", Content: entry}); err != nil {
 		t.Fatal(err)
 	}
-	ask := func(q string) string {
-		body, _ := json.Marshal(map[string]string{"text": q})
-		resp, err := http.Post("http://"+addrB+"/api/message", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		id, _ := out["entry_id"].(string)
-		return id
-	}
-	if !poll(func() bool { return ask("thư viện xã mở cửa lúc nào") == "thu-vien-xa" }) {
+	if !poll(func() bool {
+		return askWeb(t, addrB, "thư viện xã mở cửa lúc nào")["entry_id"] == "thu-vien-xa"
+	}) {
 		t.Fatal("the second instance never answered the entry published on the first")
 	}
 	got, err := os.ReadFile(filepath.Join(kbB, "thu-vien-xa.md"))

@@ -62,18 +62,31 @@ Chủ tịch UBND xã Yên Từ tiếp công dân sáng thứ Năm hằng tuần
 // returns the reply.
 func askCommune(t *testing.T, addr, slug, q string) map[string]any {
 	t.Helper()
+	return postMessage(t, "http://"+addr+"/xa/"+slug+"/api/message", q)
+}
+
+// askWeb asks q on a one-commune server's web chat API and returns its
+// JSON reply.
+func askWeb(t *testing.T, addr, q string) map[string]any {
+	t.Helper()
+	return postMessage(t, "http://"+addr+"/api/message", q)
+}
+
+// postMessage posts q to a web chat API at url and returns its JSON reply.
+func postMessage(t *testing.T, url, q string) map[string]any {
+	t.Helper()
 	body, _ := json.Marshal(map[string]string{"text": q})
-	resp, err := http.Post("http://"+addr+"/xa/"+slug+"/api/message", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %d", slug, resp.StatusCode)
+		t.Fatalf("%s: %d", url, resp.StatusCode)
 	}
 	var out map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("%s: reply: %v", slug, err)
+		t.Fatalf("%s: reply: %v", url, err)
 	}
 	return out
 }

@@ -63,6 +63,12 @@ type server struct {
 	// instanceID names this process in job leases (serve_jobs.go).
 	instanceID   string
 	instanceOnce sync.Once
+	// reloadMu serialises reloads of the knowledge base (the folder
+	// watcher, SIGHUP, a publish from the dashboard or another instance),
+	// so that one change is trained once; loaded is the stamp of the
+	// folder (sourceStamp) as last loaded or tried, under reloadMu.
+	reloadMu sync.Mutex
+	loaded   string
 }
 
 // background runs fn until ctx ends; an error from fn stops the server.
@@ -271,24 +277,35 @@ func (s *server) watchReload(ctx context.Context) error {
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	last := s.sourceStamp()
+	s.reloadMu.Lock()
+	if s.loaded == "" {
+		s.loaded = s.sourceStamp()
+	}
+	s.reloadMu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-hup:
-			s.reload(ctx, "SIGHUP")
-			last = s.sourceStamp()
+			s.reload(ctx, "SIGHUP", true)
 		case <-tick.C:
-			if st := s.sourceStamp(); st != last {
-				last = st
-				s.reload(ctx, "files changed")
-			}
+			s.reload(ctx, "files changed", false)
 		}
 	}
 }
 
-func (s *server) reload(ctx context.Context, why string) {
+// reload loads the knowledge base again and puts it in service; unless
+// forced, only when the folder changed since it was last loaded or tried
+// (a change that another reload already put in service is not trained
+// twice, and a broken file is not tried again until it changes).
+func (s *server) reload(ctx context.Context, why string, force bool) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	st := s.sourceStamp()
+	if !force && st == s.loaded {
+		return
+	}
+	s.loaded = st
 	b, err := s.a.loadBase(s.cfg.KBDir, s.cfg.CommunePath)
 	if err != nil {
 		s.log.Error("knowledge base reload refused; keeping the previous base", "why", why, "err", err)

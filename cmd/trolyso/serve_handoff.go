@@ -136,16 +136,21 @@ func startHandoff(ctx context.Context, s *server) error {
 	return nil
 }
 
-// reloadNow loads the knowledge base again at once (after an entry was
-// published from the dashboard), returning why it could not.
+// reloadNow checks the knowledge base with a file just published from the
+// dashboard, returning why it cannot be loaded (the dashboard then takes
+// the file out again), and puts it in service in the background: training
+// takes seconds to minutes with the base's size and the machine's load,
+// longer than a request may wait, and the previous index answers
+// meanwhile. A folder watcher's reload of the same change is not trained
+// twice (reload).
 func (s *server) reloadNow() error {
-	b, err := s.a.loadBase(s.cfg.KBDir, s.cfg.CommunePath)
-	if err != nil {
+	if _, err := s.a.loadBase(s.cfg.KBDir, s.cfg.CommunePath); err != nil {
 		return err
 	}
-	if err := s.swapBase(s.ctx, b, "entry published"); err != nil {
-		return err
-	}
-	s.log.Info("knowledge base reloaded", "why", "entry published", "entries", len(b.Entries))
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.reload(s.ctx, "entry published", false)
+	}()
 	return nil
 }

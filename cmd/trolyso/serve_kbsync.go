@@ -57,7 +57,7 @@ func (s *server) followPublishes(ctx context.Context) error {
 			}
 		}
 		if changed > 0 {
-			s.reload(ctx, "entry published on another instance")
+			s.reload(ctx, "entry published on another instance", false)
 		}
 	})
 }
