@@ -94,6 +94,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBA.tsv", 0.92, 0.94, 0.90, 0.03, 0.04},
 		{"testdata/blindBB.tsv", 0.94, 0.95, 0.90, 0.02, 0.03},
 		{"testdata/blindBC.tsv", 0.91, 0.92, 0.95, 0.06, 0.02},
+		{"testdata/blindBD.tsv", 0.95, 0.95, 0.86, 0.03, 0.03},
+		{"testdata/blindBE.tsv", 0.93, 0.93, 0.95, 0.04, 0.04},
+		{"testdata/blindBF.tsv", 0.91, 0.94, 0.90, 0.05, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
