@@ -97,6 +97,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBD.tsv", 0.95, 0.95, 0.86, 0.03, 0.03},
 		{"testdata/blindBE.tsv", 0.93, 0.93, 0.95, 0.04, 0.04},
 		{"testdata/blindBF.tsv", 0.91, 0.94, 0.90, 0.05, 0.02},
+		{"testdata/blindBG.tsv", 0.91, 0.94, 1.00, 0.04, 0.03},
+		{"testdata/blindBH.tsv", 0.93, 0.93, 0.90, 0.04, 0.03},
+		{"testdata/blindBI.tsv", 0.95, 0.96, 0.95, 0.03, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
