@@ -38,7 +38,7 @@ type cvCase struct {
 // previous, when set, are the bands of the model this one replaces: they
 // are kept unless the best bands found are clearly better (see
 // chooseBands).
-func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams, wrongCost float64, previous *Bands) (Bands, CVFigures, error) {
+func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams, wrongCost float64, previous *Bands, keep bool) (Bands, CVFigures, error) {
 	oos := int32(nClasses - 1)
 	perFold := make([]int, tp.folds)
 	for _, s := range all {
@@ -104,7 +104,7 @@ func calibrate(ctx context.Context, all []sample, nClasses int, lex *vi.Lexicon,
 			}
 		}
 	}
-	b, fig := chooseBands(cases, oos, wrongCost, previous)
+	b, fig := chooseBands(cases, oos, wrongCost, previous, keep)
 	fig.Folds = runs
 	return b, fig, nil
 }
@@ -197,7 +197,7 @@ var ratioGrid = []float64{0, 0.5, 1}
 // seeds chose four different sets of bands, the threshold for agreeing
 // rankings anywhere from 0.05 to 0.525). Without this, adding a few questions to a base could swing
 // how often the bot answers at once or offers a choice.
-func chooseBands(cases []cvCase, oos int32, wrongCost float64, previous *Bands) (Bands, CVFigures) {
+func chooseBands(cases []cvCase, oos int32, wrongCost float64, previous *Bands, keep bool) (Bands, CVFigures) {
 	fused := make([][]dist, len(betaGrid))
 	for bi, beta := range betaGrid {
 		fused[bi] = fusedFor(cases, beta)
@@ -241,7 +241,7 @@ func chooseBands(cases []cvCase, oos int32, wrongCost float64, previous *Bands) 
 	if previous != nil {
 		pf := fusedFor(cases, previous.Beta)
 		prev := scored{*previous, pf, evalBands(*previous, pf, cases, oos)}
-		if !clearlyBetter(scored{best, fused[bestBeta], bestO}, prev, cases, oos, wrongCost) {
+		if keep || !clearlyBetter(scored{best, fused[bestBeta], bestO}, prev, cases, oos, wrongCost) {
 			fig := prev.o.figures()
 			fig.KeptPrevious = true
 			fig.Confused = confusions(pf, cases, oos, maxConfused)

@@ -106,7 +106,7 @@ func TestWrongAnswerCostShapesBands(t *testing.T) {
 		{3, false, 0},
 	}
 	for _, tt := range tests {
-		b, fig := chooseBands(cs, oos, tt.cost, nil)
+		b, fig := chooseBands(cs, oos, tt.cost, nil, false)
 		if got := b.Answer <= 0.55; got != tt.answers {
 			t.Errorf("cost %g: answer threshold %.3f, want answering at 0.55 = %v", tt.cost, b.Answer, tt.answers)
 		}
@@ -124,7 +124,7 @@ func TestPreviousBandsKeptUnlessClearlyWorse(t *testing.T) {
 	// both entries (20 × 0.5) is worth a little more than answering
 	// (11 × 1.5 − 9), within noise.
 	cs := siblingCases(200, 11, 9, 40)
-	best, _ := chooseBands(cs, oos, 1, nil)
+	best, _ := chooseBands(cs, oos, 1, nil, false)
 	d := cs[210].d
 	d.fuse(best.Beta)
 	if v := best.decide(&d); v.band != BandClarify {
@@ -145,7 +145,7 @@ func TestPreviousBandsKeptUnlessClearlyWorse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, fig := chooseBands(cs, oos, 1, &tt.previous)
+			got, fig := chooseBands(cs, oos, 1, &tt.previous, false)
 			if kept := got == tt.previous; kept != tt.kept || fig.KeptPrevious != tt.kept {
 				t.Errorf("got %+v (kept_previous %v), previous %+v, want kept = %v", got, fig.KeptPrevious, tt.previous, tt.kept)
 			}

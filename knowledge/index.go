@@ -153,6 +153,10 @@ type IndexOptions struct {
 	// more than noise, so that a small edit of the base does not swing
 	// how the bot answers.
 	Previous *Bands
+	// KeepPrevious keeps Previous whatever calibration finds (the
+	// cross-validated figures are then those of Previous): for a change
+	// of content only, where the bands should not move.
+	KeepPrevious bool
 }
 
 // NewIndex builds the index of a base, training its model (no cache).
@@ -209,7 +213,7 @@ func NewIndexContext(ctx context.Context, b *Base, opts IndexOptions) (*Index, e
 		bands = *opts.Bands
 		ix.info.Provisional = true
 		tp = quickParams(tp)
-	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp, b.wrongAnswerCost(), opts.Previous); err != nil {
+	} else if bands, cv, err = calibrate(ctx, all, nClasses, lex, fp, tp, b.wrongAnswerCost(), opts.Previous, opts.KeepPrevious); err != nil {
 		return nil, err
 	}
 	for i := range cv.Confused {

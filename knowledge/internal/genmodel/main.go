@@ -34,7 +34,9 @@ func run() error {
 	// The bands of the model being replaced are kept unless calibration
 	// finds clearly better ones (knowledge.IndexOptions.Previous): a few
 	// more questions must not swing how the bot answers.
-	var opts knowledge.IndexOptions
+	// TROLYSO_KEEP_BANDS=1 keeps them whatever calibration finds: a pass
+	// over the content only.
+	opts := knowledge.IndexOptions{KeepPrevious: os.Getenv("TROLYSO_KEEP_BANDS") == "1"}
 	if f, err := os.Open("model.gob"); err == nil {
 		if prev, err := knowledge.ModelBands(f); err == nil {
 			opts.Previous = &prev
