@@ -152,6 +152,11 @@ func TestPreviousBandsKeptUnlessClearlyWorse(t *testing.T) {
 			if !tt.kept && got != best {
 				t.Errorf("replaced by %+v, want the best bands %+v", got, best)
 			}
+			// Asked to keep them (a pass over the content only), the
+			// previous bands stay whatever calibration finds.
+			if got, fig := chooseBands(cs, oos, 1, &tt.previous, true); got != tt.previous || !fig.KeptPrevious {
+				t.Errorf("keep: got %+v (kept_previous %v), want %+v", got, fig.KeptPrevious, tt.previous)
+			}
 		})
 	}
 }
