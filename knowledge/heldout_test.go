@@ -96,7 +96,7 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBC.tsv", 0.91, 0.92, 0.95, 0.06, 0.02},
 		{"testdata/blindBD.tsv", 0.95, 0.95, 0.86, 0.03, 0.03},
 		{"testdata/blindBE.tsv", 0.93, 0.93, 0.95, 0.04, 0.04},
-		{"testdata/blindBF.tsv", 0.91, 0.94, 0.90, 0.05, 0.03},
+		{"testdata/blindBF.tsv", 0.91, 0.94, 0.86, 0.05, 0.03},
 		{"testdata/blindBG.tsv", 0.91, 0.94, 1.00, 0.04, 0.03},
 		{"testdata/blindBH.tsv", 0.93, 0.93, 0.90, 0.04, 0.03},
 		{"testdata/blindBI.tsv", 0.95, 0.96, 0.95, 0.03, 0.02},
@@ -106,6 +106,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBM.tsv", 0.93, 0.94, 0.95, 0.04, 0.03},
 		{"testdata/blindBN.tsv", 0.92, 0.95, 0.86, 0.02, 0.03},
 		{"testdata/blindBO.tsv", 0.91, 0.94, 0.95, 0.04, 0.03},
+		{"testdata/blindBP.tsv", 0.92, 0.94, 0.95, 0.03, 0.03},
+		{"testdata/blindBQ.tsv", 0.89, 0.92, 0.90, 0.06, 0.02},
+		{"testdata/blindBR.tsv", 0.92, 0.93, 0.86, 0.04, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
