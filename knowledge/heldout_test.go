@@ -109,6 +109,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBP.tsv", 0.92, 0.94, 0.95, 0.03, 0.03},
 		{"testdata/blindBQ.tsv", 0.89, 0.92, 0.90, 0.06, 0.02},
 		{"testdata/blindBR.tsv", 0.92, 0.93, 0.86, 0.04, 0.03},
+		{"testdata/blindBS.tsv", 0.94, 0.94, 0.86, 0.04, 0.03},
+		{"testdata/blindBT.tsv", 0.91, 0.92, 0.90, 0.04, 0.05},
+		{"testdata/blindBU.tsv", 0.96, 0.96, 0.95, 0.02, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
