@@ -102,7 +102,8 @@ type CVFigures struct {
 	OOSDeclined float64 `json:"oos_declined"`
 	RankedAt1   float64 `json:"ranked_at_1"`
 	// KeptPrevious: the bands of the model this one replaced were kept,
-	// the best found not being better by more than noise.
+	// the best found not being clearly better (or IndexOptions.KeepPrevious
+	// asked for them).
 	KeptPrevious bool `json:"kept_previous,omitempty"`
 	// Confused are the pairs of entries most often mixed up: a held-out
 	// question of Asked ranked Ranked first, Count times (as written and

@@ -134,7 +134,7 @@ func writeIndexInfo(w io.Writer, i knowledge.IndexInfo) {
 		fmt.Fprintf(w, "  %d-fold cross-validation on %d of the base's questions (as written and typed carelessly): hit@1 %.3f, hit@3 %.3f, wrong %.3f, ranked first %.3f, in-scope declined %.3f, out-of-scope declined %.3f\n",
 			cv.Folds, cv.Questions, cv.HitAt1, cv.HitAt3, cv.Wrong, cv.RankedAt1, cv.InDeclined, cv.OOSDeclined)
 		if cv.KeptPrevious {
-			fmt.Fprintln(w, "  these are the bands of the model this one replaced: the best found on the folds were not better by more than noise")
+			fmt.Fprintln(w, "  these are the bands of the model this one replaced, kept: the best found on the folds were not clearly better, or the model was regenerated with its bands kept")
 		}
 		if len(cv.Confused) > 0 {
 			fmt.Fprintln(w, "  entries most often mixed up in cross-validation (held-out questions of the first ranked the second first); questions that tell them apart help most:")

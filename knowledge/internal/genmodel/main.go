@@ -45,6 +45,9 @@ func run() error {
 		}
 		f.Close()
 	}
+	if opts.KeepPrevious && opts.Previous == nil {
+		return fmt.Errorf("TROLYSO_KEEP_BANDS=1, but model.gob holds no bands of this engine version to keep")
+	}
 	ix, err := knowledge.NewIndexContext(context.Background(), b, opts)
 	if err != nil {
 		return err
