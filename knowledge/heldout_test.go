@@ -112,6 +112,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBS.tsv", 0.94, 0.94, 0.86, 0.04, 0.03},
 		{"testdata/blindBT.tsv", 0.91, 0.92, 0.90, 0.04, 0.05},
 		{"testdata/blindBU.tsv", 0.96, 0.96, 0.95, 0.02, 0.02},
+		{"testdata/blindBV.tsv", 0.92, 0.93, 0.90, 0.07, 0.02},
+		{"testdata/blindBW.tsv", 0.91, 0.91, 0.95, 0.05, 0.05},
+		{"testdata/blindBX.tsv", 0.92, 0.94, 0.90, 0.02, 0.06},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
