@@ -115,6 +115,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBV.tsv", 0.92, 0.93, 0.90, 0.07, 0.02},
 		{"testdata/blindBW.tsv", 0.91, 0.91, 0.95, 0.05, 0.05},
 		{"testdata/blindBX.tsv", 0.92, 0.94, 0.90, 0.02, 0.06},
+		{"testdata/blindBY.tsv", 0.96, 0.97, 0.95, 0.02, 0.02},
+		{"testdata/blindBZ.tsv", 0.94, 0.96, 0.90, 0.02, 0.02},
+		{"testdata/blindCA.tsv", 0.93, 0.95, 0.95, 0.04, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
