@@ -18,7 +18,7 @@ import (
 
 // engineVersion changes whenever features, training or the cache format
 // change, so that older cached models are not used.
-const engineVersion = "trolyso-engine-3"
+const engineVersion = "trolyso-engine-4"
 
 // fingerprintOf identifies everything a trained model depends on: the
 // engine, its settings, and the base's questions, answer bodies (before
@@ -126,8 +126,8 @@ func decodeModel(r io.Reader, fingerprint string) (cachedModel, error) {
 
 // decodeCacheFile reads a model file of this engine version, for any base.
 func decodeCacheFile(r io.Reader) (cacheFile, error) {
-	var cf cacheFile
-	if err := gob.NewDecoder(r).Decode(&cf); err != nil {
+	cf, err := decodeAnyVersion(r)
+	if err != nil {
 		return cacheFile{}, err
 	}
 	if cf.Version != engineVersion {
@@ -136,11 +136,25 @@ func decodeCacheFile(r io.Reader) (cacheFile, error) {
 	return cf, nil
 }
 
+func decodeAnyVersion(r io.Reader) (cacheFile, error) {
+	var cf cacheFile
+	if err := gob.NewDecoder(r).Decode(&cf); err != nil {
+		return cacheFile{}, err
+	}
+	return cf, nil
+}
+
 // ModelBands reads the bands of a model written by WriteModel for any
 // base, to anchor the calibration of a changed base (IndexOptions.Previous).
-// A model of another engine version is refused.
-func ModelBands(r io.Reader) (Bands, error) {
-	cf, err := decodeCacheFile(r)
+// A model of another engine version is refused unless anyVersion is set:
+// its probabilities may not be on the scale of this engine's, so only a
+// deliberate request (TROLYSO_KEEP_BANDS=1 when the engine changed its
+// training but not its features or settings) keeps such bands.
+func ModelBands(r io.Reader, anyVersion bool) (Bands, error) {
+	cf, err := decodeAnyVersion(r)
+	if err == nil && cf.Version != engineVersion && !anyVersion {
+		err = errStale
+	}
 	if err != nil {
 		return Bands{}, fmt.Errorf("read model bands: %w", err)
 	}

@@ -3,6 +3,8 @@ package knowledge
 import (
 	"bytes"
 	"context"
+	"encoding/gob"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -193,12 +195,23 @@ func TestRecalibrationKeepsPreviousBands(t *testing.T) {
 	if err := first.WriteModel(&buf); err != nil {
 		t.Fatal(err)
 	}
-	read, err := ModelBands(&buf)
+	read, err := ModelBands(&buf, false)
 	if err != nil || read != first.Bands() {
 		t.Fatalf("ModelBands: %+v, %v; want %+v", read, err, first.Bands())
 	}
-	if _, err := ModelBands(strings.NewReader("not a model")); err == nil {
+	if _, err := ModelBands(strings.NewReader("not a model"), true); err == nil {
 		t.Error("ModelBands read a damaged model")
+	}
+	// Bands of another engine version are kept only on request.
+	var old bytes.Buffer
+	if err := gob.NewEncoder(&old).Encode(cacheFile{Version: "trolyso-engine-0", Bands: read}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ModelBands(bytes.NewReader(old.Bytes()), false); !errors.Is(err, errStale) {
+		t.Errorf("ModelBands read another engine version's bands: %v", err)
+	}
+	if got, err := ModelBands(bytes.NewReader(old.Bytes()), true); err != nil || got != read {
+		t.Errorf("ModelBands(any version) = %+v, %v; want %+v", got, err, read)
 	}
 	near := read
 	near.Answer += 0.001 // decides every held-out question as the best bands do, or nearly

@@ -85,7 +85,7 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindAR.tsv", 0.93, 0.96, 0.90, 0.02, 0.03},
 		{"testdata/blindAS.tsv", 0.87, 0.89, 0.95, 0.06, 0.06},
 		{"testdata/blindAT.tsv", 0.93, 0.93, 0.90, 0.02, 0.06},
-		{"testdata/blindAU.tsv", 0.86, 0.91, 0.81, 0.07, 0.04},
+		{"testdata/blindAU.tsv", 0.86, 0.91, 0.77, 0.07, 0.04},
 		{"testdata/blindAV.tsv", 0.89, 0.92, 0.86, 0.06, 0.04},
 		{"testdata/blindAW.tsv", 0.93, 0.94, 0.86, 0.04, 0.03},
 		{"testdata/blindAX.tsv", 0.91, 0.93, 0.95, 0.07, 0.02},
@@ -102,11 +102,11 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBI.tsv", 0.95, 0.96, 0.95, 0.03, 0.02},
 		{"testdata/blindBJ.tsv", 0.95, 0.96, 0.90, 0.02, 0.03},
 		{"testdata/blindBK.tsv", 0.92, 0.93, 0.95, 0.04, 0.03},
-		{"testdata/blindBL.tsv", 0.91, 0.94, 0.95, 0.03, 0.02},
+		{"testdata/blindBL.tsv", 0.91, 0.94, 0.95, 0.035, 0.02},
 		{"testdata/blindBM.tsv", 0.93, 0.94, 0.95, 0.04, 0.03},
 		{"testdata/blindBN.tsv", 0.92, 0.95, 0.86, 0.02, 0.03},
 		{"testdata/blindBO.tsv", 0.91, 0.94, 0.95, 0.04, 0.03},
-		{"testdata/blindBP.tsv", 0.92, 0.94, 0.95, 0.03, 0.03},
+		{"testdata/blindBP.tsv", 0.92, 0.94, 0.90, 0.03, 0.035},
 		{"testdata/blindBQ.tsv", 0.89, 0.92, 0.90, 0.06, 0.02},
 		{"testdata/blindBR.tsv", 0.92, 0.93, 0.86, 0.04, 0.03},
 		{"testdata/blindBS.tsv", 0.94, 0.94, 0.86, 0.04, 0.03},
@@ -118,6 +118,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBY.tsv", 0.96, 0.97, 0.95, 0.02, 0.02},
 		{"testdata/blindBZ.tsv", 0.94, 0.96, 0.90, 0.02, 0.02},
 		{"testdata/blindCA.tsv", 0.93, 0.95, 0.95, 0.04, 0.02},
+		{"testdata/blindCB.tsv", 0.94, 0.94, 0.95, 0.02, 0.04},
+		{"testdata/blindCC.tsv", 0.94, 0.95, 0.95, 0.02, 0.03},
+		{"testdata/blindCD.tsv", 0.94, 0.94, 0.77, 0.05, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

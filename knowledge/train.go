@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"cmp"
 	_ "embed"
 	"math"
 	"math/rand/v2"
@@ -44,7 +45,8 @@ type sample struct {
 	toks  []vi.Token // as written, not canonical
 	class int32
 	kind  sampleKind
-	fold  int // cross-validation fold; -1 when it is always trained on
+	fold  int    // cross-validation fold; -1 when it is always trained on
+	key   uint64 // see sampleKey
 }
 
 // trainParams are the training settings.
@@ -114,26 +116,74 @@ func tpFor(b *Base) trainParams   { _, tp := paramsFor(len(b.Entries)); return t
 // samples collects the training texts of the entries and the out-of-scope
 // examples (class len(entries)); questions and out-of-scope examples are
 // spread over the folds.
+//
+// Everything random about a sample depends on the sample alone: its key
+// (see sampleKey) seeds its variants and orders its examples in training,
+// and its fold is its rank within its own entry. Adding, removing or moving
+// a question or an entry therefore leaves every other sample's variants,
+// fold and relative training order as they were, so an edit changes
+// answers near it and not across the base.
 func samples(entries []*Entry, oos []string, folds int) []sample {
 	var out []sample
-	k := 0
-	next := func() int { k++; return k % folds }
 	for i, e := range entries {
 		c := int32(i)
-		out = append(out, sample{toks: vi.Tokenize(e.Title), class: c, kind: fromTitle, fold: -1})
+		out = append(out, sample{toks: vi.Tokenize(e.Title), class: c, kind: fromTitle, fold: -1, key: sampleKey(e.ID, fromTitle, e.Title)})
+		qs := make([]sample, 0, len(e.Questions))
 		for _, q := range e.Questions {
-			out = append(out, sample{toks: vi.Tokenize(stripMarkup(q)), class: c, kind: fromQuestion, fold: next()})
+			qs = append(qs, sample{toks: vi.Tokenize(stripMarkup(q)), class: c, kind: fromQuestion, key: sampleKey(e.ID, fromQuestion, q)})
 		}
+		out = append(out, spreadFolds(qs, e.ID, folds)...)
 		for _, p := range passages(e.Body) {
-			out = append(out, sample{toks: p, class: c, kind: fromPassage, fold: -1})
+			out = append(out, sample{toks: p, class: c, kind: fromPassage, fold: -1, key: sampleKey(e.ID, fromPassage, joinTokens(p))})
 		}
 	}
 	oc := int32(len(entries))
+	oq := make([]sample, 0, len(oos))
 	for _, q := range oos {
-		out = append(out, sample{toks: vi.Tokenize(q), class: oc, kind: fromOutOfScope, fold: next()})
+		oq = append(oq, sample{toks: vi.Tokenize(q), class: oc, kind: fromOutOfScope, key: sampleKey("", fromOutOfScope, q)})
 	}
+	out = append(out, spreadFolds(oq, "", folds)...)
 	out = slices.DeleteFunc(out, func(s sample) bool { return len(s.toks) == 0 })
 	return out
+}
+
+// sampleKey identifies a training text by its entry, kind and words.
+func sampleKey(entry string, kind sampleKind, text string) uint64 {
+	var h fnv
+	h.str(entry)
+	h.byte(0)
+	h.byte(byte(kind))
+	h.str(text)
+	return uint64(h) | 1 // never 0: linear.Example treats 0 as "no key"
+}
+
+// spreadFolds deals one entry's samples round-robin over the folds in the
+// order of their keys, from an offset given by the entry: each entry's
+// questions are spread evenly, and a question added to an entry moves only
+// that entry's samples between folds.
+func spreadFolds(ss []sample, entry string, folds int) []sample {
+	if folds <= 0 {
+		return ss
+	}
+	byKey := make([]int, len(ss))
+	for i := range byKey {
+		byKey[i] = i
+	}
+	slices.SortStableFunc(byKey, func(a, b int) int { return cmp.Compare(ss[a].key, ss[b].key) })
+	off := int(sampleKey(entry, fromTitle, "") % uint64(folds))
+	for rank, i := range byKey {
+		ss[i].fold = (off + rank) % folds
+	}
+	return ss
+}
+
+func joinTokens(ts []vi.Token) string {
+	var b strings.Builder
+	for _, t := range ts {
+		b.WriteString(t.Text)
+		b.WriteByte(' ')
+	}
+	return b.String()
 }
 
 var (
@@ -174,7 +224,6 @@ type trainingSet struct {
 // training (those not in fold heldOut; -1 holds none out), builds the
 // vocabulary over them and vectorises them with class-balanced weights.
 func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, fp featureParams, tp trainParams) trainingSet {
-	rng := rand.New(rand.NewPCG(tp.seed, uint64(heldOut+1)))
 	// Variants per question: fewer for a very large base, the unaccented
 	// one only for a provisional model whatever the base's size.
 	n := 0
@@ -194,6 +243,7 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 		raw    []rawFeature
 		class  int32
 		weight float64
+		key    uint64
 	}
 	var texts []text
 	var feats []rawFeature
@@ -210,9 +260,12 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 		case fromTitle:
 			w = tp.wTitle
 		}
-		for _, v := range variants(s.toks, lex, vk, rng) {
+		// The sample's own generator: its variants do not depend on the
+		// samples before it.
+		rng := rand.New(rand.NewPCG(tp.seed, s.key))
+		for k, v := range variants(s.toks, lex, vk, rng) {
 			feats = fp.extract(v, feats[:0])
-			texts = append(texts, text{raw: slices.Clone(feats), class: s.class, weight: w})
+			texts = append(texts, text{raw: slices.Clone(feats), class: s.class, weight: w, key: variantKey(s.key, k)})
 		}
 	}
 	// group by class for the vocabulary's class counts
@@ -245,9 +298,14 @@ func buildTrainingSet(ss []sample, heldOut int, nClasses int, lex *vi.Lexicon, f
 			// like one entry, wOOS scales it from there
 			w *= tp.wOOS
 		}
-		ts.examples = append(ts.examples, linear.Example{X: x, Class: t.class, Weight: float32(w)})
+		ts.examples = append(ts.examples, linear.Example{X: x, Class: t.class, Weight: float32(w), Key: t.key})
 	}
 	return ts
+}
+
+// variantKey identifies the k-th variant of a sample.
+func variantKey(sample uint64, k int) uint64 {
+	return linear.Mix(sample+uint64(k)*0x9e3779b97f4a7c15) | 1
 }
 
 func trainModel(ts trainingSet, nClasses int, tp trainParams) *linear.Model {

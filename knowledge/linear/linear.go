@@ -8,6 +8,7 @@
 package linear
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -25,6 +26,11 @@ type Example struct {
 	X      Vector
 	Class  int32
 	Weight float32 // sample weight (0 means 1)
+	// Key, when set on every example, fixes the order examples are
+	// visited in: each pass sorts them by a hash of their key and the
+	// pass, so adding or removing examples leaves the others' relative
+	// order unchanged. Without keys the examples are shuffled with Seed.
+	Key uint64
 }
 
 // Model is a trained classifier. It is read-only after training and safe
@@ -82,6 +88,7 @@ func Train(examples []Example, nFeatures, nClasses int, opts Options) *Model {
 		order[i] = i
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
+	keyed := len(examples) > 0 && !slices.ContainsFunc(examples, func(e Example) bool { return e.Key == 0 })
 	sc := newScratch(nClasses)
 	for _, c := range opts.Always {
 		sc.always = append(sc.always, c)
@@ -89,7 +96,11 @@ func Train(examples []Example, nFeatures, nClasses int, opts Options) *Model {
 	rate := float32(opts.Rate)
 	l2 := float32(opts.L2)
 	for epoch := 0; epoch < opts.Epochs; epoch++ {
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		if keyed {
+			keyedOrder(order, examples, opts.Seed, epoch)
+		} else {
+			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		}
 		for _, i := range order {
 			ex := &examples[i]
 			w := ex.Weight
@@ -124,6 +135,32 @@ func Train(examples []Example, nFeatures, nClasses int, opts Options) *Model {
 		}
 	}
 	return m
+}
+
+// keyedOrder sorts order (indices of examples) for pass epoch by a hash of
+// each example's key, the seed and the pass: the relative order of two
+// examples depends on their keys alone.
+func keyedOrder(order []int, examples []Example, seed uint64, epoch int) {
+	pass := Mix(seed + uint64(epoch+1)*0x9e3779b97f4a7c15)
+	rank := make([]uint64, len(examples))
+	for i := range examples {
+		rank[i] = Mix(examples[i].Key ^ pass)
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := cmp.Compare(rank[a], rank[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+}
+
+// Mix is a 64-bit finaliser (splitmix64): it spreads the bits of x.
+func Mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // buildSupport allocates the weights: feature f gets one for every class

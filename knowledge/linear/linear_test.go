@@ -125,3 +125,59 @@ func BenchmarkPredict(b *testing.B) {
 		buf = p.Predict(ex[i%len(ex)].X, buf[:0])
 	}
 }
+
+// With keys, the order examples are visited in depends on their keys, not
+// on where they sit in the slice: an example added anywhere leaves the
+// others' relative order as it was, and each pass has its own order.
+func TestKeyedOrder(t *testing.T) {
+	var ex []Example
+	for k := uint64(1); k <= 60; k++ {
+		ex = append(ex, Example{Key: k * 7919})
+	}
+	orderOf := func(ex []Example, epoch int) []uint64 {
+		order := make([]int, len(ex))
+		for i := range order {
+			order[i] = i
+		}
+		keyedOrder(order, ex, 5, epoch)
+		keys := make([]uint64, len(order))
+		for i, j := range order {
+			keys[i] = ex[j].Key
+		}
+		return keys
+	}
+	first := orderOf(ex, 0)
+	if slices.Equal(first, orderOf(ex, 1)) {
+		t.Error("two passes visit the examples in the same order")
+	}
+	added := slices.Insert(slices.Clone(ex), 17, Example{Key: 123456789})
+	got := slices.DeleteFunc(orderOf(added, 0), func(k uint64) bool { return k == 123456789 })
+	if !slices.Equal(got, first) {
+		t.Error("adding an example changed the others' relative order")
+	}
+}
+
+// Keyed training gives the same model whatever the order of its input.
+func TestKeyedTrainingIgnoresInputOrder(t *testing.T) {
+	ex := blobs(4, 30, 3)
+	for i := range ex {
+		ex[i].Key = uint64(i+1) * 0x9e3779b97f4a7c15
+	}
+	a := Train(ex, 1020, 4, Options{Seed: 9})
+	rev := slices.Clone(ex)
+	slices.Reverse(rev)
+	b := Train(rev, 1020, 4, Options{Seed: 9})
+	if !slices.Equal(a.W, b.W) || !slices.Equal(a.Bias, b.Bias) {
+		t.Error("keyed training depends on the order of its input")
+	}
+	// Without keys the input order is shuffled with the seed, so reversing
+	// the input changes the model: the check above can fail.
+	for i := range ex {
+		ex[i].Key = 0
+	}
+	rev = slices.Clone(ex)
+	slices.Reverse(rev)
+	if c, d := Train(ex, 1020, 4, Options{Seed: 9}), Train(rev, 1020, 4, Options{Seed: 9}); slices.Equal(c.W, d.W) {
+		t.Error("unkeyed training ignores its input order too; the keyed check proves nothing")
+	}
+}

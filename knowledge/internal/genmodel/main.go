@@ -38,7 +38,7 @@ func run() error {
 	// over the content only.
 	opts := knowledge.IndexOptions{KeepPrevious: os.Getenv("TROLYSO_KEEP_BANDS") == "1"}
 	if f, err := os.Open("model.gob"); err == nil {
-		if prev, err := knowledge.ModelBands(f); err == nil {
+		if prev, err := knowledge.ModelBands(f, opts.KeepPrevious); err == nil {
 			opts.Previous = &prev
 		} else {
 			fmt.Fprintln(os.Stderr, "genmodel: previous bands not used:", err)
