@@ -121,6 +121,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindCB.tsv", 0.94, 0.94, 0.95, 0.02, 0.04},
 		{"testdata/blindCC.tsv", 0.94, 0.95, 0.95, 0.02, 0.03},
 		{"testdata/blindCD.tsv", 0.94, 0.94, 0.77, 0.05, 0.02},
+		{"testdata/blindCE.tsv", 0.89, 0.91, 0.95, 0.05, 0.05},
+		{"testdata/blindCF.tsv", 0.95, 0.95, 0.95, 0.02, 0.03},
+		{"testdata/blindCG.tsv", 0.91, 0.95, 0.95, 0.03, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
