@@ -124,6 +124,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindCE.tsv", 0.89, 0.91, 0.95, 0.05, 0.05},
 		{"testdata/blindCF.tsv", 0.95, 0.95, 0.95, 0.02, 0.03},
 		{"testdata/blindCG.tsv", 0.91, 0.95, 0.95, 0.03, 0.03},
+		{"testdata/blindCH.tsv", 0.90, 0.91, 0.90, 0.06, 0.03},
+		{"testdata/blindCI.tsv", 0.94, 0.95, 0.86, 0.04, 0.02},
+		{"testdata/blindCJ.tsv", 0.92, 0.93, 0.95, 0.03, 0.05},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
