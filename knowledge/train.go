@@ -74,10 +74,15 @@ type trainParams struct {
 	quick bool
 }
 
+// defaultTrainParams are the training settings. Round 28
+// (knowledge/testdata/README.md) chose l2 and wOOS on the read question
+// sets: a lighter penalty (3e-4, was 1e-3) and a heavier out-of-scope
+// class (8, was 5) answered more questions right and declined more
+// off-topic ones, with three training seeds.
 var defaultTrainParams = trainParams{
-	folds: 4, epochs: 6, rate: 0.4, l2: 1e-3,
+	folds: 4, epochs: 6, rate: 0.4, l2: 3e-4,
 	wPassage: 0.3, wTitle: 1,
-	balance: 1, wOOS: 5,
+	balance: 1, wOOS: 8,
 	maxExamples: 120_000,
 	cvBudget:    60_000,
 	seed:        20261203,
