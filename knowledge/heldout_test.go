@@ -130,6 +130,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindCK.tsv", 0.92, 0.93, 0.86, 0.05, 0.03},
 		{"testdata/blindCL.tsv", 0.94, 0.95, 0.95, 0.02, 0.04},
 		{"testdata/blindCM.tsv", 0.94, 0.95, 0.95, 0.03, 0.02},
+		{"testdata/blindCN.tsv", 0.94, 0.94, 0.90, 0.03, 0.03},
+		{"testdata/blindCO.tsv", 0.92, 0.93, 0.90, 0.05, 0.03},
+		{"testdata/blindCP.tsv", 0.96, 0.97, 0.86, 0.02, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
