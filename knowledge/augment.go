@@ -53,10 +53,16 @@ func variants(toks []vi.Token, lex *vi.Lexicon, kinds variantKinds, rng *rand.Ra
 	return out
 }
 
+// toneJoin is toks' syllables with their tones, each followed by a space.
 func toneJoin(toks []vi.Token) string {
+	return joinField(toks, func(t vi.Token) string { return t.Tone })
+}
+
+// joinField joins one field of each token, each followed by a space.
+func joinField(toks []vi.Token, field func(vi.Token) string) string {
 	var b strings.Builder
 	for _, t := range toks {
-		b.WriteString(t.Tone)
+		b.WriteString(field(t))
 		b.WriteByte(' ')
 	}
 	return b.String()

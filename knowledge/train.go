@@ -139,7 +139,7 @@ func samples(entries []*Entry, oos []string, folds int) []sample {
 		}
 		out = append(out, spreadFolds(qs, e.ID, folds)...)
 		for _, p := range passages(e.Body) {
-			out = append(out, sample{toks: p, class: c, kind: fromPassage, fold: -1, key: sampleKey(e.ID, fromPassage, joinTokens(p))})
+			out = append(out, sample{toks: p, class: c, kind: fromPassage, fold: -1, key: sampleKey(e.ID, fromPassage, joinField(p, func(t vi.Token) string { return t.Text }))})
 		}
 	}
 	oc := int32(len(entries))
@@ -180,15 +180,6 @@ func spreadFolds(ss []sample, entry string, folds int) []sample {
 		ss[i].fold = (off + rank) % folds
 	}
 	return ss
-}
-
-func joinTokens(ts []vi.Token) string {
-	var b strings.Builder
-	for _, t := range ts {
-		b.WriteString(t.Text)
-		b.WriteByte(' ')
-	}
-	return b.String()
 }
 
 var (
