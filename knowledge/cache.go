@@ -102,7 +102,7 @@ func decodeModel(r io.Reader, fingerprint string) (cachedModel, error) {
 	if err != nil {
 		return cachedModel{}, err
 	}
-	if cf.Fingerprint != fingerprint {
+	if cf.Version != engineVersion || cf.Fingerprint != fingerprint {
 		return cachedModel{}, errStale
 	}
 	if cf.Model == nil || len(cf.Keys) != len(cf.IDF) || len(cf.Group) != len(cf.IDF) || cf.Model.Features != len(cf.IDF) ||
@@ -124,19 +124,8 @@ func decodeModel(r io.Reader, fingerprint string) (cachedModel, error) {
 	return cachedModel{voc: v, model: cf.Model, bands: cf.Bands, cv: cf.CV, examples: cf.Examples}, nil
 }
 
-// decodeCacheFile reads a model file of this engine version, for any base.
+// decodeCacheFile reads a model file of any base and engine version.
 func decodeCacheFile(r io.Reader) (cacheFile, error) {
-	cf, err := decodeAnyVersion(r)
-	if err != nil {
-		return cacheFile{}, err
-	}
-	if cf.Version != engineVersion {
-		return cacheFile{}, errStale
-	}
-	return cf, nil
-}
-
-func decodeAnyVersion(r io.Reader) (cacheFile, error) {
 	var cf cacheFile
 	if err := gob.NewDecoder(r).Decode(&cf); err != nil {
 		return cacheFile{}, err
@@ -151,7 +140,7 @@ func decodeAnyVersion(r io.Reader) (cacheFile, error) {
 // deliberate request (TROLYSO_KEEP_BANDS=1 when the engine changed its
 // training but not its features or settings) keeps such bands.
 func ModelBands(r io.Reader, anyVersion bool) (Bands, error) {
-	cf, err := decodeAnyVersion(r)
+	cf, err := decodeCacheFile(r)
 	if err == nil && cf.Version != engineVersion && !anyVersion {
 		err = errStale
 	}

@@ -19,7 +19,7 @@ var smallTalkTable = map[SmallTalk]string{
 		"bạn là người hay máy|bạn là robot|bạn là bot|bot là gì|bạn là chatbot|" +
 		"giới thiệu về bạn|bạn là người thật|bạn có phải người thật|bạn là trợ lý|đây là ai|" +
 		"bạn là người|là ai|trợ lý số là gì|trợ lý số là ai|máy trả lời tự động|trả lời tự động|" +
-		"hay máy trả lời tự động|hay máy|hay là máy|hay là bot|người hay máy|người thật hay máy|là người hay máy",
+		"hay máy|hay là máy|hay là bot|người hay máy|người thật hay máy|là người hay máy",
 	SmallTalkHelp: "help|giúp|giúp tôi|giúp tôi với|giúp với|giúp em|giúp em với|giúp mình với|" +
 		"giúp cháu với|hướng dẫn|trợ giúp|menu|bạn làm được gì|bạn giúp được gì|bạn biết gì|" +
 		"tôi cần giúp đỡ|cần giúp đỡ|cứu|cứu với|hỗ trợ|tôi cần hỗ trợ|bắt đầu|start|chức năng|" +

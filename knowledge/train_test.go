@@ -7,8 +7,8 @@ import (
 
 // An edit to one entry leaves every other sample's key and fold as they
 // were, so retraining after it moves answers near the edit only (round 24
-// of knowledge/testdata/README.md: before, one content pass changed 106
-// decisions on the read question sets, most far from its lines).
+// of knowledge/testdata/README.md: before, one content pass turned 106
+// read questions from right to wrong or back, most far from its lines).
 func TestSamplesStableUnderEdit(t *testing.T) {
 	entries := shipped(t).entries
 	oos := []string{"giá vàng hôm nay", "thời tiết ngày mai", "công thức nấu phở", "kết quả bóng đá"}

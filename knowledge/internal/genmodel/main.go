@@ -46,7 +46,7 @@ func run() error {
 		f.Close()
 	}
 	if opts.KeepPrevious && opts.Previous == nil {
-		return fmt.Errorf("TROLYSO_KEEP_BANDS=1, but model.gob holds no bands of this engine version to keep")
+		return fmt.Errorf("TROLYSO_KEEP_BANDS=1, but model.gob holds no readable bands to keep")
 	}
 	ix, err := knowledge.NewIndexContext(context.Background(), b, opts)
 	if err != nil {
