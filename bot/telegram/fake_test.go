@@ -271,10 +271,15 @@ func (f *fakeAPI) wait(method string, n int) []apiCall {
 
 // Update builders, in the Bot API's JSON.
 
+// updateDate is the date of every test update: fixed, so that an update
+// built twice is the same bytes (as Telegram's redeliveries are), whatever
+// the clock. The adapter does not read it.
+const updateDate = 1700000000
+
 func textUpdate(chat, user int64, msgID int, text string) string {
 	t, _ := json.Marshal(text)
 	return fmt.Sprintf(`{"update_id":%%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private","first_name":"Lan"},"from":{"id":%d,"is_bot":false,"first_name":"Lan"},"text":%s}}`,
-		msgID, time.Now().Unix(), chat, user, t)
+		msgID, updateDate, chat, user, t)
 }
 
 func groupUpdate(chat, user int64, msgID int, text, extra string) string {
@@ -283,12 +288,12 @@ func groupUpdate(chat, user int64, msgID int, text, extra string) string {
 		extra = "," + extra
 	}
 	return fmt.Sprintf(`{"update_id":%%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"supergroup","title":"Thôn Đông"},"from":{"id":%d,"is_bot":false,"first_name":"Hùng"},"text":%s%s}}`,
-		msgID, time.Now().Unix(), chat, user, t, extra)
+		msgID, updateDate, chat, user, t, extra)
 }
 
 func mediaUpdate(chat, user int64, msgID int, media string) string {
 	return fmt.Sprintf(`{"update_id":%%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private"},"from":{"id":%d,"is_bot":false,"first_name":"Lan"},%s}}`,
-		msgID, time.Now().Unix(), chat, user, media)
+		msgID, updateDate, chat, user, media)
 }
 
 // callbackUpdate is a button tap on a bot message with the given keyboard
@@ -300,7 +305,7 @@ func callbackUpdate(chat, user int64, msgID int, data, replyMarkup string) strin
 	}
 	return fmt.Sprintf(`{"update_id":%%d,"callback_query":{"id":"cq%d","from":{"id":%d,"is_bot":false,"first_name":"Lan"},"chat_instance":"ci","data":%s,`+
 		`"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private"},"from":{"id":999,"is_bot":true,"first_name":"Trợ lý số"},"text":"…","reply_markup":%s}}}`,
-		msgID, user, d, msgID, time.Now().Unix(), chat, replyMarkup)
+		msgID, user, d, msgID, updateDate, chat, replyMarkup)
 }
 
 // testEnv is an adapter running against the fake API with a real SQLite
