@@ -120,6 +120,16 @@ type Inbox struct {
 	// addMu orders commits and queueing, so that one chat's items are
 	// queued in the order they were committed.
 	addMu sync.Mutex
+	// takeMu makes a take-over one step for the workers: a sweep holds it
+	// from claiming items in the store until they are queued, and a worker
+	// holds it for reading while it makes sure its item is still its
+	// chat's first. Otherwise a worker could see an earlier item of its
+	// chat already claimed by this instance (so not "held elsewhere") but
+	// not yet queued, and answer the later item first.
+	takeMu sync.RWMutex
+	// afterTake, when set (tests), runs between claiming items in the
+	// store and queueing them.
+	afterTake func()
 
 	mu       sync.Mutex
 	reserved int // items pending or being committed
@@ -248,6 +258,8 @@ func (ib *Inbox) sweep(ctx context.Context) (int, error) {
 	if closed || room <= 0 {
 		return 0, nil
 	}
+	ib.takeMu.Lock()
+	defer ib.takeMu.Unlock()
 	now := ib.cfg.Now()
 	var items []storage.InboxItem
 	var failed int
@@ -263,6 +275,9 @@ func (ib *Inbox) sweep(ctx context.Context) (int, error) {
 	}
 	if err != nil {
 		return 0, err
+	}
+	if ib.afterTake != nil {
+		ib.afterTake()
 	}
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
@@ -516,16 +531,20 @@ func (ib *Inbox) work(chat string) {
 		}
 		ib.waitTurn(it)
 		// The queue may have changed while waiting: an earlier item taken
-		// over, or this one dropped (its claim lost).
+		// over (a take-over under way is waited for: see takeMu), or this
+		// one dropped (its claim lost).
+		ib.takeMu.RLock()
 		ib.mu.Lock()
 		q = ib.chats[chat]
 		if len(q) == 0 || q[0].ID != it.ID {
 			ib.mu.Unlock()
+			ib.takeMu.RUnlock()
 			continue
 		}
 		q[0] = storage.InboxItem{}
 		ib.chats[chat] = q[1:]
 		ib.mu.Unlock()
+		ib.takeMu.RUnlock()
 		select {
 		case ib.workers <- struct{}{}:
 		case <-ib.base.Done():

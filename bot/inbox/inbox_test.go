@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -434,6 +435,57 @@ func TestChatOrderAcrossInstances(t *testing.T) {
 	}
 	close(release)
 	a.Wait()
+	b.Wait()
+	if want := []string{"z-1", "z-2"}; !slices.Equal(r.order["z"], want) {
+		t.Fatalf("chat z answered %v, want %v", r.order["z"], want)
+	}
+}
+
+// TestChatOrderDuringTakeOver: B holds a chat's second message behind the
+// first, held by A; when B takes the first over, the second still waits
+// for it, however long the take-over takes between claiming the first in
+// the store and queueing it (the window the worker used to slip through).
+func TestChatOrderDuringTakeOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "i.db")
+	ctx := context.Background()
+	dbA, dbB := openDB(t, path), openDB(t, path)
+	hang := make(chan struct{})
+	defer close(hang)
+	a := startInbox(t, Config{Store: dbA, Owner: "A", Now: time.Now, Handle: func(ctx context.Context, it storage.InboxItem) {
+		select { // A never answers: it is as good as dead
+		case <-hang:
+		case <-ctx.Done():
+		}
+	}})
+	if _, err := a.Add(ctx, item("z", 1)); err != nil {
+		t.Fatal(err)
+	}
+	var gone atomic.Bool
+	r := &recorder{}
+	b, err := New(Config{Store: dbB, Channel: "telegram", Owner: "B", Now: time.Now, OrderWait: time.Minute,
+		OwnerGone: func(o string) bool { return o == "A" && gone.Load() }, Handle: r.handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each take-over leaves the workers several polls between claiming
+	// items in the store and queueing them.
+	b.afterTake = func() { time.Sleep(5 * orderPoll) }
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(time.Second) })
+	if _, err := b.Add(ctx, item("z", 2)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * orderPoll) // z-2's worker is waiting for z-1
+	if r.answered() != 0 {
+		t.Fatalf("B answered %v while A holds z-1", r.all)
+	}
+	// A is found gone: B's sweep takes z-1 over.
+	gone.Store(true)
+	if n, err := b.sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep took %d, %v; want z-1", n, err)
+	}
 	b.Wait()
 	if want := []string{"z-1", "z-2"}; !slices.Equal(r.order["z"], want) {
 		t.Fatalf("chat z answered %v, want %v", r.order["z"], want)
