@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"math"
 	"slices"
 
 	"github.com/colecommune/trolyso/knowledge/vi"
@@ -192,8 +193,8 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 	best, bestAt := whole, 0
 	wins, at := a.windows()
 	// The story around a question makes a message look out of scope (its
-	// words are everyday words): whether the base answers it is the
-	// question's call, so the least out-of-scope asking window counts.
+	// words are everyday words), so the asking windows have a say in
+	// whether the base answers it; see longMessageOOS.
 	questionOOS := whole.pOOS
 	for i, w := range wins {
 		if contentWords(w) < 2 {
@@ -213,7 +214,8 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 			best, bestAt = m, at[i]
 		}
 	}
-	if questionOOS < best.pOOS {
+	questionOOS = longMessageOOS(whole.pOOS, questionOOS)
+	if questionOOS != best.pOOS {
 		best.cands = slices.Clone(best.cands)
 		f := (1 - questionOOS) / max(1-best.pOOS, 1e-9)
 		for k := range best.cands {
@@ -222,6 +224,17 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 		best.pOOS = questionOOS
 	}
 	return best, bestAt
+}
+
+// longMessageOOS is a long message's out-of-scope probability from the
+// whole message's and its least out-of-scope asking window's: their
+// geometric mean. The whole message alone leans out of scope (the story's
+// everyday words); the least of several windows alone leans in scope (the
+// smallest of several noisy estimates), and let 27 of the 42 off-topic
+// read questions that were not declined through (round 31,
+// knowledge/testdata/README.md).
+func longMessageOOS(whole, window float64) float64 {
+	return math.Sqrt(whole * window)
 }
 
 // mix returns the in-scope ranking w·a + (1−w)·b over the union of their

@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,39 @@ func TestLongMessageClause(t *testing.T) {
 	d := ix.Decide(q)
 	if d.Band == BandDecline || len(d.Ranked) == 0 || d.Ranked[0].Entry.ID != "vneid-quen-mat-khau" {
 		t.Errorf("story message: band %s ranked %v (%+v)", d.Band, ids(d.Ranked), d.Features)
+	}
+}
+
+// TestLongOffTopicDeclined: a long off-topic message is declined even
+// when one of its clauses, alone, looks like a question the base answers
+// (a trip home, a purchase online). Before round 31 the least out-of-scope
+// clause decided alone and each of these got an answer.
+func TestLongOffTopicDeclined(t *testing.T) {
+	ix := shipped(t)
+	for _, q := range []string{
+		"Ngày mai ở Ninh Bình có mưa không, tôi định chở hàng về quê?",
+		"Giờ lễ Chúa nhật ở nhà thờ Cổ Lễ tuần này mấy giờ, có lễ chiều không?",
+		"Bảo hiểm xe máy bắt buộc mua ở đâu thì rẻ, mua trên mạng có được cảnh sát chấp nhận không?",
+	} {
+		if d := ix.Decide(q); d.Band != BandDecline {
+			t.Errorf("%q: band %s %v (%+v), want decline", q, d.Band, ids(d.Ranked), d.Features)
+		}
+	}
+}
+
+func TestLongMessageOOS(t *testing.T) {
+	tests := []struct {
+		whole, window, want float64
+	}{
+		{0.64, 0.04, 0.16}, // the story pulls out, one clause in: in between
+		{0.5, 0.5, 0.5},    // no window disagrees: the whole message's
+		{0.9, 0, 0},        // a window certain to be in scope settles it
+		{0, 0.3, 0},
+	}
+	for _, tt := range tests {
+		if got := longMessageOOS(tt.whole, tt.window); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("longMessageOOS(%g, %g) = %g, want %g", tt.whole, tt.window, got, tt.want)
+		}
 	}
 }
 
