@@ -133,6 +133,12 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindCN.tsv", 0.94, 0.94, 0.90, 0.03, 0.03},
 		{"testdata/blindCO.tsv", 0.92, 0.93, 0.90, 0.05, 0.03},
 		{"testdata/blindCP.tsv", 0.96, 0.97, 0.86, 0.02, 0.02},
+		{"testdata/blindCQ.tsv", 0.93, 0.94, 0.90, 0.04, 0.03},
+		{"testdata/blindCR.tsv", 0.94, 0.97, 0.86, 0.02, 0.02},
+		{"testdata/blindCS.tsv", 0.92, 0.94, 0.95, 0.04, 0.02},
+		{"testdata/blindCT.tsv", 0.94, 0.94, 0.95, 0.03, 0.03},
+		{"testdata/blindCU.tsv", 0.96, 0.96, 0.95, 0.02, 0.02},
+		{"testdata/blindCV.tsv", 0.94, 0.94, 0.95, 0.04, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
