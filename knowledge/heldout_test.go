@@ -139,6 +139,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindCT.tsv", 0.94, 0.94, 0.95, 0.03, 0.03},
 		{"testdata/blindCU.tsv", 0.96, 0.96, 0.95, 0.02, 0.02},
 		{"testdata/blindCV.tsv", 0.94, 0.94, 0.95, 0.04, 0.03},
+		{"testdata/blindCW.tsv", 0.92, 0.93, 0.95, 0.06, 0.02},
+		{"testdata/blindCX.tsv", 0.94, 0.94, 0.86, 0.02, 0.04},
+		{"testdata/blindCY.tsv", 0.96, 0.97, 0.95, 0.02, 0.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
