@@ -195,14 +195,14 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 	// The story around a question makes a message look out of scope (its
 	// words are everyday words), so the asking windows have a say in
 	// whether the base answers it; see longMessageOOS.
-	questionOOS := whole.pOOS
+	windowOOS := whole.pOOS
 	for i, w := range wins {
 		if contentWords(w) < 2 {
 			continue
 		}
 		cd := ix.raw(w, sc)
 		cd.fuse(ix.bands.Beta)
-		questionOOS = min(questionOOS, cd.pOOS)
+		windowOOS = min(windowOOS, cd.pOOS)
 		// A clause only lends its confidence to an entry the whole
 		// message also ranks high: alone, a clause with little content
 		// often points elsewhere.
@@ -214,14 +214,13 @@ func (ix *Index) messageDist(a analysis, sc *scratch) (dist, int) {
 			best, bestAt = m, at[i]
 		}
 	}
-	questionOOS = longMessageOOS(whole.pOOS, questionOOS)
-	if questionOOS != best.pOOS {
+	if pOOS := longMessageOOS(whole.pOOS, windowOOS); pOOS != best.pOOS {
 		best.cands = slices.Clone(best.cands)
-		f := (1 - questionOOS) / max(1-best.pOOS, 1e-9)
+		f := (1 - pOOS) / max(1-best.pOOS, 1e-9)
 		for k := range best.cands {
 			best.cands[k].p *= f
 		}
-		best.pOOS = questionOOS
+		best.pOOS = pOOS
 	}
 	return best, bestAt
 }
