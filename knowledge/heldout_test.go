@@ -106,7 +106,7 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindBM.tsv", 0.93, 0.94, 0.95, 0.04, 0.03},
 		{"testdata/blindBN.tsv", 0.92, 0.95, 0.86, 0.02, 0.03},
 		{"testdata/blindBO.tsv", 0.91, 0.94, 0.95, 0.04, 0.03},
-		{"testdata/blindBP.tsv", 0.92, 0.94, 0.90, 0.03, 0.035},
+		{"testdata/blindBP.tsv", 0.92, 0.94, 0.90, 0.03, 0.04},
 		{"testdata/blindBQ.tsv", 0.89, 0.92, 0.90, 0.06, 0.025},
 		{"testdata/blindBR.tsv", 0.92, 0.93, 0.86, 0.04, 0.03},
 		{"testdata/blindBS.tsv", 0.94, 0.94, 0.86, 0.04, 0.03},
@@ -127,7 +127,7 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindCH.tsv", 0.90, 0.91, 0.90, 0.06, 0.03},
 		{"testdata/blindCI.tsv", 0.94, 0.95, 0.86, 0.04, 0.02},
 		{"testdata/blindCJ.tsv", 0.92, 0.93, 0.95, 0.03, 0.05},
-		{"testdata/blindCK.tsv", 0.92, 0.93, 0.86, 0.05, 0.03},
+		{"testdata/blindCK.tsv", 0.92, 0.93, 0.86, 0.05, 0.032},
 		{"testdata/blindCL.tsv", 0.94, 0.95, 0.95, 0.02, 0.04},
 		{"testdata/blindCM.tsv", 0.94, 0.95, 0.95, 0.03, 0.02},
 		{"testdata/blindCN.tsv", 0.94, 0.94, 0.90, 0.03, 0.03},
@@ -142,6 +142,9 @@ func TestQuestionSetFloors(t *testing.T) {
 		{"testdata/blindCW.tsv", 0.92, 0.93, 0.95, 0.06, 0.02},
 		{"testdata/blindCX.tsv", 0.94, 0.94, 0.86, 0.02, 0.04},
 		{"testdata/blindCY.tsv", 0.96, 0.97, 0.95, 0.02, 0.02},
+		{"testdata/blindCZ.tsv", 0.95, 0.95, 0.95, 0.02, 0.03},
+		{"testdata/blindDA.tsv", 0.94, 0.94, 0.86, 0.05, 0.02},
+		{"testdata/blindDB.tsv", 0.94, 0.94, 0.95, 0.04, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
