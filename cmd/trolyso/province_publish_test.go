@@ -79,7 +79,11 @@ func testProvincePublish(t *testing.T, backend string) {
 	login := func(name string) (*http.Client, string) {
 		t.Helper()
 		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// A publish into a commune's folder trains that commune's own
+		// index before it answers (6 s on an idle machine, 47 s under
+		// -race, more while CI runs other packages on the same two
+		// cores): the timeout only guards against a hang.
+		c := &http.Client{Jar: jar, Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		tok := csrfIn(get(t, c, "http://"+addrA+"/admin/login"))
 		resp, err := c.PostForm("http://"+addrA+"/admin/login", url.Values{"csrf": {tok}, "name": {name}, "password": {"mat-khau-" + name + "-123"}})
 		if err != nil {
