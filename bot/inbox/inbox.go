@@ -258,8 +258,6 @@ func (ib *Inbox) sweep(ctx context.Context) (int, error) {
 	if closed || room <= 0 {
 		return 0, nil
 	}
-	ib.takeMu.Lock()
-	defer ib.takeMu.Unlock()
 	now := ib.cfg.Now()
 	var items []storage.InboxItem
 	var failed int
@@ -271,6 +269,9 @@ func (ib *Inbox) sweep(ctx context.Context) (int, error) {
 				gone = append(gone, o)
 			}
 		}
+		// Held from the claim until the items are queued (see takeMu).
+		ib.takeMu.Lock()
+		defer ib.takeMu.Unlock()
 		items, failed, err = ib.cfg.Store.TakeInbox(ctx, ib.cfg.Channel, ib.claim(now), now, gone, room, ib.cfg.MaxAttempts)
 	}
 	if err != nil {
